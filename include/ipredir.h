@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ipredir.h - the one public header of libipredir.
+ *
+ * libipredir puts a user-space program into the Linux network stack: every IP
+ * packet that matches a pcap-syntax filter is held by the kernel until the
+ * program accepts it (unchanged or modified) or drops it.
+ *
+ * Conventions: integer calls return 0 (or a count) on success and -errno on
+ * failure; after a failure ipr_last_error() explains what went wrong. The
+ * library never prints: install a log callback with ipr_set_log().
+ */
+#ifndef IPREDIR_H
+#define IPREDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IPR_VERSION_MAJOR 0
+#define IPR_VERSION_MINOR 1
+#define IPR_VERSION_PATCH 0
+#define IPR_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0". */
+const char *ipr_version(void);
+
+/* Why the last failed call of this thread failed; never NULL. */
+const char *ipr_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                  */
+
+enum ipr_log_level {
+	IPR_LOG_ERROR = 0,
+	IPR_LOG_WARN = 1,
+	IPR_LOG_INFO = 2,
+	IPR_LOG_DEBUG = 3,
+};
+
+/* Receives one message without a trailing newline. */
+typedef void (*ipr_log_fn)(enum ipr_log_level level, const char *msg, void *arg);
+
+/* Route library messages up to max_level to fn (NULL silences the library). */
+void ipr_set_log(ipr_log_fn fn, void *arg, enum ipr_log_level max_level);
+
+/* ------------------------------------------------------------------------ */
+/* Opening a redirector                                                      */
+
+/* Where in the stack packets are taken (bit mask). */
+enum ipr_layer {
+	IPR_LAYER_IN = 1u << 0,      /* delivered to this host (hook input) */
+	IPR_LAYER_OUT = 1u << 1,     /* sent by this host (hook output) */
+	IPR_LAYER_FORWARD = 1u << 2, /* routed through this host (hook forward) */
+};
+
+enum ipr_open_flags {
+	IPR_OPEN_FAIL_CLOSED = 1u << 0,  /* queue overflow drops instead of passing */
+	IPR_OPEN_NO_GSO = 1u << 1,       /* kernel segments GSO packets before queueing */
+	IPR_OPEN_QUEUE_COMPAT = 1u << 2, /* force the xt NFQUEUE target (nft_compat) */
+	IPR_OPEN_QUEUE_NATIVE = 1u << 3, /* force the native nft queue expression */
+	IPR_OPEN_USER_FILTER = 1u << 4,  /* evaluate the filter in user space only */
+};
+
+#define IPR_PRIORITY_MAX 10000 /* |priority| allowed in ipr_options */
+#define IPR_SNAPLEN_MAX 65535  /* largest copy per packet (a GSO packet) */
+
+/* Options of ipr_open(); start from IPR_OPTIONS_INIT so new fields stay zero. */
+struct ipr_options {
+	size_t size;               /* sizeof(struct ipr_options) */
+	const char *filter;        /* pcap expression; NULL or "" = every IP packet */
+	unsigned int layers;       /* enum ipr_layer mask; 0 = IN | OUT */
+	const char *in_interface;  /* only packets that arrived on it; NULL = any */
+	const char *out_interface; /* only packets that leave on it; NULL = any */
+	const char *interface;     /* only packets arriving on or leaving through it */
+	int priority;              /* higher sees packets first; 0 = default */
+	unsigned int queue;        /* NFQUEUE number; 0 = pick a free one */
+	unsigned int snaplen;      /* bytes copied per packet; 0 = whole packet */
+	unsigned int queue_maxlen; /* packets the kernel may hold; 0 = 8192 */
+	unsigned int flags;        /* enum ipr_open_flags */
+};
+
+#define IPR_OPTIONS_INIT { .size = sizeof(struct ipr_options) }
+
+struct ipr_handle;
+
+/*
+ * Install the redirector described by opts and return it in *out.
+ * Needs CAP_NET_ADMIN. On failure nothing stays installed; returns -EINVAL for
+ * bad options or a bad filter, -EPERM without privilege, other -errno from the
+ * kernel.
+ */
+int ipr_open(const struct ipr_options *opts, struct ipr_handle **out);
+
+/*
+ * Remove everything h installed, accept every packet still held, free h.
+ * Returns 0, or -errno if a final verdict could not be delivered (h is freed
+ * either way). The kernel also removes the rules if the process dies.
+ */
+int ipr_close(struct ipr_handle *h);
+
+/* File descriptor that polls readable when packets wait; do not read it. */
+int ipr_fd(const struct ipr_handle *h);
+
+/* How the handle was installed, for display. */
+struct ipr_info {
+	char table[32];          /* nf_tables table name (family inet) */
+	unsigned int queue;      /* NFQUEUE number */
+	unsigned int snaplen;    /* bytes copied per packet */
+	const char *queue_kind;  /* "native" or "compat" */
+	const char *filter_kind; /* "none", "kernel", or "user" (coarse kernel part + user space) */
+	unsigned int filter_insns;  /* BPF instructions of the full filter */
+	unsigned int kernel_insns;  /* BPF instructions run by the kernel */
+};
+
+/* Fill *info; returns 0. */
+int ipr_get_info(const struct ipr_handle *h, struct ipr_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Receiving packets                                                        */
+
+enum ipr_packet_flags {
+	IPR_PKT_IPV6 = 1u << 0,             /* IPv6 (else IPv4) */
+	IPR_PKT_GSO = 1u << 1,              /* a GSO super-packet (up to 64 KiB) */
+	IPR_PKT_CSUM_NOT_READY = 1u << 2,   /* L4 checksum not filled in yet: treat as valid */
+	IPR_PKT_CSUM_NOT_VERIFIED = 1u << 3,/* L4 checksum not verified by the kernel */
+	IPR_PKT_TRUNCATED = 1u << 4,        /* caplen < len: cannot be modified */
+	IPR_PKT_HAS_UID = 1u << 5,          /* uid is valid */
+	IPR_PKT_HAS_GID = 1u << 6,          /* gid is valid */
+	IPR_PKT_KERNEL_TIME = 1u << 7,      /* timestamp comes from the kernel */
+	IPR_PKT_DECIDED = 1u << 8,          /* a verdict was given (set by the library) */
+};
+
+/* One received packet; data points into the caller's receive buffer. */
+struct ipr_packet {
+	uint8_t *data;         /* the packet from its IP header on */
+	uint32_t caplen;       /* bytes at data */
+	uint32_t len;          /* length of the whole packet */
+	uint32_t id;           /* kernel packet id (for verdicts) */
+	uint32_t flags;        /* enum ipr_packet_flags */
+	uint16_t queue;        /* NFQUEUE it came from */
+	uint8_t layer;         /* enum ipr_layer */
+	uint8_t hook;          /* netfilter hook (NF_INET_LOCAL_IN, ...) */
+	uint32_t ifindex_in;   /* input interface, 0 if none */
+	uint32_t ifindex_out;  /* output interface, 0 if none */
+	uint32_t mark;         /* packet mark */
+	uint32_t uid;          /* owner of the local socket, see IPR_PKT_HAS_UID */
+	uint32_t gid;          /* group of the local socket, see IPR_PKT_HAS_GID */
+	int64_t ts_sec;        /* receive time (CLOCK_REALTIME) */
+	uint32_t ts_nsec;
+	uint32_t reserved[5];  /* room to grow; zero */
+};
+
+/* Bytes of receive buffer one packet needs: allocate n * ipr_slot_size(h). */
+size_t ipr_slot_size(const struct ipr_handle *h);
+
+enum ipr_recv_flags {
+	IPR_RECV_NONBLOCK = 1u << 0, /* return -EAGAIN instead of waiting */
+};
+
+/*
+ * Receive up to max packets into buf (buflen bytes, split into slots of
+ * ipr_slot_size()). Waits for the first packet unless IPR_RECV_NONBLOCK;
+ * pending verdicts are flushed before waiting. Returns the number of packets
+ * (>= 1), -EAGAIN, -EINTR when a signal arrived, -EINVAL if buf holds no slot.
+ */
+int ipr_recv_batch(struct ipr_handle *h, void *buf, size_t buflen,
+		   struct ipr_packet *pkts, unsigned int max, unsigned int flags);
+
+/* ipr_recv_batch() for one packet; returns 1 or -errno. */
+int ipr_recv(struct ipr_handle *h, void *buf, size_t buflen,
+	     struct ipr_packet *pkt, unsigned int flags);
+
+/* ------------------------------------------------------------------------ */
+/* Verdicts: queued in the handle, sent together by ipr_flush() or the next */
+/* ipr_recv*(); every received packet needs exactly one.                    */
+
+enum ipr_verdict {
+	IPR_ACCEPT = 1, /* let the packet go on (modified if data is given) */
+	IPR_DROP = 0,   /* discard the packet */
+};
+
+/*
+ * Queue a verdict for pkt. With data (len bytes, a whole IP packet) the kernel
+ * re-injects those bytes instead; they need correct checksums and must stay
+ * valid until the next flush. Returns 0; -EALREADY if pkt already has one;
+ * -EINVAL for a truncated packet with data or a bad length.
+ */
+int ipr_set_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
+		    enum ipr_verdict verdict, const void *data, size_t len);
+
+/* ipr_set_verdict(h, pkt, IPR_ACCEPT, NULL, 0). */
+int ipr_accept(struct ipr_handle *h, struct ipr_packet *pkt);
+
+/* ipr_set_verdict(h, pkt, IPR_ACCEPT, data, len). */
+int ipr_accept_modified(struct ipr_handle *h, struct ipr_packet *pkt,
+			const void *data, size_t len);
+
+/* ipr_set_verdict(h, pkt, IPR_DROP, NULL, 0). */
+int ipr_drop(struct ipr_handle *h, struct ipr_packet *pkt);
+
+/* The same verdict (no new bytes) for n packets; returns 0 or the first error. */
+int ipr_set_verdicts(struct ipr_handle *h, struct ipr_packet *pkts, unsigned int n,
+		     enum ipr_verdict verdict);
+
+/* Send queued verdicts to the kernel now (one sendmsg). Returns 0 or -errno. */
+int ipr_flush(struct ipr_handle *h);
+
+/* ------------------------------------------------------------------------ */
+/* Counters                                                                 */
+
+struct ipr_stats {
+	uint64_t received;      /* packets handed to the program */
+	uint64_t accepted;      /* accept verdicts without new bytes */
+	uint64_t modified;      /* accept verdicts with new bytes */
+	uint64_t dropped;       /* drop verdicts */
+	uint64_t filtered;      /* accepted by the library: user-space filter said no */
+	uint64_t bytes;         /* original bytes of the received packets */
+	uint64_t failopen;      /* passed unredirected because the queue or socket was full */
+	uint64_t queue_dropped; /* kernel: dropped, queue full (fail-closed) */
+	uint64_t user_dropped;  /* kernel: dropped, socket buffer full (fail-closed) */
+	uint64_t waiting;       /* kernel: packets held right now */
+	uint64_t verdict_errors;/* verdicts the kernel refused (unknown id, ...) */
+};
+
+/* Fill the first size bytes of *st (pass sizeof *st). Returns 0 or -errno. */
+int ipr_get_stats(struct ipr_handle *h, struct ipr_stats *st, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Packet helpers: pure functions over packet bytes, no I/O.                */
+
+/*
+ * Views into one IP packet, bounded by both the buffer and the IP length:
+ * bytes past the IP length (link padding) are not part of any view.
+ */
+struct ipr_parsed {
+	const uint8_t *l3;      /* IP header */
+	const uint8_t *l4;      /* TCP/UDP/ICMP/ICMPv6 header; NULL for another protocol, a
+				   later fragment, or a header cut short (see ipr_parse) */
+	const uint8_t *payload; /* transport payload, NULL if l4 is NULL or no byte follows it */
+	uint32_t l3_len;        /* IP total length as far as captured: min(caplen, ip_len),
+				   caplen if ip_len is 0 */
+	uint32_t ip_len;        /* IP total length from the header (0 if unknown, e.g. jumbo) */
+	uint16_t l3_hdr_len;    /* IPv4 header, or IPv6 header plus extension headers */
+	uint16_t l4_hdr_len;    /* TCP/UDP/ICMP header bytes, 0 if l4 is NULL */
+	uint32_t l4_len;        /* bytes from l4 to the end of the captured packet */
+	uint32_t payload_len;   /* bytes from payload to the end of the captured packet */
+	uint8_t version;        /* 4 or 6 */
+	uint8_t proto;          /* transport protocol after extension headers */
+	uint8_t ttl;            /* TTL or hop limit */
+	uint8_t fragment;       /* 1 if part of a fragmented packet (MF set or offset != 0) */
+	uint8_t truncated;      /* 1 if the buffer ends before the IP length */
+	uint16_t sport, dport;  /* host order; ICMP: type and code in sport, id in dport
+				   for echo request/reply (else 0); 0 if l4 is NULL */
+};
+
+/*
+ * Parse an IPv4 or IPv6 packet of caplen captured bytes. Returns 0, or
+ * -EINVAL for a malformed header (bad version, header length, total length,
+ * extension-header chain) and -EMSGSIZE when caplen is too short for the
+ * headers. Never reads beyond caplen; on error *out is zeroed.
+ *
+ * IPv4 total length and IPv6 payload length 0 mean "unknown" (jumbo or big
+ * GSO packets): the capture is taken as the whole packet and ip_len is 0.
+ * IPv6 extension headers hop-by-hop (first only), routing, fragment,
+ * destination options and AH are walked; a chain cut by the capture gives
+ * -EMSGSIZE, one that overruns the payload length -EINVAL.
+ * A capture that ends inside the transport header (header-only captures) is
+ * no error: the IP header is complete, so it returns 0 with truncated = 1 and
+ * l4 = NULL. So does a first fragment too short for its transport header. A
+ * transport header that overruns the IP length of an unfragmented packet, or
+ * a TCP data offset below 5, is -EINVAL.
+ */
+int ipr_parse(const void *pkt, size_t caplen, struct ipr_parsed *out);
+
+/*
+ * Internet checksum (RFC 1071) of len bytes plus sum, folded, not
+ * complemented. Byte-order neutral: the result is in memory (network) order,
+ * so store it or compare it with a field read by memcpy, not by ntohs().
+ * sum continues an earlier result (0 to start); earlier blocks must have had
+ * even length. Any alignment.
+ */
+uint16_t ipr_csum_partial(const void *data, size_t len, uint32_t sum);
+
+/*
+ * Recompute the IPv4 header checksum and the TCP/UDP/ICMP/ICMPv6 checksum of a
+ * whole (not truncated) packet in place. Returns 0, -EINVAL if malformed,
+ * -EMSGSIZE if len is shorter than the IP length.
+ * A fragment only gets its IPv4 header checksum (the transport checksum spans
+ * the reassembled datagram); other transport protocols are left alone. A UDP
+ * checksum that computes to 0 is written as 0xffff. With an IPv6 routing
+ * header (types 0, 2, 4) that has segments left, the pseudo-header uses the
+ * final destination (RFC 8200 8.1).
+ */
+int ipr_checksum_fill(void *pkt, size_t len);
+
+/*
+ * Verify the IPv4 header and transport checksums. Returns 0 if all are
+ * correct, -EBADMSG if one is wrong, -EINVAL/-EMSGSIZE as ipr_checksum_fill().
+ * It checks what ipr_checksum_fill() writes; a UDP checksum of 0 over IPv4
+ * means "not used" and is valid (over IPv6 it is wrong).
+ */
+int ipr_checksum_verify(const void *pkt, size_t len);
+
+/*
+ * Incrementally update checksum *sum for a 16-bit field changing old -> new
+ * (RFC 1624). All three in memory (network) order, as read by memcpy.
+ */
+void ipr_csum_replace2(uint16_t *sum, uint16_t old_be, uint16_t new_be);
+
+/* ipr_csum_replace2() for a 32-bit field, e.g. an IPv4 address. */
+void ipr_csum_replace4(uint16_t *sum, uint32_t old_be, uint32_t new_be);
+
+/*
+ * Decrement the TTL (IPv4, header checksum updated incrementally) or hop limit
+ * (IPv6). Returns the new value, -ETIMEDOUT if it was already 0 or 1 (packet
+ * unchanged), -EINVAL if malformed (bad version, IHL < 5, or len shorter than
+ * the IP header).
+ */
+int ipr_decrement_ttl(void *pkt, size_t len);
+
+/*
+ * Set the TTL or hop limit to ttl (IPv4 header checksum updated).
+ * Returns 0 or -EINVAL if malformed, as ipr_decrement_ttl().
+ */
+int ipr_set_ttl(void *pkt, size_t len, uint8_t ttl);
+
+/* An IPv4 or IPv6 address. */
+struct ipr_addr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t bytes[16];
+};
+
+/* Parse "10.1.2.3" or "fd00::1" into *addr. Returns 0 or -EINVAL. */
+int ipr_addr_parse(const char *text, struct ipr_addr *addr);
+
+/*
+ * Format addr into buf (at least IPR_ADDR_STRLEN bytes).
+ * Returns the length written, -EINVAL for an unknown family, or -ENOSPC if
+ * size is too small for this address.
+ */
+int ipr_addr_format(const struct ipr_addr *addr, char *buf, size_t size);
+
+#define IPR_ADDR_STRLEN 46
+
+/*
+ * Source and destination address fields of a parsed packet; src or dst may be
+ * NULL. Returns 0 or -EINVAL.
+ */
+int ipr_packet_addrs(const struct ipr_parsed *p, struct ipr_addr *src, struct ipr_addr *dst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPREDIR_H */

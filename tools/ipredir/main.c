@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* main.c - ipredir: dispatch to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_command commands[] = {
+	{ "passthru", cmd_passthru, "receive matching packets and re-send them unchanged" },
+	{ "list", cmd_list, "list interfaces with index, state, MTU and addresses" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: ipredir COMMAND [options]\n"
+		   "       ipredir COMMAND --help | --help | --version\n\n"
+		   "Redirect IP packets through a user-space program.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("ipredir %s\n", ipr_version());
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ipredir: unknown command \"%s\"; try 'ipredir --help'\n", argv[1]);
+	return 2;
+}
