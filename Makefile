@@ -53,9 +53,10 @@ $(B)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(B)/libipredir.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 
+# Test tools of the netns suite; rules_probe drives the private rules API.
 $(B)/tests/%: tests/netns/%.c $(B)/libipredir.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libipredir.a $(PKG_LIBS) -lpthread
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS) -lpthread
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(@D)

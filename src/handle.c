@@ -147,14 +147,18 @@ static void format_layers(unsigned int layers, char *buf, size_t size)
 	memmove(buf, buf + 1, strlen(buf)); /* drop the leading comma */
 }
 
-/* The table's user data: who owns it and what it redirects, for status tools. */
+/* The table's comment: who owns it and what it redirects, for status tools. */
 static void describe(struct ipr_handle *h, const struct ipr_options *o)
 {
+	const size_t size = sizeof(h->comment);
 	char layers[32];
+	int n;
 
 	format_layers(o->layers, layers, sizeof(layers));
-	snprintf(h->comment, sizeof(h->comment), "pid=%d layers=%s queue=%u filter=%s",
-		 (int)getpid(), layers, h->queue.num, o->filter ? o->filter : "");
+	n = snprintf(h->comment, size, "pid=%d layers=%s queue=%u filter=%s", (int)getpid(),
+		     layers, h->queue.num, o->filter ? o->filter : "");
+	if (n >= (int)size)
+		memcpy(h->comment + size - 4, "...", 4); /* a long filter is cut, visibly */
 }
 
 static enum ipr_queue_kind wanted_queue_kind(unsigned int flags)

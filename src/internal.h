@@ -128,7 +128,7 @@ struct ipr_handle {
 	struct ipr_stats stats;
 	unsigned int flags;         /* enum ipr_open_flags */
 	unsigned int snaplen;
-	char comment[256];
+	char comment[128];          /* table comment: nft keeps at most 127 characters */
 };
 
 /* Open the netlink socket, bind a queue (opts->queue or a free one) and configure it. */
