@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian 12 packages that building and testing ipredir need.
+# Quiet when everything is there; otherwise one `apt-get update` and one install.
+set -eu
+
+PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
+iproute2 nftables iputils-ping iperf3 python3 procps"
+
+is_installed() {
+	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
+}
+
+missing=""
+for pkg in $PACKAGES; do
+	is_installed "$pkg" || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root (sudo make deps) or install them with apt-get" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing"
+apt-get -q update
+# shellcheck disable=SC2086 # the package list is meant to split into words
+DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends $missing
