@@ -6,7 +6,7 @@
 #   | iperf3 -c |  10.77.50.0/24    | iperf3 -s |
 #   +-----------+                   | ipredir passthru (in+out)
 #                                   +-----------+
-# Three TCP streams each way at once (iperf3 -P 3 --bidir), first without
+# Three TCP streams each way at once (two iperf3 clients, -P 3 and -P 3 -R), first without
 # redirection, then with every packet of ns B going through `ipredir passthru`.
 # Runs alternate between the two; the table shows medians and the ratio.
 #
@@ -25,15 +25,18 @@ die() {
 	exit 1
 }
 
-# measure LABEL: one iperf3 run; appends "A->B B->A" in bit/s to $WORK/LABEL.
+# measure LABEL: one run of two iperf3 clients at once, 3 streams A->B and 3 streams
+# B->A (-R); appends "A->B B->A" in bit/s to $WORK/LABEL. Two processes, so neither
+# direction waits on the other's single iperf3 thread.
 measure() {
-	in_ns "$NS_A" iperf3 -c "$B4" -P 3 --bidir -t "$RUN_SECONDS" -J >"$WORK/run.json" ||
-		die "iperf3 failed: $(tail -n 3 "$WORK/run.json")"
+	in_ns "$NS_A" iperf3 -c "$B4" -P 3 -t "$RUN_SECONDS" -J >"$WORK/ab.json" &
+	in_ns "$NS_A" iperf3 -c "$B4" -p 5202 -P 3 -R -t "$RUN_SECONDS" -J >"$WORK/ba.json" ||
+		die "iperf3 B->A failed: $(tail -n 3 "$WORK/ba.json")"
+	wait $! || die "iperf3 A->B failed: $(tail -n 3 "$WORK/ab.json")"
 	python3 -c '
 import json, sys
-end = json.load(open(sys.argv[1]))["end"]
-print(end["sum_received"]["bits_per_second"],
-      end["sum_received_bidir_reverse"]["bits_per_second"])' "$WORK/run.json" >>"$WORK/$1"
+rate = lambda path: json.load(open(path))["end"]["sum_received"]["bits_per_second"]
+print(rate(sys.argv[1]), rate(sys.argv[2]))' "$WORK/ab.json" "$WORK/ba.json" >>"$WORK/$1"
 }
 
 # measure_with_passthru: one run while ns B redirects everything through passthru.
@@ -78,7 +81,9 @@ EOF
 [ -x "$IPREDIR" ] || die "$IPREDIR is missing: run make first"
 topo_pair 50 || die "could not set up the namespaces"
 spawn "$NS_B" "$WORK/iperf3-server.log" iperf3 -s
+spawn "$NS_B" "$WORK/iperf3-server2.log" iperf3 -s -p 5202
 wait_until 5 port_listening "$NS_B" 5201 || die "iperf3 server did not start"
+wait_until 5 port_listening "$NS_B" 5202 || die "iperf3 server did not start on 5202"
 for run in $(seq "$RUNS"); do
 	echo "run $run of $RUNS: without, then with ipredir passthru" >&2
 	measure without
