@@ -63,7 +63,14 @@ enum ipr_open_flags {
 	IPR_OPEN_QUEUE_COMPAT = 1u << 2, /* force the xt NFQUEUE target (nft_compat) */
 	IPR_OPEN_QUEUE_NATIVE = 1u << 3, /* force the native nft queue expression */
 	IPR_OPEN_USER_FILTER = 1u << 4,  /* evaluate the filter in user space only */
+	IPR_OPEN_MONITOR = 1u << 5,      /* observe only: copies (NFLOG), nothing is held */
+	IPR_OPEN_BYPASS = 1u << 6,       /* allow ipr_accept_bypass(); turns on conntrack */
 };
+
+#define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */
+#define IPR_DEFAULT_INJECT_MARK 0x10000000u /* packet mark bit of injected packets */
+#define IPR_DEFAULT_DEADLINE_MS 5000        /* verdict deadline */
+#define IPR_QUEUES_MAX 64
 
 #define IPR_PRIORITY_MAX 10000 /* |priority| allowed in ipr_options */
 #define IPR_SNAPLEN_MAX 65535  /* largest copy per packet (a GSO packet) */
@@ -81,6 +88,13 @@ struct ipr_options {
 	unsigned int snaplen;      /* bytes copied per packet; 0 = whole packet */
 	unsigned int queue_maxlen; /* packets the kernel may hold; 0 = 8192 */
 	unsigned int flags;        /* enum ipr_open_flags */
+	unsigned int queues;       /* spread flows over this many queues; 0 = 1 */
+	uint32_t bypass_mark;      /* conntrack mark of offloaded flows; 0 = default */
+	uint32_t bypass_mask;      /* its bits; 0 = bypass_mark */
+	uint32_t inject_mark;      /* packet mark of injected packets; 0 = default */
+	uint32_t inject_mask;      /* its bits; 0 = inject_mark */
+	const char *cgroup;        /* only packets of sockets in this cgroup v2 path */
+	unsigned int deadline_ms;  /* accept packets left undecided this long; 0 = default */
 };
 
 #define IPR_OPTIONS_INIT { .size = sizeof(struct ipr_options) }
@@ -132,6 +146,7 @@ enum ipr_packet_flags {
 	IPR_PKT_HAS_GID = 1u << 6,          /* gid is valid */
 	IPR_PKT_KERNEL_TIME = 1u << 7,      /* timestamp comes from the kernel */
 	IPR_PKT_DECIDED = 1u << 8,          /* a verdict was given (set by the library) */
+	IPR_PKT_SET_MARK = 1u << 9,         /* the verdict sets new_mark (ipr_set_mark) */
 };
 
 /* One received packet; data points into the caller's receive buffer. */
@@ -151,7 +166,9 @@ struct ipr_packet {
 	uint32_t gid;          /* group of the local socket, see IPR_PKT_HAS_GID */
 	int64_t ts_sec;        /* receive time (CLOCK_REALTIME) */
 	uint32_t ts_nsec;
-	uint32_t reserved[5];  /* room to grow; zero */
+	uint32_t new_mark;     /* mark the verdict gives, see IPR_PKT_SET_MARK */
+	uint32_t priv;         /* the library's; leave it alone */
+	uint32_t reserved[3];  /* room to grow; zero */
 };
 
 /* Bytes of receive buffer one packet needs: allocate n * ipr_slot_size(h). */
@@ -170,6 +187,12 @@ enum ipr_recv_flags {
 int ipr_recv_batch(struct ipr_handle *h, void *buf, size_t buflen,
 		   struct ipr_packet *pkts, unsigned int max, unsigned int flags);
 
+/*
+ * Packets left without a verdict for opts.deadline_ms are accepted by the
+ * library (stats.expired, a warning through the log callback) during a later
+ * receive call; a blocking receive wakes up in time to do so.
+ */
+
 /* ipr_recv_batch() for one packet; returns 1 or -errno. */
 int ipr_recv(struct ipr_handle *h, void *buf, size_t buflen,
 	     struct ipr_packet *pkt, unsigned int flags);
@@ -187,7 +210,8 @@ enum ipr_verdict {
  * Queue a verdict for pkt. With data (len bytes, a whole IP packet) the kernel
  * re-injects those bytes instead; they need correct checksums and must stay
  * valid until the next flush. Returns 0; -EALREADY if pkt already has one;
- * -EINVAL for a truncated packet with data or a bad length.
+ * -ESTALE if the verdict deadline already accepted it; -EINVAL for a truncated
+ * packet with data, a bad length, or a packet of another handle.
  */
 int ipr_set_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
 		    enum ipr_verdict verdict, const void *data, size_t len);
@@ -209,6 +233,51 @@ int ipr_set_verdicts(struct ipr_handle *h, struct ipr_packet *pkts, unsigned int
 /* Send queued verdicts to the kernel now (one sendmsg). Returns 0 or -errno. */
 int ipr_flush(struct ipr_handle *h);
 
+/* With pkt's verdict, set the bits of mask in its packet mark to value. Returns 0. */
+int ipr_set_mark(struct ipr_packet *pkt, uint32_t value, uint32_t mask);
+
+/*
+ * Accept pkt and offload the rest of its flow (both directions): later packets
+ * of the connection bypass this handle in the kernel (conntrack mark bits
+ * bypass_mark/bypass_mask of the options). Needs a handle opened with
+ * IPR_OPEN_BYPASS, which turns on connection tracking in the namespace.
+ * Returns as ipr_set_verdict(); -EINVAL without IPR_OPEN_BYPASS.
+ */
+int ipr_accept_bypass(struct ipr_handle *h, struct ipr_packet *pkt);
+
+/*
+ * Handles opened with opts.queues = N > 1 serve N queues; flows are spread by a
+ * symmetric hash, so both directions of a connection meet in one queue. Handle
+ * i (0..N-1) serves queue i and is used by one thread; handle 0 is h. Closing
+ * h closes them all. Returns NULL if i is out of range.
+ */
+struct ipr_handle *ipr_queue_handle(struct ipr_handle *h, unsigned int i);
+
+/* Number of queues of h (1 unless opened with opts.queues > 1). */
+unsigned int ipr_queue_count(const struct ipr_handle *h);
+
+/*
+ * Write where cgroup v2 is mounted into buf ("/sys/fs/cgroup", or
+ * "/sys/fs/cgroup/unified" on hybrid systems). Returns 0 or -ENOENT.
+ */
+int ipr_cgroup2_mount(char *buf, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Injecting packets that were never received                               */
+
+/*
+ * Inject one whole IP packet (IPv4 or IPv6, checksums already correct).
+ * IPR_LAYER_OUT: it leaves through the stack as if this host sent it, routed
+ * by its destination. IPR_LAYER_IN: it arrives at the local stack as if
+ * received from the network, on the handle's tun device "iprin<pid>.<n>".
+ * Injected packets carry the inject mark, and no ipredir table takes packets
+ * with that mark or from those tun devices, so injections are never captured
+ * again and cannot loop between redirectors. Returns 0; -EINVAL for a
+ * malformed packet (too short, bad version, header length or total length),
+ * -EMSGSIZE if larger than the route or device allows, other -errno.
+ */
+int ipr_send(struct ipr_handle *h, const void *pkt, size_t len, unsigned int direction);
+
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */
 
@@ -224,6 +293,8 @@ struct ipr_stats {
 	uint64_t user_dropped;  /* kernel: dropped, socket buffer full (fail-closed) */
 	uint64_t waiting;       /* kernel: packets held right now */
 	uint64_t verdict_errors;/* verdicts the kernel refused (unknown id, ...) */
+	uint64_t expired;       /* accepted by the library: no verdict within the deadline */
+	uint64_t bypassed;      /* flows offloaded with ipr_accept_bypass() */
 };
 
 /* Fill the first size bytes of *st (pass sizeof *st). Returns 0 or -errno. */

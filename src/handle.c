@@ -14,6 +14,9 @@
 #define DEFAULT_QUEUE_MAXLEN 8192
 #define QUEUE_MAXLEN_MAX (1u << 20)
 #define SNAPLEN_MIN 40 /* an IPv6 header */
+#define DEADLINE_MAX_MS (24u * 3600 * 1000)
+#define AUTO_QUEUE_FIRST 49152    /* auto-picked queue numbers: far from hand-written rules */
+#define AUTO_QUEUE_SPAN 16384
 
 static __thread char last_error[512] = "no error";
 static ipr_log_fn log_fn;
@@ -104,19 +107,62 @@ static int check_layers(const struct ipr_options *o)
 	return 0;
 }
 
-/* Fill defaults and refuse absurd values, each with a reason. */
-static int check_options(struct ipr_options *o)
+static void fill_defaults(struct ipr_options *o)
 {
-	const unsigned int flags = IPR_OPEN_FAIL_CLOSED | IPR_OPEN_NO_GSO | IPR_OPEN_QUEUE_COMPAT |
-				   IPR_OPEN_QUEUE_NATIVE | IPR_OPEN_USER_FILTER;
-	int err;
-
 	if (!o->layers)
 		o->layers = IPR_LAYER_IN | IPR_LAYER_OUT;
 	if (!o->snaplen)
 		o->snaplen = IPR_SNAPLEN_MAX;
 	if (!o->queue_maxlen)
 		o->queue_maxlen = DEFAULT_QUEUE_MAXLEN;
+	if (!o->queues)
+		o->queues = 1;
+	if (!o->bypass_mark)
+		o->bypass_mark = IPR_DEFAULT_BYPASS_MARK;
+	if (!o->bypass_mask)
+		o->bypass_mask = o->bypass_mark;
+	if (!o->inject_mark)
+		o->inject_mark = IPR_DEFAULT_INJECT_MARK;
+	if (!o->inject_mask)
+		o->inject_mask = o->inject_mark;
+	if (!o->deadline_ms)
+		o->deadline_ms = IPR_DEFAULT_DEADLINE_MS;
+}
+
+static int check_marks(const struct ipr_options *o)
+{
+	if ((o->bypass_mark & ~o->bypass_mask) || (o->inject_mark & ~o->inject_mask))
+		return ipr_fail(-EINVAL, "a mark has bits outside its mask");
+	if (o->bypass_mask & o->inject_mask)
+		return ipr_fail(-EINVAL, "bypass mask 0x%x and inject mask 0x%x overlap",
+				o->bypass_mask, o->inject_mask);
+	return 0;
+}
+
+static int check_queues(const struct ipr_options *o)
+{
+	if (o->queues > IPR_QUEUES_MAX)
+		return ipr_fail(-EINVAL, "%u queues: at most %d", o->queues, IPR_QUEUES_MAX);
+	if (o->queue + o->queues - 1 > 65535)
+		return ipr_fail(-EINVAL, "queues %u to %u: queue numbers go up to 65535", o->queue,
+				o->queue + o->queues - 1);
+	if ((o->flags & IPR_OPEN_MONITOR) && o->queues > 1)
+		return ipr_fail(-EINVAL, "a monitor handle has no queues to spread over");
+	if (o->cgroup && (o->layers & IPR_LAYER_FORWARD))
+		return ipr_fail(-EINVAL, "forwarded packets have no local socket: a cgroup "
+					 "applies to the in and out layers only");
+	return 0;
+}
+
+/* Fill defaults and refuse absurd values, each with a reason. */
+static int check_options(struct ipr_options *o)
+{
+	const unsigned int flags = IPR_OPEN_FAIL_CLOSED | IPR_OPEN_NO_GSO | IPR_OPEN_QUEUE_COMPAT |
+				   IPR_OPEN_QUEUE_NATIVE | IPR_OPEN_USER_FILTER | IPR_OPEN_MONITOR |
+				   IPR_OPEN_BYPASS;
+	int err;
+
+	fill_defaults(o);
 	if (o->flags & ~flags)
 		return ipr_fail(-EINVAL, "unknown open flags 0x%x", o->flags & ~flags);
 	if ((o->flags & IPR_OPEN_QUEUE_COMPAT) && (o->flags & IPR_OPEN_QUEUE_NATIVE))
@@ -124,20 +170,25 @@ static int check_options(struct ipr_options *o)
 	if (o->priority > IPR_PRIORITY_MAX || o->priority < -IPR_PRIORITY_MAX)
 		return ipr_fail(-EINVAL, "priority %d: allowed range is %d to %d", o->priority,
 				-IPR_PRIORITY_MAX, IPR_PRIORITY_MAX);
-	if (o->queue > 65535)
-		return ipr_fail(-EINVAL, "queue %u: queue numbers go up to 65535", o->queue);
 	if (o->snaplen < SNAPLEN_MIN || o->snaplen > IPR_SNAPLEN_MAX)
 		return ipr_fail(-EINVAL, "snap length %u: allowed range is %d to %d", o->snaplen,
 				SNAPLEN_MIN, IPR_SNAPLEN_MAX);
 	if (o->queue_maxlen > QUEUE_MAXLEN_MAX)
 		return ipr_fail(-EINVAL, "queue length %u: at most %u", o->queue_maxlen,
 				QUEUE_MAXLEN_MAX);
+	if (o->deadline_ms > DEADLINE_MAX_MS)
+		return ipr_fail(-EINVAL, "verdict deadline %u ms: at most %u", o->deadline_ms,
+				DEADLINE_MAX_MS);
 	err = check_interface("input interface", o->in_interface);
 	if (!err)
 		err = check_interface("output interface", o->out_interface);
 	if (!err)
 		err = check_interface("interface", o->interface);
-	return err ? err : check_layers(o);
+	if (!err)
+		err = check_layers(o);
+	if (!err)
+		err = check_marks(o);
+	return err ? err : check_queues(o);
 }
 
 static void format_layers(unsigned int layers, char *buf, size_t size)
@@ -148,15 +199,16 @@ static void format_layers(unsigned int layers, char *buf, size_t size)
 }
 
 /* The table's comment: who owns it and what it redirects, for status tools. */
-static void describe(struct ipr_handle *h, const struct ipr_options *o)
+static void describe(struct ipr_handle *h, const struct ipr_options *o, unsigned int first)
 {
 	const size_t size = sizeof(h->comment);
 	char layers[32];
 	int n;
 
 	format_layers(o->layers, layers, sizeof(layers));
-	n = snprintf(h->comment, size, "pid=%d layers=%s queue=%u filter=%s", (int)getpid(),
-		     layers, h->queue.num, o->filter ? o->filter : "");
+	n = snprintf(h->comment, size, "pid=%d layers=%s %s=%u queues=%u filter=%s",
+		     (int)getpid(), layers, (o->flags & IPR_OPEN_MONITOR) ? "group" : "queue",
+		     first, o->queues, o->filter ? o->filter : "");
 	if (n >= (int)size)
 		memcpy(h->comment + size - 4, "...", 4); /* a long filter is cut, visibly */
 }
@@ -168,9 +220,22 @@ static enum ipr_queue_kind wanted_queue_kind(unsigned int flags)
 	return flags & IPR_OPEN_QUEUE_COMPAT ? IPR_QUEUE_COMPAT : IPR_QUEUE_AUTO;
 }
 
+static void spec_marks(struct ipr_rules_spec *spec, const struct ipr_options *o)
+{
+	spec->inject_mark = o->inject_mark;
+	spec->inject_mask = o->inject_mask;
+	spec->skip_iifname_prefix = IPR_TUN_PREFIX;
+	if (!(o->flags & IPR_OPEN_BYPASS) || (o->flags & IPR_OPEN_MONITOR))
+		return; /* the ct mark rules would turn on connection tracking */
+	spec->bypass_mark = o->bypass_mark;
+	spec->bypass_mask = o->bypass_mask;
+}
+
 static int install_rules(struct ipr_handle *h, const struct ipr_options *o)
 {
 	static atomic_uint table_seq;
+	int monitor = !!(o->flags & IPR_OPEN_MONITOR);
+	unsigned int first = monitor ? h->monitor.group : h->queue.num;
 	struct ipr_rules_spec spec = {
 		.table = h->info.table,
 		.comment = h->comment,
@@ -179,38 +244,133 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o)
 		.in_interface = o->in_interface,
 		.out_interface = o->out_interface,
 		.priority = o->priority,
-		.queue = h->queue.num,
+		.queue = first,
+		.queues = o->queues,
 		.bpf = h->filter.kernel,
 		.bpf_len = h->filter.kernel_len,
 		.queue_kind = wanted_queue_kind(o->flags),
+		.monitor = monitor,
+		.log_group = (uint16_t)first,
+		.log_snaplen = o->snaplen,
+		.log_threshold = IPR_MONITOR_BATCH,
 	};
+	int err = 0;
 
+	spec_marks(&spec, o);
+	if (o->cgroup)
+		err = ipr_cgroup_resolve(o->cgroup, &spec.cgroup_id, &spec.cgroup_level);
+	if (err)
+		return err;
 	snprintf(h->info.table, sizeof(h->info.table), "ipredir_%d_%u", (int)getpid(),
 		 atomic_fetch_add(&table_seq, 1));
-	describe(h, o);
+	describe(h, o, first);
 	return ipr_rules_install(&spec, &h->rules);
 }
 
 static const char *filter_kind(const struct ipr_filter *f)
 {
 	if (!f->prog)
-		return "none";
+		return f->user ? "user" : "none";
 	return f->user ? "user" : "kernel";
 }
 
 static void fill_info(struct ipr_handle *h)
 {
-	h->info.queue = h->queue.num;
 	h->info.snaplen = h->snaplen;
 	h->info.queue_kind =
 		ipr_rules_queue_kind(h->rules) == IPR_QUEUE_NATIVE ? "native" : "compat";
 	h->info.filter_kind = filter_kind(&h->filter);
 	h->info.filter_insns = h->filter.prog_len;
 	h->info.kernel_insns = h->filter.kernel_len;
+	for (unsigned int i = 0; i < h->nmembers; i++) {
+		h->members[i]->info = h->info;
+		h->members[i]->info.queue = h->members[i]->queue.num;
+	}
+	if (h->flags & IPR_OPEN_MONITOR)
+		h->info.queue = h->monitor.group;
+}
+
+/* A new handle: the owner when owner is NULL, else a member sharing its state. */
+static struct ipr_handle *new_handle(const struct ipr_options *o, struct ipr_handle *owner)
+{
+	struct ipr_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->owner = owner ? owner : h;
+	h->flags = o->flags;
+	h->snaplen = o->snaplen;
+	h->bypass_mark = o->bypass_mark;
+	h->bypass_mask = o->bypass_mask;
+	h->queue.fd = -1;
+	h->monitor.fd = -1;
+	h->inject.raw4 = h->inject.raw6 = h->inject.tun = -1;
+	h->inject.mark = o->inject_mark;
+	if (owner)
+		h->filter = owner->filter;
+	return h;
+}
+
+static void close_queues(struct ipr_handle *h)
+{
+	for (unsigned int i = 0; i < h->nmembers; i++)
+		ipr_queue_close(&h->members[i]->queue);
+}
+
+/* Bind queues first..first+n-1 for the n members, all or none. */
+static int open_queue_range(struct ipr_handle *h, const struct ipr_options *o,
+			    unsigned int first)
+{
+	int err = 0;
+
+	for (unsigned int i = 0; i < h->nmembers && !err; i++)
+		err = ipr_queue_open(&h->members[i]->queue, first + i, o->snaplen, o->queue_maxlen,
+				     o->flags, o->deadline_ms);
+	if (err)
+		close_queues(h); /* a queue that never opened closes as a no-op */
+	return err;
+}
+
+/* The queue range the options name, or the first free one of the automatic range. */
+static int open_queues(struct ipr_handle *h, const struct ipr_options *o)
+{
+	unsigned int start = (unsigned int)getpid() % AUTO_QUEUE_SPAN;
+	int err = -EBUSY;
+
+	if (o->queue)
+		return open_queue_range(h, o, o->queue);
+	for (unsigned int i = 0; i < AUTO_QUEUE_SPAN && err == -EBUSY; i += o->queues)
+		err = open_queue_range(h, o, AUTO_QUEUE_FIRST + (start + i) % AUTO_QUEUE_SPAN);
+	return err;
+}
+
+static int alloc_members(struct ipr_handle *h, const struct ipr_options *o)
+{
+	h->members = calloc(o->queues, sizeof(*h->members));
+	if (!h->members)
+		return ipr_fail(-ENOMEM, "out of memory");
+	h->nmembers = o->queues;
+	h->members[0] = h;
+	for (unsigned int i = 1; i < o->queues; i++) {
+		h->members[i] = new_handle(o, h);
+		if (!h->members[i])
+			return ipr_fail(-ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int open_engine(struct ipr_handle *h, const struct ipr_options *o)
+{
+	if (o->flags & IPR_OPEN_MONITOR)
+		return ipr_monitor_open(&h->monitor, o->snaplen);
+	return open_queues(h, o);
 }
 
 static void free_handle(struct ipr_handle *h)
 {
+	for (unsigned int i = 1; i < h->nmembers; i++)
+		free(h->members[i]);
+	free(h->members);
 	ipr_filter_free(&h->filter);
 	free(h);
 }
@@ -226,26 +386,25 @@ IPR_EXPORT int ipr_open(const struct ipr_options *opts, struct ipr_handle **out)
 		err = check_options(&o);
 	if (err)
 		return err;
-	h = calloc(1, sizeof(*h));
+	h = new_handle(&o, NULL);
 	if (!h)
 		return ipr_fail(-ENOMEM, "out of memory");
-	h->flags = o.flags;
-	h->snaplen = o.snaplen;
-	h->queue.fd = -1;
 	err = ipr_filter_compile(o.filter, !!(o.flags & IPR_OPEN_USER_FILTER), &h->filter);
-	if (err)
-		goto fail;
-	err = ipr_queue_open(&h->queue, o.queue, o.snaplen, o.queue_maxlen, o.flags);
+	if (!err)
+		err = alloc_members(h, &o);
+	if (!err)
+		err = open_engine(h, &o);
 	if (err)
 		goto fail;
 	err = install_rules(h, &o);
 	if (err)
-		goto fail_queue;
+		goto fail_engine;
 	fill_info(h);
 	*out = h;
 	return 0;
-fail_queue:
-	ipr_queue_close(&h->queue);
+fail_engine:
+	close_queues(h);
+	ipr_monitor_close(&h->monitor);
 fail:
 	free_handle(h);
 	return err;
@@ -253,25 +412,53 @@ fail:
 
 IPR_EXPORT int ipr_close(struct ipr_handle *h)
 {
-	int err;
+	int err = 0;
 
 	if (!h)
 		return 0;
+	if (h->owner != h)
+		return ipr_fail(-EINVAL, "close the handle ipr_open returned, not a queue's");
 	ipr_rules_remove(h->rules); /* first: no new packets while we drain */
-	err = ipr_queue_close(&h->queue);
+	for (unsigned int i = 0; i < h->nmembers; i++) {
+		int e = ipr_queue_close(&h->members[i]->queue);
+		ipr_inject_close(&h->members[i]->inject);
+		if (e && !err)
+			err = e;
+	}
+	ipr_monitor_close(&h->monitor);
+	ipr_inject_close(&h->inject);
 	free_handle(h);
 	return err;
 }
 
 IPR_EXPORT int ipr_fd(const struct ipr_handle *h)
 {
-	return h->queue.fd;
+	return (h->flags & IPR_OPEN_MONITOR) ? h->monitor.fd : h->queue.fd;
 }
 
 IPR_EXPORT int ipr_get_info(const struct ipr_handle *h, struct ipr_info *info)
 {
 	*info = h->info;
 	return 0;
+}
+
+IPR_EXPORT struct ipr_handle *ipr_queue_handle(struct ipr_handle *h, unsigned int i)
+{
+	h = h->owner;
+	return i < h->nmembers ? h->members[i] : NULL;
+}
+
+IPR_EXPORT unsigned int ipr_queue_count(const struct ipr_handle *h)
+{
+	return h->owner->nmembers ? h->owner->nmembers : 1;
+}
+
+IPR_EXPORT int ipr_send(struct ipr_handle *h, const void *pkt, size_t len,
+			unsigned int direction)
+{
+	if (direction != IPR_LAYER_IN && direction != IPR_LAYER_OUT)
+		return ipr_fail(-EINVAL, "inject direction must be IPR_LAYER_IN or IPR_LAYER_OUT");
+	return ipr_inject_send(&h->inject, pkt, len, direction);
 }
 
 /* Packets that passed unredirected: queue full (matched but given no id) plus id gaps. */
@@ -282,19 +469,32 @@ static uint64_t failopen_count(const struct ipr_handle *h, uint64_t matched, uin
 	return (matched > last_id ? matched - last_id : 0) + h->queue.id_gaps;
 }
 
-IPR_EXPORT int ipr_get_stats(struct ipr_handle *h, struct ipr_stats *st, size_t size)
+static int queue_stats(struct ipr_handle *h, struct ipr_stats *s)
 {
-	struct ipr_stats s = h->stats;
 	uint64_t matched = 0, last_id = 0;
 	int err;
 
 	/* The rule counter first: a packet arriving between the reads is not miscounted. */
-	err = ipr_rules_matched(h->rules, &matched);
+	err = ipr_rules_matched(h->owner->rules, &matched);
 	if (!err)
-		err = ipr_queue_kernel_stats(&h->queue, &s.queue_dropped, &s.user_dropped,
-					     &s.waiting, &last_id);
-	if (!err)
-		s.failopen = failopen_count(h, matched, last_id);
+		err = ipr_queue_kernel_stats(&h->queue, &s->queue_dropped, &s->user_dropped,
+					     &s->waiting, &last_id);
+	if (!err && h->owner->nmembers <= 1)
+		s->failopen = failopen_count(h, matched, last_id);
+	else if (!err)
+		s->failopen = h->queue.id_gaps; /* the counter covers every queue */
+	return err;
+}
+
+IPR_EXPORT int ipr_get_stats(struct ipr_handle *h, struct ipr_stats *st, size_t size)
+{
+	struct ipr_stats s = h->stats;
+	int err = 0;
+
+	if (h->flags & IPR_OPEN_MONITOR)
+		s.failopen = h->monitor.lost;
+	else
+		err = queue_stats(h, &s);
 	memcpy(st, &s, size < sizeof(s) ? size : sizeof(s));
 	return err;
 }

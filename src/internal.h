@@ -65,10 +65,22 @@ struct ipr_rules_spec {
 	const char *in_interface;  /* input interface must be; NULL = any */
 	const char *out_interface; /* output interface must be; NULL = any */
 	int priority;              /* chain priority is -priority */
-	unsigned int queue;        /* NFQUEUE number */
+	unsigned int queue;        /* first NFQUEUE number */
+	unsigned int queues;       /* queues queue..queue+queues-1, flows spread by symhash; 0 = 1 */
 	const struct sock_filter *bpf; /* xt_bpf program; NULL = no match */
 	unsigned int bpf_len;
 	enum ipr_queue_kind queue_kind;
+	uint32_t inject_mark;      /* packets with (mark & inject_mask) == inject_mark skip us */
+	uint32_t inject_mask;      /* 0 = no such rule */
+	const char *skip_iifname_prefix; /* packets arriving on such devices skip us; NULL = none */
+	uint32_t bypass_mark;      /* flows with (ct mark & bypass_mask) == bypass_mark skip us; */
+	uint32_t bypass_mask;      /* a verdict sets these bits in the packet mark to offload its flow; 0 = off */
+	uint64_t cgroup_id;        /* only sockets in this cgroup v2 (inode number); 0 = any */
+	unsigned int cgroup_level; /* its depth below the cgroup v2 root */
+	int monitor;               /* 1: log to NFLOG log_group instead of queueing */
+	uint16_t log_group;
+	uint32_t log_snaplen;
+	uint16_t log_threshold;    /* packets the kernel batches per NFLOG message */
 };
 
 struct ipr_rules;
@@ -88,6 +100,15 @@ int ipr_rules_matched(struct ipr_rules *r, uint64_t *packets);
 /* Delete the table and free r (NULL is ignored). */
 void ipr_rules_remove(struct ipr_rules *r);
 
+/* ---- nfnl.c: shared by the NFQUEUE and NFLOG engines ---- */
+
+/* Start an nfnetlink request of subsystem subsys for resource res_id (queue or group). */
+struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, uint16_t res_id,
+				     uint32_t seq);
+
+/* Send the request with NLM_F_ACK on fd and wait for its ack; 0 or the kernel's -errno. */
+int ipr_nfnl_talk(int fd, struct nlmsghdr *nlh);
+
 /* ---- queue.c / verdict.c: the NFQUEUE engine ---- */
 
 #define IPR_BATCH_MAX 1024     /* packets one ipr_recv_batch() call can return */
@@ -99,7 +120,16 @@ struct ipr_pending {
 	uint32_t id;
 	uint32_t len;      /* bytes at data; 0 = unchanged */
 	const void *data;  /* new packet bytes, or NULL */
+	uint32_t mark;     /* new packet mark if set_mark */
+	uint8_t set_mark;
 	uint8_t verdict;   /* NF_ACCEPT or NF_DROP */
+};
+
+/* A packet handed to the program and not yet answered. */
+struct ipr_held {
+	uint32_t id;
+	uint32_t next_free;  /* free-list link while unused */
+	uint64_t since_ms;   /* when it was handed out; 0 = unused */
 };
 
 struct ipr_queue {
@@ -111,6 +141,12 @@ struct ipr_queue {
 	size_t pending_bytes;
 	int pending_sorted;           /* pending ids strictly increase */
 	unsigned int undecided;       /* packets handed out without a verdict yet */
+	struct ipr_held *held;        /* those packets, indexed by ipr_packet.priv */
+	unsigned int held_cap;        /* the kernel's queue length: it never holds more */
+	uint32_t free_held;           /* first unused entry; held_cap = none */
+	unsigned int deadline_ms;     /* accept packets undecided this long */
+	uint64_t next_scan_ms;        /* when to look for expired packets again */
+	uint64_t expired;             /* packets accepted by the deadline */
 	uint32_t last_id;             /* newest packet id received */
 	int have_id;                  /* last_id is valid */
 	uint64_t id_gaps;             /* ids the kernel skipped (socket full) */
@@ -120,10 +156,81 @@ struct ipr_queue {
 	uint8_t *tx_hdrs;             /* netlink headers of a flush */
 };
 
+/* ---- cgroup.c ---- */
+
+/*
+ * Resolve a cgroup v2 directory, given as a path below the cgroup2 mount
+ * ("/system.slice/x.service") or as a filesystem path under it, to its id
+ * (inode number) and depth. Returns 0, -ENOENT with a reason.
+ */
+int ipr_cgroup_resolve(const char *path, uint64_t *id, unsigned int *level);
+
+/* ---- inject.c: packets that were never received ---- */
+
+#define IPR_TUN_PREFIX "iprin" /* tun devices of ipredir handles: iprin<pid>.<n> */
+
+struct ipr_inject {
+	int raw4, raw6;            /* raw sockets (header included), marked; -1 until used */
+	int tun;                   /* tun device for inbound packets; -1 until used */
+	char tun_name[16];
+	uint32_t mark;             /* packet mark of injected packets */
+};
+
+/*
+ * Accept only what may be sent: one whole, well-formed IPv4 or IPv6 packet
+ * (version, header length, total or payload length == len, headers ipr_parse()
+ * accepts). Returns 0, -EMSGSIZE above 65535 bytes, -EINVAL otherwise, with the
+ * reason in ipr_last_error().
+ */
+int ipr_inject_check(const void *pkt, size_t len);
+
+/* Refuse malformed packets; send pkt out (IPR_LAYER_OUT) or in (IPR_LAYER_IN). */
+int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction);
+
+/* Close the sockets and remove the tun device. */
+void ipr_inject_close(struct ipr_inject *in);
+
+/* ---- monitor.c: NFLOG copies for IPR_OPEN_MONITOR handles ---- */
+
+#define IPR_MONITOR_BATCH 64             /* copies the kernel gathers per NFLOG datagram */
+#define IPR_MONITOR_DGRAM_MAX (128u << 10) /* largest NFLOG datagram (kernel skb limit) */
+#define IPR_MONITOR_RX_DGRAMS 4          /* datagrams one receive call takes at most */
+
+struct ipr_monitor {
+	int fd;                    /* NETLINK_NETFILTER socket bound to the NFLOG group */
+	uint16_t group;
+	uint32_t seq;              /* netlink sequence of config requests */
+	uint32_t snaplen;          /* bytes copied per packet */
+	uint32_t last_seq;         /* NFULA_SEQ of the newest copy */
+	int have_seq;
+	uint64_t lost;             /* copies the kernel could not deliver (sequence gaps) */
+	uint8_t *stash;            /* messages received but not yet handed out (max reached) */
+	size_t stash_off;          /* the first of them */
+	size_t stash_len;          /* their bytes; 0 = none */
+	struct mmsghdr rx_msgs[IPR_MONITOR_RX_DGRAMS]; /* recvmmsg vectors */
+	struct iovec rx_iov[IPR_MONITOR_RX_DGRAMS];
+};
+
+/* Bind a free NFLOG group and configure copies of snaplen bytes. */
+int ipr_monitor_open(struct ipr_monitor *m, unsigned int snaplen);
+
+/* ipr_recv_batch() for a monitor handle. */
+int ipr_monitor_recv(struct ipr_handle *h, void *buf, size_t buflen, struct ipr_packet *pkts,
+		     unsigned int max, unsigned int flags);
+
+/* Unbind and close. */
+void ipr_monitor_close(struct ipr_monitor *m);
+
 struct ipr_handle {
 	struct ipr_queue queue;
-	struct ipr_filter filter;
-	struct ipr_rules *rules;
+	struct ipr_monitor monitor;
+	struct ipr_inject inject;
+	struct ipr_filter filter;       /* shared by the members; the owner frees it */
+	struct ipr_rules *rules;        /* the owner's */
+	struct ipr_handle *owner;       /* the handle ipr_open returned */
+	struct ipr_handle **members;    /* owner only: one handle per queue, [0] = owner */
+	unsigned int nmembers;
+	uint32_t bypass_mark, bypass_mask;
 	struct ipr_info info;
 	struct ipr_stats stats;
 	unsigned int flags;         /* enum ipr_open_flags */
@@ -131,16 +238,18 @@ struct ipr_handle {
 	char comment[128];          /* table comment: nft keeps at most 127 characters */
 };
 
-/* Open the netlink socket, bind a queue (opts->queue or a free one) and configure it. */
-int ipr_queue_open(struct ipr_queue *q, unsigned int queue, unsigned int snaplen,
-		   unsigned int maxlen, unsigned int open_flags);
+/* Open the netlink socket, bind queue num and configure it; -EBUSY if it is taken. */
+int ipr_queue_open(struct ipr_queue *q, unsigned int num, unsigned int snaplen,
+		   unsigned int maxlen, unsigned int open_flags, unsigned int deadline_ms);
 
 /* Accept every packet still held (received or not), unbind, close. */
 int ipr_queue_close(struct ipr_queue *q);
 
 /* Queue one verdict (already validated). Flushes when the list is full. */
-int ipr_queue_verdict(struct ipr_queue *q, uint32_t id, int verdict, const void *data,
-		      uint32_t len);
+int ipr_queue_verdict(struct ipr_queue *q, const struct ipr_pending *v);
+
+/* Take a handed-out packet off the held list; -EINVAL/-ETIMEDOUT if it is not on it. */
+int ipr_queue_release(struct ipr_queue *q, const struct ipr_packet *pkt);
 
 /* Send every queued verdict in one sendmsg. */
 int ipr_queue_flush(struct ipr_queue *q);

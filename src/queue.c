@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <poll.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
@@ -16,47 +17,12 @@
 
 #define SOCKET_BUFFER (64 << 20)  /* room for a burst of GSO packets */
 #define SLOT_OVERHEAD 512         /* netlink and attribute headers before the payload */
-#define AUTO_QUEUE_FIRST 49152    /* auto-picked queue numbers: far from hand-written rules */
-#define AUTO_QUEUE_SPAN 16384
 #define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
 
 /* Start a queue subsystem message of the given type for queue num. */
-static struct nlmsghdr *put_queue_header(void *buf, uint16_t type, uint16_t num, uint32_t seq)
+static struct nlmsghdr *put_queue_header(void *buf, uint8_t type, uint16_t num, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(num);
-	return nlh;
-}
-
-/* Send one config request and wait for its ack; returns 0 or the kernel's -errno. */
-static int config_talk(struct ipr_queue *q, struct nlmsghdr *nlh)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	ssize_t n;
-
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	if (send(q->fd, nlh, nlh->nlmsg_len, 0) < 0)
-		return -errno;
-	for (;;) {
-		n = recv(q->fd, buf, sizeof(buf), 0);
-		if (n < 0)
-			return errno == EINTR ? -EINTR : -errno;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
-		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == q->seq) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-				return e->error;
-			}
-		}
-	}
+	return ipr_nfnl_put_header(buf, NFNL_SUBSYS_QUEUE, type, num, seq);
 }
 
 static int send_command(struct ipr_queue *q, uint16_t num, uint8_t command)
@@ -66,7 +32,7 @@ static int send_command(struct ipr_queue *q, uint16_t num, uint8_t command)
 	struct nfqnl_msg_config_cmd cmd = { .command = command };
 
 	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof(cmd), &cmd);
-	return config_talk(q, nlh);
+	return ipr_nfnl_talk(q->fd, nlh);
 }
 
 static uint32_t queue_flags(unsigned int open_flags)
@@ -96,29 +62,25 @@ static int configure(struct ipr_queue *q, unsigned int snaplen, unsigned int max
 	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(maxlen));
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
-	err = config_talk(q, nlh);
+	err = ipr_nfnl_talk(q->fd, nlh);
 	if (err)
 		return ipr_fail(err, "configuring queue %u: %s", q->num, strerror(-err));
 	return 0;
 }
 
-/* Bind queue num, or the first free number of the auto range when num is 0. */
+/* Bind queue num; -EBUSY (quietly) if another socket holds it. */
 static int bind_queue(struct ipr_queue *q, unsigned int num)
 {
-	unsigned int start = AUTO_QUEUE_FIRST + (unsigned int)getpid() % AUTO_QUEUE_SPAN;
-	int err = -EBUSY;
+	int err;
 
-	for (unsigned int i = 0; i < AUTO_QUEUE_SPAN && err == -EBUSY; i++) {
-		q->num = num ? num : AUTO_QUEUE_FIRST + (start + i) % AUTO_QUEUE_SPAN;
-		err = send_command(q, q->num, NFQNL_CFG_CMD_BIND);
-		if (num)
-			break;
-	}
+	q->num = (uint16_t)num;
+	err = send_command(q, q->num, NFQNL_CFG_CMD_BIND);
 	if (err == -EPERM)
 		return ipr_fail(err, "binding an NFQUEUE needs CAP_NET_ADMIN: run as root");
+	if (err == -EBUSY)
+		return ipr_fail(err, "queue %u is held by another program", num);
 	if (err)
-		return ipr_fail(err, "binding queue %u: %s%s", q->num, strerror(-err),
-				err == -EBUSY ? " (another program holds it)" : "");
+		return ipr_fail(err, "binding queue %u: %s", num, strerror(-err));
 	return 0;
 }
 
@@ -150,6 +112,18 @@ static int open_socket(struct ipr_queue *q)
 	return 0;
 }
 
+static int alloc_held(struct ipr_queue *q, unsigned int cap)
+{
+	q->held = calloc(cap, sizeof(*q->held));
+	if (!q->held)
+		return ipr_fail(-ENOMEM, "out of memory");
+	q->held_cap = cap;
+	for (unsigned int i = 0; i < cap; i++)
+		q->held[i].next_free = i + 1;
+	q->free_held = 0;
+	return 0;
+}
+
 static int alloc_vectors(struct ipr_queue *q)
 {
 	q->rx_msgs = calloc(IPR_BATCH_MAX, sizeof(*q->rx_msgs));
@@ -176,23 +150,29 @@ static void free_queue(struct ipr_queue *q)
 	free(q->pending);
 	free(q->tx_iov);
 	free(q->tx_hdrs);
+	free(q->held);
+	q->held = NULL;
 }
 
-int ipr_queue_open(struct ipr_queue *q, unsigned int queue, unsigned int snaplen,
-		   unsigned int maxlen, unsigned int open_flags)
+int ipr_queue_open(struct ipr_queue *q, unsigned int num, unsigned int snaplen,
+		   unsigned int maxlen, unsigned int open_flags, unsigned int deadline_ms)
 {
 	int err;
 
+	q->fd = -1;
 	q->pending_sorted = 1;
+	q->deadline_ms = deadline_ms;
 	err = alloc_vectors(q);
+	if (!err)
+		err = alloc_held(q, maxlen);
 	if (!err)
 		err = open_socket(q);
 	if (!err)
-		err = bind_queue(q, queue);
+		err = bind_queue(q, num);
 	if (!err)
 		err = configure(q, snaplen, maxlen, open_flags);
 	if (err) {
-		if (q->num && err != -EBUSY)
+		if (err != -EBUSY && q->fd >= 0)
 			send_command(q, q->num, NFQNL_CFG_CMD_UNBIND);
 		free_queue(q);
 	}
@@ -202,6 +182,98 @@ int ipr_queue_open(struct ipr_queue *q, unsigned int queue, unsigned int snaplen
 IPR_EXPORT size_t ipr_slot_size(const struct ipr_handle *h)
 {
 	return (h->snaplen + SLOT_OVERHEAD + 63) & ~(size_t)63;
+}
+
+/* ---- packets handed out, and the verdict deadline ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+/* Note a packet handed to the program; pkt->priv finds it again. */
+static void hold(struct ipr_queue *q, struct ipr_packet *p, uint64_t now)
+{
+	uint32_t i = q->free_held;
+
+	q->undecided++;
+	p->priv = UINT32_MAX;
+	if (i >= q->held_cap)
+		return; /* more than the kernel queue holds: cannot happen, stay correct */
+	q->free_held = q->held[i].next_free;
+	q->held[i].id = p->id;
+	q->held[i].since_ms = now;
+	p->priv = i;
+}
+
+static void unhold(struct ipr_queue *q, uint32_t i)
+{
+	q->held[i].since_ms = 0;
+	q->held[i].next_free = q->free_held;
+	q->free_held = i;
+	q->undecided--;
+}
+
+int ipr_queue_release(struct ipr_queue *q, const struct ipr_packet *pkt)
+{
+	uint32_t i = pkt->priv;
+
+	if (i == UINT32_MAX && q->undecided) {
+		q->undecided--;
+		return 0;
+	}
+	if (i >= q->held_cap || !q->held[i].since_ms || q->held[i].id != pkt->id)
+		return ipr_fail(-ESTALE,
+				"packet %u is not held: it was answered already, or the verdict "
+				"deadline (%u ms) accepted it",
+				pkt->id, q->deadline_ms);
+	unhold(q, i);
+	return 0;
+}
+
+/* Accept every packet the program has held longer than the deadline. */
+static void expire(struct ipr_handle *h, uint64_t now)
+{
+	struct ipr_queue *q = &h->queue;
+
+	if (!q->deadline_ms || !q->undecided || now < q->next_scan_ms)
+		return;
+	q->next_scan_ms = now + (q->deadline_ms >= 40 ? q->deadline_ms / 4 : 10);
+	for (uint32_t i = 0; i < q->held_cap; i++) {
+		struct ipr_pending v = { .id = q->held[i].id, .verdict = NF_ACCEPT };
+
+		if (!q->held[i].since_ms || now - q->held[i].since_ms < q->deadline_ms)
+			continue;
+		ipr_log(IPR_LOG_WARN, "packet %u of queue %u had no verdict for %u ms: accepted",
+			v.id, q->num, q->deadline_ms);
+		unhold(q, i);
+		h->stats.expired++;
+		ipr_queue_verdict(q, &v);
+	}
+}
+
+/* Before a blocking receive with packets held: wake up in time to expire them. */
+static int wait_with_deadline(struct ipr_handle *h, unsigned int flags)
+{
+	struct ipr_queue *q = &h->queue;
+	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+
+	while (!(flags & IPR_RECV_NONBLOCK) && q->deadline_ms && q->undecided) {
+		int n = poll(&pfd, 1, (int)(q->deadline_ms >= 40 ? q->deadline_ms / 4 : 10));
+
+		if (n > 0)
+			return 0;
+		if (n < 0)
+			return -errno;
+		expire(h, now_ms());
+		n = ipr_queue_flush(q);
+		if (n)
+			return n;
+	}
+	return 0;
 }
 
 /* ---- receive ---- */
@@ -326,10 +398,12 @@ static int parse_packet(struct ipr_handle *h, const struct nlmsghdr *nlh, size_t
 /* The library's own answer for packets the user-space filter rejects. */
 static int filtered_out(struct ipr_handle *h, const struct ipr_packet *p)
 {
+	struct ipr_pending v = { .id = p->id, .verdict = NF_ACCEPT };
+
 	if (!h->filter.user || ipr_filter_match(&h->filter, p->data, p->caplen, p->len))
 		return 0;
 	h->stats.filtered++;
-	ipr_queue_verdict(&h->queue, p->id, NF_ACCEPT, NULL, 0);
+	ipr_queue_verdict(&h->queue, &v);
 	return 1;
 }
 
@@ -354,6 +428,7 @@ static unsigned int collect_packets(struct ipr_handle *h, int n, struct ipr_pack
 {
 	struct ipr_queue *q = &h->queue;
 	unsigned int count = 0;
+	uint64_t held_since = now_ms();
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -367,9 +442,9 @@ static unsigned int collect_packets(struct ipr_handle *h, int n, struct ipr_pack
 			continue;
 		h->stats.received++;
 		h->stats.bytes += p->len;
+		hold(q, p, held_since);
 		count++;
 	}
-	q->undecided += count;
 	return count;
 }
 
@@ -386,8 +461,13 @@ IPR_EXPORT int ipr_recv_batch(struct ipr_handle *h, void *buf, size_t buflen,
 	if (!max)
 		return ipr_fail(-EINVAL, "receive buffer of %zu bytes holds no packet: need %zu",
 				buflen, slot);
+	if (h->flags & IPR_OPEN_MONITOR)
+		return ipr_monitor_recv(h, buf, buflen, pkts, max, flags);
 	do {
+		expire(h, now_ms());
 		err = ipr_queue_flush(&h->queue);
+		if (!err)
+			err = wait_with_deadline(h, flags);
 		if (err)
 			return err;
 		n = receive_messages(h, buf, slot, max, flags);

@@ -32,40 +32,36 @@ static void tx_close_run(struct tx *t)
 	t->open = t->used;
 }
 
-/* Append one verdict message; with data, its bytes go in a vector of their own. */
-static void tx_put(struct tx *t, uint16_t type, uint32_t id, uint32_t verdict,
-		   const void *data, uint32_t len)
+/* Append one verdict message; with new bytes, they go in a vector of their own. */
+static void tx_put(struct tx *t, uint8_t type, const struct ipr_pending *v)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(t->q->tx_hdrs + t->used);
-	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(verdict), .id = htonl(id) };
-	struct nfgenmsg *nfg;
+	struct nlmsghdr *nlh = ipr_nfnl_put_header(t->q->tx_hdrs + t->used, NFNL_SUBSYS_QUEUE,
+						   (uint8_t)type, t->q->num, 0);
+	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v->verdict), .id = htonl(v->id) };
 	struct nlattr *a;
 
-	nlh->nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(t->q->num);
 	mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof(vh), &vh);
+	if (v->set_mark)
+		mnl_attr_put_u32(nlh, NFQA_MARK, htonl(v->mark));
 	t->used += nlh->nlmsg_len;
-	if (!data)
+	if (!v->data)
 		return;
 	a = (struct nlattr *)(t->q->tx_hdrs + t->used);
 	a->nla_type = NFQA_PAYLOAD;
-	a->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + len);
+	a->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + v->len);
 	t->used += MNL_ATTR_HDRLEN;
-	nlh->nlmsg_len += MNL_ALIGN(MNL_ATTR_HDRLEN + len);
+	nlh->nlmsg_len += MNL_ALIGN(MNL_ATTR_HDRLEN + v->len);
 	tx_close_run(t);
-	t->q->tx_iov[t->niov].iov_base = (void *)data;
-	t->q->tx_iov[t->niov].iov_len = len;
+	t->q->tx_iov[t->niov].iov_base = (void *)v->data;
+	t->q->tx_iov[t->niov].iov_len = v->len;
 	t->niov++;
-	memset(t->q->tx_hdrs + t->used, 0, MNL_ALIGN(len) - len); /* padding */
-	t->used += MNL_ALIGN(len) - len;
+	memset(t->q->tx_hdrs + t->used, 0, MNL_ALIGN(v->len) - v->len); /* padding */
+	t->used += MNL_ALIGN(v->len) - v->len;
 }
 
 static int plain_accept(const struct ipr_pending *p)
 {
-	return p->verdict == NF_ACCEPT && !p->data;
+	return p->verdict == NF_ACCEPT && !p->data && !p->set_mark;
 }
 
 /* Length of the run of plain accepts starting at pending[i]. */
@@ -94,12 +90,11 @@ static void build(struct tx *t)
 		unsigned int run = coalesce ? accept_run(q, i) : 0;
 
 		if (run >= 2) {
-			tx_put(t, NFQNL_MSG_VERDICT_BATCH, q->pending[i + run - 1].id, NF_ACCEPT,
-			       NULL, 0);
+			tx_put(t, NFQNL_MSG_VERDICT_BATCH, &q->pending[i + run - 1]);
 			i += run;
 			continue;
 		}
-		tx_put(t, NFQNL_MSG_VERDICT, p->id, p->verdict, p->data, p->len);
+		tx_put(t, NFQNL_MSG_VERDICT, p);
 		i++;
 	}
 	tx_close_run(t);
@@ -133,19 +128,12 @@ int ipr_queue_flush(struct ipr_queue *q)
 	return 0;
 }
 
-int ipr_queue_verdict(struct ipr_queue *q, uint32_t id, int verdict, const void *data,
-		      uint32_t len)
+int ipr_queue_verdict(struct ipr_queue *q, const struct ipr_pending *v)
 {
-	struct ipr_pending *p;
-
-	if (q->npending && (int32_t)(id - q->pending[q->npending - 1].id) <= 0)
+	if (q->npending && (int32_t)(v->id - q->pending[q->npending - 1].id) <= 0)
 		q->pending_sorted = 0;
-	p = &q->pending[q->npending++];
-	p->id = id;
-	p->verdict = (uint8_t)verdict;
-	p->data = data;
-	p->len = len;
-	q->pending_bytes += len;
+	q->pending[q->npending++] = *v;
+	q->pending_bytes += v->len;
 	if (q->npending == IPR_PENDING_MAX || q->pending_bytes >= IPR_PENDING_BYTES)
 		return ipr_queue_flush(q);
 	return 0;
@@ -176,11 +164,9 @@ static void count_verdict(struct ipr_stats *s, enum ipr_verdict verdict, const v
 		s->accepted++;
 }
 
-IPR_EXPORT int ipr_set_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
-			       enum ipr_verdict verdict, const void *data, size_t len)
+static int check_verdict(const struct ipr_handle *h, const struct ipr_packet *pkt,
+			 enum ipr_verdict verdict, const void *data, size_t len)
 {
-	int err;
-
 	if (pkt->flags & IPR_PKT_DECIDED)
 		return ipr_fail(-EALREADY, "packet %u already has a verdict", pkt->id);
 	if (pkt->queue != h->queue.num)
@@ -188,17 +174,32 @@ IPR_EXPORT int ipr_set_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
 				pkt->id, pkt->queue, h->queue.num);
 	if (verdict != IPR_ACCEPT && verdict != IPR_DROP)
 		return ipr_fail(-EINVAL, "unknown verdict %d", (int)verdict);
-	if (data) {
-		err = check_new_bytes(pkt, verdict, len);
-		if (err)
-			return err;
-	}
+	return data ? check_new_bytes(pkt, verdict, len) : 0;
+}
+
+IPR_EXPORT int ipr_set_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
+			       enum ipr_verdict verdict, const void *data, size_t len)
+{
+	struct ipr_pending v = {
+		.id = pkt->id,
+		.verdict = verdict == IPR_ACCEPT ? NF_ACCEPT : NF_DROP,
+		.data = data,
+		.len = data ? (uint32_t)len : 0,
+		.mark = pkt->new_mark,
+		.set_mark = !!(pkt->flags & IPR_PKT_SET_MARK),
+	};
+	int err;
+
+	if (h->flags & IPR_OPEN_MONITOR) /* copies: nothing waits for an answer */
+		return 0;
+	err = check_verdict(h, pkt, verdict, data, len);
+	if (!err)
+		err = ipr_queue_release(&h->queue, pkt);
+	if (err)
+		return err;
 	pkt->flags |= IPR_PKT_DECIDED;
-	if (h->queue.undecided)
-		h->queue.undecided--;
 	count_verdict(&h->stats, verdict, data);
-	return ipr_queue_verdict(&h->queue, pkt->id, verdict == IPR_ACCEPT ? NF_ACCEPT : NF_DROP,
-				 data, data ? (uint32_t)len : 0);
+	return ipr_queue_verdict(&h->queue, &v);
 }
 
 IPR_EXPORT int ipr_accept(struct ipr_handle *h, struct ipr_packet *pkt)
@@ -235,4 +236,27 @@ IPR_EXPORT int ipr_set_verdicts(struct ipr_handle *h, struct ipr_packet *pkts, u
 IPR_EXPORT int ipr_flush(struct ipr_handle *h)
 {
 	return ipr_queue_flush(&h->queue);
+}
+
+IPR_EXPORT int ipr_set_mark(struct ipr_packet *pkt, uint32_t value, uint32_t mask)
+{
+	uint32_t base = (pkt->flags & IPR_PKT_SET_MARK) ? pkt->new_mark : pkt->mark;
+
+	pkt->new_mark = (base & ~mask) | (value & mask);
+	pkt->flags |= IPR_PKT_SET_MARK;
+	return 0;
+}
+
+/* The table's post chain moves these packet-mark bits into the flow's conntrack mark. */
+IPR_EXPORT int ipr_accept_bypass(struct ipr_handle *h, struct ipr_packet *pkt)
+{
+	int err;
+
+	if (!(h->flags & IPR_OPEN_BYPASS))
+		return ipr_fail(-EINVAL, "flow bypass needs a handle opened with IPR_OPEN_BYPASS");
+	ipr_set_mark(pkt, h->bypass_mark, h->bypass_mask);
+	err = ipr_accept(h, pkt);
+	if (!err)
+		h->stats.bypassed++;
+	return err;
 }

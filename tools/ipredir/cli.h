@@ -61,6 +61,35 @@ double cli_now(void);
 void cli_json_string(FILE *f, const char *s);
 
 int cmd_passthru(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+
+/* passthru.c: the receive-and-resend engine that run.c reuses. */
+struct passthru_config {
+	unsigned int batch;
+	unsigned int snaplen;
+	unsigned int queues;
+	unsigned int bypass_after;  /* offload a flow after this many packets; 0 = never */
+	unsigned long long count;   /* stop after this many packets; 0 = never */
+	int rewrite;
+	int quiet;
+};
+
+extern struct passthru_config passthru_config;
+extern const struct cli_spec passthru_spec;
+
+/* Copy the passthru options that shape the redirector into c->opts. */
+void passthru_apply(struct cli_common *c);
+
+/* Serve every queue of h with a thread until a signal, --count, or done() says so. */
+int passthru_run(struct ipr_handle *h, int (*done)(void));
+
+/* flow.c: packets seen per flow, both directions counted as one. */
+struct flow_table;
+struct flow_table *flow_table_new(void);
+void flow_table_free(struct flow_table *t);
+
+/* Count pkt in its flow; returns the flow's packets so far, this one included. */
+unsigned int flow_count(struct flow_table *t, const struct ipr_packet *pkt);
 
 #endif /* IPREDIR_CLI_H */

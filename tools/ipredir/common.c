@@ -19,6 +19,7 @@ enum {
 	OPT_OUT_IFACE,
 	OPT_QUEUE,
 	OPT_FAIL_CLOSED,
+	OPT_DEADLINE,
 	OPT_VERSION,
 };
 
@@ -36,6 +37,7 @@ static const struct option redirect_options[] = {
 	{ "priority", required_argument, NULL, 'p' },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
 	{ 0 },
 };
 
@@ -57,7 +59,8 @@ static const char redirect_help[] =
 	"      --out-interface NAME  packets that leave through NAME\n"
 	"  -p, --priority N       higher sees packets first (-10000..10000, default 0)\n"
 	"      --queue N          NFQUEUE number (default: a free one)\n"
-	"      --fail-closed      drop packets when the queue overflows (default: pass)\n";
+	"      --fail-closed      drop packets when the queue overflows (default: pass)\n"
+	"      --deadline MS      accept packets left without a verdict this long (default 5000)\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -146,6 +149,7 @@ static int parse_common(const struct cli_spec *spec, int opt, const char *arg,
 	case 'p': o->priority = parse_priority(spec, arg); break;
 	case OPT_QUEUE: o->queue = cli_uint(spec, "queue", arg, 1, 65535); break;
 	case OPT_FAIL_CLOSED: o->flags |= IPR_OPEN_FAIL_CLOSED; break;
+	case OPT_DEADLINE: o->deadline_ms = cli_uint(spec, "deadline", arg, 1, 86400000); break;
 	case 'v': c->verbose++; break;
 	case 'h': usage(spec); exit(0);
 	case OPT_VERSION: printf("ipredir %s\n", ipr_version()); exit(0);

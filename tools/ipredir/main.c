@@ -7,6 +7,7 @@
 
 static const struct cli_command commands[] = {
 	{ "passthru", cmd_passthru, "receive matching packets and re-send them unchanged" },
+	{ "run", cmd_run, "run a command and pass only its packets through passthru" },
 	{ "list", cmd_list, "list interfaces with index, state, MTU and addresses" },
 };
 
