@@ -42,7 +42,7 @@ print(rate(sys.argv[1]), rate(sys.argv[2]))' "$WORK/ab.json" "$WORK/ba.json" >>"
 # measure_with_passthru: one run while ns B redirects everything through passthru.
 measure_with_passthru() {
 	local pid packets
-	spawn "$NS_B" "$WORK/passthru.log" "$IPREDIR" passthru -q
+	spawn "$NS_B" "$WORK/passthru.log" "$IPREDIR" passthru --quiet
 	pid=$!
 	wait_table "$NS_B" || die "passthru did not install its table: $(cat "$WORK/passthru.log")"
 	measure with

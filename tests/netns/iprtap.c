@@ -4,7 +4,8 @@
  * each with a fixed action. The network-namespace tests read its output.
  *
  *   iprtap [-f EXPR] [-l in,out,forward] [-p PRIO] [-i IFNAME] [--user-filter]
- *          [--kind auto|native|compat] [-a accept|drop|ttl=N|xor-last] [-c COUNT]
+ *          [--kind auto|native|compat] [--deadline MS] [-c COUNT] [--monitor]
+ *          [-a accept|drop|ttl=N|xor-last|hold|mark=N|bypass]
  *
  * Prints "ready table=T queue=Q queue_kind=K filter_kind=F" once installed, then
  * "pkt layer=L v=V proto=P ttl=T len=N src=A dst=B [sport=S dport=D]" per packet
@@ -19,12 +20,13 @@
 
 #include "ipredir.h"
 
-enum action { ACT_ACCEPT, ACT_DROP, ACT_TTL, ACT_XOR_LAST };
+enum action { ACT_ACCEPT, ACT_DROP, ACT_TTL, ACT_XOR_LAST, ACT_HOLD, ACT_MARK, ACT_BYPASS };
 
 struct tap {
 	struct ipr_options opts;
 	enum action action;
 	unsigned int ttl;
+	uint32_t mark;
 	unsigned long count;
 };
 
@@ -66,6 +68,12 @@ static void parse_action(struct tap *t, const char *arg)
 		t->action = ACT_DROP;
 	else if (!strcmp(arg, "xor-last"))
 		t->action = ACT_XOR_LAST;
+	else if (!strcmp(arg, "hold"))
+		t->action = ACT_HOLD;
+	else if (!strcmp(arg, "bypass"))
+		t->action = ACT_BYPASS, t->opts.flags |= IPR_OPEN_BYPASS;
+	else if (sscanf(arg, "mark=%i", (int *)&t->mark) == 1)
+		t->action = ACT_MARK;
 	else if (sscanf(arg, "ttl=%u", &t->ttl) == 1 && t->ttl <= 255)
 		t->action = ACT_TTL;
 	else
@@ -87,6 +95,8 @@ static void parse_args(int argc, char **argv, struct tap *t)
 	static const struct option longopts[] = {
 		{ "user-filter", no_argument, NULL, 'U' },
 		{ "kind", required_argument, NULL, 'K' },
+		{ "deadline", required_argument, NULL, 'D' },
+		{ "monitor", no_argument, NULL, 'M' },
 		{ 0 },
 	};
 	int opt;
@@ -101,6 +111,8 @@ static void parse_args(int argc, char **argv, struct tap *t)
 		case 'c': t->count = strtoul(optarg, NULL, 0); break;
 		case 'U': t->opts.flags |= IPR_OPEN_USER_FILTER; break;
 		case 'K': parse_kind(t, optarg); break;
+		case 'D': t->opts.deadline_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'M': t->opts.flags |= IPR_OPEN_MONITOR; break;
 		default: exit(2);
 		}
 	}
@@ -155,6 +167,13 @@ static int answer(struct ipr_handle *h, struct ipr_packet *pkt, const struct tap
 	case ACT_TTL:
 	case ACT_XOR_LAST:
 		return modify(h, pkt, t);
+	case ACT_HOLD: /* never answer: the verdict deadline must */
+		return 0;
+	case ACT_MARK:
+		ipr_set_mark(pkt, t->mark, 0xffffffffu);
+		return ipr_accept(h, pkt);
+	case ACT_BYPASS:
+		return ipr_accept_bypass(h, pkt);
 	default:
 		return ipr_accept(h, pkt);
 	}
@@ -175,10 +194,11 @@ static void print_stats(struct ipr_handle *h)
 
 	ipr_get_stats(h, &s, sizeof(s));
 	printf("stats received=%llu accepted=%llu modified=%llu dropped=%llu filtered=%llu "
-	       "failopen=%llu\n",
+	       "failopen=%llu expired=%llu bypassed=%llu\n",
 	       (unsigned long long)s.received, (unsigned long long)s.accepted,
 	       (unsigned long long)s.modified, (unsigned long long)s.dropped,
-	       (unsigned long long)s.filtered, (unsigned long long)s.failopen);
+	       (unsigned long long)s.filtered, (unsigned long long)s.failopen,
+	       (unsigned long long)s.expired, (unsigned long long)s.bypassed);
 }
 
 static int run(struct ipr_handle *h, const struct tap *t)

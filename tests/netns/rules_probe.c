@@ -5,11 +5,16 @@
  * Usage: rules_probe [--table NAME] [--layers in,out,forward] [--priority N]
  *                    [--queue N] [--bpf "pcap expr"] [--iface IF] [--in-iface IF]
  *                    [--out-iface IF] [--kind auto|native|compat] [--comment TEXT]
- *                    [--verbose]
+ *                    [--queues N] [--bypass MARK[/MASK]] [--inject MARK[/MASK]]
+ *                    [--skip-prefix P] [--cgroup-id ID] [--cgroup-level L]
+ *                    [--monitor GROUP] [--bind] [--verbose]
  *
  * Prints "installed kind=native" or "installed kind=compat" (or "error: <reason>"
- * and exits 1), waits until stdin closes or SIGTERM/SIGINT arrives, prints
- * "matched=N" (the queue rules' counters), removes the table and exits 0.
+ * and exits 1), then "matched=N" (the queue rules' counters) for every line read
+ * from stdin, waits until stdin closes or SIGTERM/SIGINT arrives, prints
+ * "matched=N" once more, removes the table and exits 0. --bind also binds the
+ * queues (without reading them: the kernel holds what they get, and
+ * /proc/net/netfilter/nfnetlink_queue counts it per queue) and prints "bound".
  * Usage errors exit 2. Needs CAP_NET_ADMIN; run it inside a test namespace.
  */
 #include <errno.h>
@@ -46,7 +51,9 @@ static void usage(void)
 		"usage: rules_probe [--table NAME] [--layers in,out,forward] [--priority N]\n"
 		"                   [--queue N] [--bpf EXPR] [--iface IF] [--in-iface IF]\n"
 		"                   [--out-iface IF] [--kind auto|native|compat]\n"
-		"                   [--comment TEXT] [--verbose]\n");
+		"                   [--comment TEXT] [--queues N] [--bypass MARK[/MASK]]\n"
+		"                   [--inject MARK[/MASK]] [--skip-prefix P] [--cgroup-id ID]\n"
+		"                   [--cgroup-level L] [--monitor GROUP] [--bind] [--verbose]\n");
 	exit(2);
 }
 
@@ -95,6 +102,38 @@ static long parse_long(const char *text)
 	return v;
 }
 
+static uint64_t parse_u64(const char *text)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (errno || end == text || *end || text[0] == '-')
+		usage();
+	return v;
+}
+
+/* "MARK/MASK" or "MARK" (mask = mark), each a 32-bit number. */
+static void parse_mark(const char *text, uint32_t *mark, uint32_t *mask)
+{
+	char *copy = strdup(text), *slash;
+	uint64_t v, m;
+
+	if (!copy)
+		usage();
+	slash = strchr(copy, '/');
+	if (slash)
+		*slash++ = 0;
+	v = parse_u64(copy);
+	m = slash ? parse_u64(slash) : v;
+	if (v > UINT32_MAX || m > UINT32_MAX)
+		usage();
+	*mark = (uint32_t)v;
+	*mask = (uint32_t)m;
+	free(copy);
+}
+
 /* Compile expr for raw IP packets into *prog (malloc'ed); returns 0 or -1. */
 static int compile_bpf(const char *expr, struct sock_filter **prog, unsigned int *len)
 {
@@ -122,13 +161,31 @@ out:
 	return ret;
 }
 
-/* Block until stdin reaches EOF or SIGTERM/SIGINT arrives. */
-static void wait_for_end(void)
+/* Print the queue rules' counters; 0 or -1 after printing the error. */
+static int print_matched(struct ipr_rules *r)
+{
+	uint64_t matched;
+
+	if (ipr_rules_matched(r, &matched) < 0) {
+		printf("error: %s\n", ipr_last_error());
+		return -1;
+	}
+	printf("matched=%" PRIu64 "\n", matched);
+	return 0;
+}
+
+/*
+ * Block until stdin reaches EOF or SIGTERM/SIGINT arrives; print the counters
+ * for each line read. Returns 0 or -1 after a counter error.
+ */
+static int wait_for_end(struct ipr_rules *r)
 {
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, orig;
 	char buf[256];
+	ssize_t i, n;
+	int ret = 0;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -142,10 +199,47 @@ static void wait_for_end(void)
 				continue;
 			break;
 		}
-		if (read(STDIN_FILENO, buf, sizeof(buf)) <= 0)
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n <= 0)
 			break;
+		for (i = 0; i < n && !ret; i++)
+			if (buf[i] == '\n')
+				ret = print_matched(r);
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return ret;
+}
+
+static void close_queues(struct ipr_queue *qs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		ipr_queue_close(&qs[i]);
+	free(qs);
+}
+
+/* Bind the spec's queues so the kernel holds their packets; NULL after an error. */
+static struct ipr_queue *bind_queues(const struct ipr_rules_spec *spec, unsigned int *n)
+{
+	struct ipr_queue *qs;
+	unsigned int i;
+
+	*n = spec->queues > 1 ? spec->queues : 1;
+	qs = calloc(*n, sizeof(*qs));
+	if (!qs) {
+		printf("error: out of memory\n");
+		return NULL;
+	}
+	for (i = 0; i < *n; i++) {
+		if (ipr_queue_open(&qs[i], spec->queue + i, 128, 8192, 0, 0) < 0) {
+			printf("error: %s\n", ipr_last_error());
+			close_queues(qs, i);
+			return NULL;
+		}
+	}
+	printf("bound\n");
+	return qs;
 }
 
 int main(int argc, char **argv)
@@ -161,6 +255,14 @@ int main(int argc, char **argv)
 		{ "out-iface", required_argument, NULL, 'O' },
 		{ "kind", required_argument, NULL, 'k' },
 		{ "comment", required_argument, NULL, 'c' },
+		{ "queues", required_argument, NULL, 'Q' },
+		{ "bypass", required_argument, NULL, 'B' },
+		{ "inject", required_argument, NULL, 'J' },
+		{ "skip-prefix", required_argument, NULL, 'P' },
+		{ "cgroup-id", required_argument, NULL, 'G' },
+		{ "cgroup-level", required_argument, NULL, 'L' },
+		{ "monitor", required_argument, NULL, 'M' },
+		{ "bind", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -171,8 +273,9 @@ int main(int argc, char **argv)
 	struct sock_filter *prog = NULL;
 	const char *bpf = NULL;
 	struct ipr_rules *r = NULL;
-	uint64_t matched;
-	int opt, ret = 1;
+	struct ipr_queue *qs = NULL;
+	unsigned int nqs = 0;
+	int opt, bind = 0, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (opt) {
@@ -186,6 +289,17 @@ int main(int argc, char **argv)
 		case 'O': spec.out_interface = optarg; break;
 		case 'k': spec.queue_kind = parse_kind(optarg); break;
 		case 'c': spec.comment = optarg; break;
+		case 'Q': spec.queues = (unsigned int)parse_long(optarg); break;
+		case 'B': parse_mark(optarg, &spec.bypass_mark, &spec.bypass_mask); break;
+		case 'J': parse_mark(optarg, &spec.inject_mark, &spec.inject_mask); break;
+		case 'P': spec.skip_iifname_prefix = optarg; break;
+		case 'G': spec.cgroup_id = parse_u64(optarg); break;
+		case 'L': spec.cgroup_level = (unsigned int)parse_long(optarg); break;
+		case 'M':
+			spec.monitor = 1;
+			spec.log_group = (uint16_t)parse_long(optarg);
+			break;
+		case 'N': bind = 1; break;
 		case 'v': ipr_set_log(log_stderr, NULL, IPR_LOG_DEBUG); break;
 		default: usage();
 		}
@@ -202,15 +316,15 @@ int main(int argc, char **argv)
 	}
 	printf("installed kind=%s\n",
 	       ipr_rules_queue_kind(r) == IPR_QUEUE_NATIVE ? "native" : "compat");
-	wait_for_end();
-	if (ipr_rules_matched(r, &matched) < 0) {
-		printf("error: %s\n", ipr_last_error());
+	if (bind && !(qs = bind_queues(&spec, &nqs)))
 		goto out;
-	}
-	printf("matched=%" PRIu64 "\n", matched);
+	if (wait_for_end(r) < 0 || print_matched(r) < 0)
+		goto out;
 	ret = 0;
 out:
 	ipr_rules_remove(r);
+	if (qs)
+		close_queues(qs, nqs);
 	free(prog);
 	return ret;
 }

@@ -72,12 +72,12 @@ signal_case() {
 # quiet_case: with -q passthru prints no status line over 1.5 s of traffic.
 quiet_case() {
 	local log=$WORK/quiet.log pid
-	spawn "$NS_B" "$log" "$IPREDIR" passthru -q
+	spawn "$NS_B" "$log" "$IPREDIR" passthru --quiet
 	pid=$!
-	wait_table "$NS_B" || { fail quiet "passthru -q did not install its table"; show "$log"; stop "$pid"; return; }
+	wait_table "$NS_B" || { fail quiet "passthru --quiet did not install its table"; show "$log"; stop "$pid"; return; }
 	pings "$NS_A" "$B4" 15
 	stop "$pid"
-	check quiet "passthru -q printed status lines" test "$(status_lines "$log")" = 0
+	check quiet "passthru --quiet printed status lines" test "$(status_lines "$log")" = 0
 }
 
 # list_case: `ipredir list` and `list -j` in B show lo and veth-b with its addresses.

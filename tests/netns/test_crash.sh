@@ -21,7 +21,7 @@ queued_at_least() { [ "$(queue_packets "$1")" -ge "$2" ]; }
 # crash_case VERSION
 crash_case() {
 	local v=$1 name="kill9_v$1" log=$WORK/kill9_v$1.passthru pid
-	spawn "$NS_B" "$log" "$IPREDIR" passthru -q
+	spawn "$NS_B" "$log" "$IPREDIR" passthru --quiet
 	pid=$!
 	wait_table "$NS_B" || { fail "$name" "passthru did not install its table"; show "$log"; stop "$pid"; return; }
 	tcp_transfer_start "$name" "$NS_A" "$NS_B" "$(addr_of B "$v")" "$BYTES" "$PACE" ||

@@ -25,7 +25,7 @@ summary_of() { sed -n "s/^passthru: .* packets.*[:,] $2 \\([0-9]*\\).*/\\1/p" "$
 transfer_case() {
 	local name=$1 ns=$2 v=$3 log=$WORK/$1.passthru pid packets range status
 	shift 3
-	spawn "$ns" "$log" "$IPREDIR" passthru -q "$@"
+	spawn "$ns" "$log" "$IPREDIR" passthru --quiet "$@"
 	pid=$!
 	wait_table "$ns" || { fail "$name" "passthru $* did not install its table"; show "$log"; stop "$pid"; return; }
 	tcp_transfer "$name" "$NS_A" "$NS_B" "$(addr_of B "$v")" "$BYTES"
