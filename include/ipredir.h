@@ -288,13 +288,15 @@ struct ipr_stats {
 	uint64_t dropped;       /* drop verdicts */
 	uint64_t filtered;      /* accepted by the library: user-space filter said no */
 	uint64_t bytes;         /* original bytes of the received packets */
-	uint64_t failopen;      /* passed unredirected because the queue or socket was full */
+	uint64_t failopen;      /* passed unredirected because the queue or socket was full; */
+				/* for a handle of several queues, sum the counts of all */
 	uint64_t queue_dropped; /* kernel: dropped, queue full (fail-closed) */
 	uint64_t user_dropped;  /* kernel: dropped, socket buffer full (fail-closed) */
 	uint64_t waiting;       /* kernel: packets held right now */
 	uint64_t verdict_errors;/* verdicts the kernel refused (unknown id, ...) */
 	uint64_t expired;       /* accepted by the library: no verdict within the deadline */
-	uint64_t bypassed;      /* flows offloaded with ipr_accept_bypass() */
+	uint64_t bypassed;      /* ipr_accept_bypass() verdicts (a flow may take several */
+				/* while the first one reaches the kernel) */
 };
 
 /* Fill the first size bytes of *st (pass sizeof *st). Returns 0 or -errno. */

@@ -418,15 +418,16 @@ IPR_EXPORT int ipr_close(struct ipr_handle *h)
 		return 0;
 	if (h->owner != h)
 		return ipr_fail(-EINVAL, "close the handle ipr_open returned, not a queue's");
-	ipr_rules_remove(h->rules); /* first: no new packets while we drain */
+	/* No new packets, then answer every held one, and only then unhook. */
+	ipr_rules_detach(h->rules);
 	for (unsigned int i = 0; i < h->nmembers; i++) {
 		int e = ipr_queue_close(&h->members[i]->queue);
 		ipr_inject_close(&h->members[i]->inject);
 		if (e && !err)
 			err = e;
 	}
+	ipr_rules_remove(h->rules);
 	ipr_monitor_close(&h->monitor);
-	ipr_inject_close(&h->inject);
 	free_handle(h);
 	return err;
 }
@@ -461,29 +462,51 @@ IPR_EXPORT int ipr_send(struct ipr_handle *h, const void *pkt, size_t len,
 	return ipr_inject_send(&h->inject, pkt, len, direction);
 }
 
-/* Packets that passed unredirected: queue full (matched but given no id) plus id gaps. */
-static uint64_t failopen_count(const struct ipr_handle *h, uint64_t matched, uint64_t last_id)
+/* Sum of the kernel's last packet ids over the owner's queues. */
+static int last_ids(const struct ipr_handle *owner, uint64_t *sum)
 {
-	if (h->flags & IPR_OPEN_FAIL_CLOSED)
+	uint64_t qdrop, udrop, waiting, id;
+	int err = 0;
+
+	*sum = 0;
+	for (unsigned int i = 0; i < owner->nmembers && !err; i++) {
+		err = ipr_queue_kernel_stats(&owner->members[i]->queue, &qdrop, &udrop, &waiting,
+					     &id);
+		*sum += id;
+	}
+	return err;
+}
+
+/*
+ * Packets that passed unredirected: those the rule counter saw that got no id
+ * in any queue (queue full), charged to the owner, plus each queue's id gaps
+ * (socket full). Summed over a handle's queues, that is the exact total.
+ */
+static int count_failopen(const struct ipr_handle *h, uint64_t *failopen)
+{
+	uint64_t matched = 0, ids = 0;
+	int err;
+
+	*failopen = h->queue.id_gaps;
+	if ((h->flags & IPR_OPEN_FAIL_CLOSED) || h->owner != h)
 		return 0;
-	return (matched > last_id ? matched - last_id : 0) + h->queue.id_gaps;
+	/* The rule counter first: a packet arriving between the reads is not miscounted. */
+	err = ipr_rules_matched(h->rules, &matched);
+	if (!err)
+		err = last_ids(h, &ids);
+	if (!err && matched > ids)
+		*failopen += matched - ids;
+	return err;
 }
 
 static int queue_stats(struct ipr_handle *h, struct ipr_stats *s)
 {
-	uint64_t matched = 0, last_id = 0;
+	uint64_t last_id;
 	int err;
 
-	/* The rule counter first: a packet arriving between the reads is not miscounted. */
-	err = ipr_rules_matched(h->owner->rules, &matched);
-	if (!err)
-		err = ipr_queue_kernel_stats(&h->queue, &s->queue_dropped, &s->user_dropped,
-					     &s->waiting, &last_id);
-	if (!err && h->owner->nmembers <= 1)
-		s->failopen = failopen_count(h, matched, last_id);
-	else if (!err)
-		s->failopen = h->queue.id_gaps; /* the counter covers every queue */
-	return err;
+	err = ipr_queue_kernel_stats(&h->queue, &s->queue_dropped, &s->user_dropped, &s->waiting,
+				     &last_id);
+	return err ? err : count_failopen(h, &s->failopen);
 }
 
 IPR_EXPORT int ipr_get_stats(struct ipr_handle *h, struct ipr_stats *st, size_t size)

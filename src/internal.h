@@ -97,6 +97,13 @@ enum ipr_queue_kind ipr_rules_queue_kind(const struct ipr_rules *r);
 /* Packets the queue rules sent toward the queue (sum of their counters). */
 int ipr_rules_matched(struct ipr_rules *r, uint64_t *packets);
 
+/*
+ * Delete the queue rules but keep the chains: no new packets come, and packets
+ * held in any queue of the namespace survive (unregistering a hook, as a table
+ * deletion does, makes the kernel drop every queued packet of the namespace).
+ */
+int ipr_rules_detach(struct ipr_rules *r);
+
 /* Delete the table and free r (NULL is ignored). */
 void ipr_rules_remove(struct ipr_rules *r);
 

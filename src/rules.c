@@ -62,6 +62,7 @@ struct ipr_rules {
 	uint32_t seq;
 	uint64_t handle;        /* table handle echoed by the kernel, 0 = unknown */
 	enum ipr_queue_kind kind;
+	unsigned int layers;    /* the layer chains that hold queue rules */
 	char table[NFT_TABLE_MAXNAMELEN];
 	char rx[IPR_NL_RECV];
 };
@@ -1297,6 +1298,7 @@ int ipr_rules_install(const struct ipr_rules_spec *spec, struct ipr_rules **out)
 		goto out;
 	}
 	strcpy(r->table, spec->table);
+	r->layers = spec->layers;
 	err = rules_open(r);
 	if (!err)
 		err = install(r, spec);
@@ -1454,6 +1456,50 @@ static void delete_table(struct ipr_rules *r)
 			"removes it", r->table, strerror(-err));
 	else
 		ipr_log(IPR_LOG_DEBUG, "table inet %s deleted", r->table);
+}
+
+/* Flush one chain: a rule deletion leaves the hook registered. */
+static int put_chain_flush(struct ipr_batch *bt, const char *table, const char *chain)
+{
+	const struct ipr_step step = step_of("empty chain", chain, IPR_STEP_RULE, 0);
+	struct nftnl_rule *rl = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+	int err = -ENOMEM;
+
+	if (!rl)
+		return -ENOMEM;
+	nftnl_rule_set_u32(rl, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	if (nftnl_rule_set_str(rl, NFTNL_RULE_TABLE, table) < 0 ||
+	    nftnl_rule_set_str(rl, NFTNL_RULE_CHAIN, chain) < 0)
+		goto out;
+	err = -EMSGSIZE;
+	nlh = batch_msg(bt, NFT_MSG_DELRULE, 0, &step);
+	if (!nlh)
+		goto out;
+	nftnl_rule_nlmsg_build_payload(nlh, rl);
+	err = batch_next(bt);
+out:
+	nftnl_rule_free(rl);
+	return err;
+}
+
+int ipr_rules_detach(struct ipr_rules *r)
+{
+	struct ipr_batch *bt = batch_new(r->seq);
+	struct ipr_refusal ref = { 0 };
+	int err = bt ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < sizeof(ipr_hooks) / sizeof(ipr_hooks[0]) && !err; i++)
+		if (r->layers & ipr_hooks[i].layer)
+			err = put_chain_flush(bt, r->table, ipr_hooks[i].chain);
+	if (!err)
+		err = batch_send(r, bt, &ref);
+	if (!err)
+		err = ref.err;
+	batch_free(bt);
+	if (err)
+		ipr_log(IPR_LOG_WARN, "cannot empty table inet %s: %s", r->table, strerror(-err));
+	return err;
 }
 
 void ipr_rules_remove(struct ipr_rules *r)

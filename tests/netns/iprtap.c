@@ -8,7 +8,7 @@
  *          [-a accept|drop|ttl=N|xor-last|hold|mark=N|bypass]
  *
  * Prints "ready table=T queue=Q queue_kind=K filter_kind=F" once installed, then
- * "pkt layer=L v=V proto=P ttl=T len=N src=A dst=B [sport=S dport=D]" per packet
+ * "pkt layer=L v=V proto=P ttl=T len=N src=A dst=B [sport=S dport=D] [uid=U]" per packet
  * and "stats received=..." at exit. Exit 2: bad arguments, 1: runtime failure.
  */
 #include <errno.h>
@@ -141,6 +141,8 @@ static void print_packet(const struct ipr_packet *pkt)
 	       p.version, p.proto, p.ttl, pkt->len, src, dst);
 	if (p.l4)
 		printf(" sport=%u dport=%u", p.sport, p.dport);
+	if (pkt->flags & IPR_PKT_HAS_UID)
+		printf(" uid=%u", pkt->uid);
 	printf("\n");
 }
 

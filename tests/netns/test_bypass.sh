@@ -23,7 +23,7 @@ AFTER=5
 SLACK=15 # packets already queued when a flow's bypass verdict is given
 PORT=7025
 
-# summary_of LOG KEY: a number of passthru's summary line ("packets" or "bypassed flows").
+# summary_of LOG KEY: a number of passthru's summary line ("packets" or "bypass verdicts").
 summary_of() {
 	case $2 in
 	packets) sed -n 's/^passthru: \([0-9]*\) packets.*/\1/p' "$1" ;;
@@ -75,7 +75,7 @@ passthru_case() {
 	status=$?
 	check "$name.exit" "passthru exited with status $status" test "$status" = 0 || show "$log"
 	check "$name.table_gone" "the table outlived passthru" no_table "$NS_B"
-	PACKETS=$(summary_of "$log" packets) BYPASSED=$(summary_of "$log" "bypassed flows")
+	PACKETS=$(summary_of "$log" packets) BYPASSED=$(summary_of "$log" "bypass verdicts")
 	grep '^passthru:' "$log" | sed "s/^/# $SUITE.$name: /"
 	[ -n "$PACKETS" ] && [ -n "$BYPASSED" ] && return 0
 	fail "$name.summary" "no summary line"
@@ -90,7 +90,7 @@ bypass_case() {
 	passthru_case "$name" "$v" "$flows" --bypass-after "$AFTER" || return
 	check "$name.packets" "passthru saw $PACKETS packets of $flows transfers, wanted $lo..$hi" \
 		test "$PACKETS" -ge "$lo" -a "$PACKETS" -le "$hi"
-	check "$name.bypassed" "bypassed flows $BYPASSED, wanted at least $flows" test "$BYPASSED" -ge "$flows"
+	check "$name.bypassed" "bypass verdicts $BYPASSED, wanted at least $flows" test "$BYPASSED" -ge "$flows"
 }
 
 # control_case VERSION: without --bypass-after the program sees the whole transfer.
@@ -100,7 +100,7 @@ control_case() {
 	# Even in 64 KiB GSO packets the data alone takes BYTES / 65536 of them.
 	check "$name.packets" "passthru saw only $PACKETS packets of a $BYTES-byte transfer" \
 		test "$PACKETS" -ge $((BYTES / 65536))
-	check "$name.bypassed" "bypassed flows $BYPASSED without --bypass-after" test "$BYPASSED" = 0
+	check "$name.bypassed" "bypass verdicts $BYPASSED without --bypass-after" test "$BYPASSED" = 0
 }
 
 for v in 4 6; do

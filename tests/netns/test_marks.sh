@@ -2,6 +2,7 @@
 # A verdict can set the packet mark (iprtap -a mark=N): a later nf_tables
 # rule of the test's own sees exactly the packets the program marked, with
 # exactly that value, IPv4 and IPv6; without the program nothing is marked.
+# Packets a local socket sends carry its owner's uid.
 #
 #   +------+ veth-a                veth-b +------+
 #   |  A   |------------------------------|  B   |
@@ -83,10 +84,28 @@ no_tap_case() {
 		test "${count:-x}" = 0
 }
 
+# uid_case VERSION: packets a local socket of uid 65534 sends carry that uid.
+uid_case() {
+	local v=$1 name=uid_v$1 a log port=7099 py=/usr/bin/python3
+	a=$(addr_of A "$v") log=$WORK/$name.tap
+	[ -x "$py" ] || py=python3
+	tap_start "$NS_B" "$log" -l out -f "udp dst port $port" ||
+		{ fail "$name" "iprtap did not start"; show "$log"; return; }
+	in_ns "$NS_B" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$py" "$NETTOOL" udp-send "$a" "$port" uid 3 >/dev/null 2>&1
+	wait_until 5 test "$(count_lines "$log" '^pkt ')" -ge 4
+	stop "$TAP_PID"
+	check "$name.seen" "iprtap saw $(count_lines "$log" '^pkt ') datagrams, wanted 4" \
+		test "$(count_lines "$log" '^pkt ')" = 4 || show "$log"
+	check "$name.uid" "not every datagram carried uid=65534" \
+		test "$(count_lines "$log" '^pkt .* uid=65534$')" = 4
+}
+
 for v in 4 6; do
 	mark_case "$v"
 	other_value_case "$v"
 	no_tap_case "$v"
+	uid_case "$v"
 done
 in_ns "$NS_B" nft delete table inet scratch
 finish

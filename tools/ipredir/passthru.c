@@ -180,7 +180,7 @@ static void print_summary(struct worker *w, unsigned int n, double seconds)
 
 	sum_stats(w, n, &s);
 	printf("passthru: %llu packets, %llu bytes in %.1f s (%.3f Gbit/s): accepted %llu, "
-	       "modified %llu, dropped %llu, filtered %llu, bypassed flows %llu, expired %llu; "
+	       "modified %llu, dropped %llu, filtered %llu, bypass verdicts %llu, expired %llu; "
 	       "fail-open %llu, kernel queue drops %llu, socket drops %llu, verdict errors %llu\n",
 	       (unsigned long long)s.received, (unsigned long long)s.bytes, seconds,
 	       seconds > 0 ? (double)s.bytes * 8 / seconds / 1e9 : 0.0,
