@@ -116,6 +116,12 @@ struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, ui
 /* Send the request with NLM_F_ACK on fd and wait for its ack; 0 or the kernel's -errno. */
 int ipr_nfnl_talk(int fd, struct nlmsghdr *nlh);
 
+/* The enum ipr_layer of a netfilter hook number. */
+uint8_t ipr_hook_layer(uint8_t hook);
+
+/* Move a kernel sequence (packet id, NFLOG seq) on to value; returns the values it skipped. */
+uint32_t ipr_seq_advance(uint32_t *last, int *have, uint32_t value);
+
 /* ---- queue.c / verdict.c: the NFQUEUE engine ---- */
 
 #define IPR_BATCH_MAX 1024     /* packets one ipr_recv_batch() call can return */

@@ -284,26 +284,10 @@ static void set_version(struct ipr_packet *p)
 		p->flags &= ~(uint32_t)IPR_PKT_IPV6;
 }
 
-static uint8_t hook_layer(uint8_t hook)
-{
-	switch (hook) {
-	case NF_INET_LOCAL_IN:
-		return IPR_LAYER_IN;
-	case NF_INET_LOCAL_OUT:
-		return IPR_LAYER_OUT;
-	default:
-		return IPR_LAYER_FORWARD;
-	}
-}
-
 /* Note the sequence: a jump means the kernel could not deliver the copies in between. */
 static void track_seq(struct ipr_monitor *m, uint32_t seq)
 {
-	if (m->have_seq && (int32_t)(seq - m->last_seq) > 1)
-		m->lost += seq - m->last_seq - 1;
-	if (!m->have_seq || (int32_t)(seq - m->last_seq) > 0)
-		m->last_seq = seq;
-	m->have_seq = 1;
+	m->lost += ipr_seq_advance(&m->last_seq, &m->have_seq, seq);
 }
 
 /* Parse one packet message into p; returns 1, or 0 if it carries no packet. */
@@ -326,7 +310,7 @@ static int parse_packet(struct ipr_monitor *m, const struct nlmsghdr *nlh,
 		p->ts_sec = now->tv_sec;
 		p->ts_nsec = (uint32_t)now->tv_nsec;
 	}
-	p->layer = hook_layer(p->hook);
+	p->layer = ipr_hook_layer(p->hook);
 	p->queue = m->group;
 	return 1;
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 
 #include "internal.h"
@@ -51,4 +52,28 @@ int ipr_nfnl_talk(int fd, struct nlmsghdr *nlh)
 		err = find_ack(buf, n, nlh->nlmsg_seq);
 	}
 	return err;
+}
+
+uint8_t ipr_hook_layer(uint8_t hook)
+{
+	switch (hook) {
+	case NF_INET_LOCAL_IN:
+		return IPR_LAYER_IN;
+	case NF_INET_LOCAL_OUT:
+		return IPR_LAYER_OUT;
+	default:
+		return IPR_LAYER_FORWARD;
+	}
+}
+
+uint32_t ipr_seq_advance(uint32_t *last, int *have, uint32_t value)
+{
+	uint32_t skipped = 0;
+
+	if (*have && (int32_t)(value - *last) > 1)
+		skipped = value - *last - 1;
+	if (!*have || (int32_t)(value - *last) > 0)
+		*last = value;
+	*have = 1;
+	return skipped;
 }

@@ -336,26 +336,10 @@ static void parse_attr(const struct nlattr *a, struct ipr_packet *p)
 	}
 }
 
-static uint8_t hook_layer(uint8_t hook)
-{
-	switch (hook) {
-	case NF_INET_LOCAL_IN:
-		return IPR_LAYER_IN;
-	case NF_INET_LOCAL_OUT:
-		return IPR_LAYER_OUT;
-	default:
-		return IPR_LAYER_FORWARD;
-	}
-}
-
 /* Note the id sequence: a jump means the kernel skipped packets it could not deliver. */
 static void track_id(struct ipr_queue *q, uint32_t id)
 {
-	if (q->have_id && (int32_t)(id - q->last_id) > 1)
-		q->id_gaps += id - q->last_id - 1;
-	if (!q->have_id || (int32_t)(id - q->last_id) > 0)
-		q->last_id = id;
-	q->have_id = 1;
+	q->id_gaps += ipr_seq_advance(&q->last_id, &q->have_id, id);
 }
 
 /* Parse one packet message; returns 1 for a packet, 0 for anything else. */
@@ -389,7 +373,7 @@ static int parse_packet(struct ipr_handle *h, const struct nlmsghdr *nlh, size_t
 		p->ts_sec = now->tv_sec;
 		p->ts_nsec = (uint32_t)now->tv_nsec;
 	}
-	p->layer = hook_layer(p->hook);
+	p->layer = ipr_hook_layer(p->hook);
 	p->queue = h->queue.num;
 	track_id(&h->queue, p->id);
 	return 1;

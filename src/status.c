@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * status.c - what ipredir redirectors this network namespace holds.
+ *
+ * Every handle installs an nf_tables table (family inet) named "ipredir_..."
+ * whose comment says who owns it and what it takes (handle.c, describe()).
+ * ipr_list_redirectors() dumps the tables over netlink and parses those
+ * comments; ipr_queue_counters() reads the kernel's per-queue counters from
+ * /proc/net/netfilter/nfnetlink_queue.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "internal.h"
+
+#define TABLE_PREFIX "ipredir_"
+#define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
+
+/* Where the table dump goes. */
+struct list_ctx {
+	struct ipr_redirector *out;
+	unsigned int max;
+	unsigned int found;
+};
+
+static int comment_attr_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **tb = data;
+	uint8_t type = nftnl_udata_type(attr);
+
+	if (type == NFTNL_UDATA_TABLE_COMMENT && nftnl_udata_len(attr) > 0)
+		tb[type] = attr;
+	return 0;
+}
+
+/* Copy the NUL-terminated comment of t into buf; "" when it has none. */
+static void table_comment(const struct nftnl_table *t, char *buf, size_t size)
+{
+	const struct nftnl_udata *tb[NFTNL_UDATA_TABLE_MAX + 1] = { 0 };
+	const void *data;
+	uint32_t len = 0;
+
+	buf[0] = '\0';
+	if (!nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
+		return;
+	data = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	if (!data || nftnl_udata_parse(data, len, comment_attr_cb, tb) < 0 ||
+	    !tb[NFTNL_UDATA_TABLE_COMMENT])
+		return;
+	len = nftnl_udata_len(tb[NFTNL_UDATA_TABLE_COMMENT]);
+	if (len >= size)
+		len = (uint32_t)size - 1;
+	memcpy(buf, nftnl_udata_get(tb[NFTNL_UDATA_TABLE_COMMENT]), len);
+	buf[len] = '\0';
+}
+
+/* "pid=P layers=L queue|group=N queues=Q filter=F" -> r. */
+static void parse_comment(const char *comment, struct ipr_redirector *r)
+{
+	const char *filter = strstr(comment, " filter=");
+	char kind[8] = "";
+
+	if (sscanf(comment, "pid=%d layers=%31s %7[a-z]=%u queues=%u", &r->pid, r->layers, kind,
+		   &r->queue, &r->queues) >= 3)
+		r->monitor = strcmp(kind, "group") == 0;
+	if (!r->queues)
+		r->queues = 1;
+	if (filter)
+		snprintf(r->filter, sizeof(r->filter), "%s", filter + strlen(" filter="));
+}
+
+static void take_table(const struct nftnl_table *t, struct list_ctx *ctx)
+{
+	const char *name = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
+	char comment[NFT_USERDATA_MAXLEN];
+	struct ipr_redirector *r;
+
+	if (!name || strncmp(name, TABLE_PREFIX, strlen(TABLE_PREFIX)) != 0)
+		return;
+	if (ctx->found++ >= ctx->max)
+		return;
+	r = &ctx->out[ctx->found - 1];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->table, sizeof(r->table), "%s", name);
+	r->owned = nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) &&
+		   (nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_OWNER);
+	table_comment(t, comment, sizeof(comment));
+	parse_comment(comment, r);
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	int ret = MNL_CB_ERROR;
+
+	if (!t)
+		return MNL_CB_ERROR;
+	if (nftnl_table_nlmsg_parse(nlh, t) >= 0) {
+		take_table(t, data);
+		ret = MNL_CB_OK;
+	}
+	nftnl_table_free(t);
+	return ret;
+}
+
+/* Send the dump request and run every answer through table_cb. */
+static int dump_tables(struct mnl_socket *nl, struct list_ctx *ctx)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = (uint32_t)time(NULL);
+	uint32_t portid = mnl_socket_get_portid(nl);
+	struct nlmsghdr *nlh;
+	int ret, len;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_DUMP, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		len = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)len, seq, portid, table_cb, ctx);
+	} while (ret > MNL_CB_STOP);
+	return ret < 0 ? -errno : 0;
+}
+
+IPR_EXPORT int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max)
+{
+	struct list_ctx ctx = { out, out ? max : 0, 0 };
+	struct mnl_socket *nl;
+	int err;
+
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl)
+		return ipr_fail(-errno, "cannot open a netfilter netlink socket: %s",
+				strerror(errno));
+	err = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ? -errno : 0;
+	if (!err)
+		err = dump_tables(nl, &ctx);
+	mnl_socket_close(nl);
+	if (err == -EPERM)
+		return ipr_fail(err, "permission denied: listing nf_tables needs CAP_NET_ADMIN");
+	if (err)
+		return ipr_fail(err, "cannot list the nf_tables tables: %s", strerror(-err));
+	return (int)ctx.found;
+}
+
+IPR_EXPORT int ipr_queue_counters(unsigned int queue, struct ipr_queue_counters *c)
+{
+	unsigned int num, portid, waiting, mode, range, qdrop, udrop, id;
+	FILE *f = fopen(PROC_QUEUES, "re");
+	char line[256];
+	int err = -ENOENT;
+
+	if (!f)
+		return ipr_fail(-errno, "%s: %s", PROC_QUEUES, strerror(errno));
+	while (err && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %u %u %u %u %u %u %u", &num, &portid, &waiting, &mode, &range,
+			   &qdrop, &udrop, &id) != 8 || num != queue)
+			continue;
+		*c = (struct ipr_queue_counters){
+			.portid = portid,
+			.waiting = waiting,
+			.copy_mode = mode,
+			.copy_range = range,
+			.queue_dropped = qdrop,
+			.user_dropped = udrop,
+			.last_id = id,
+		};
+		err = 0;
+	}
+	fclose(f);
+	return err ? ipr_fail(err, "queue %u is not bound in this network namespace", queue) : 0;
+}
