@@ -425,6 +425,42 @@ int ipr_addr_format(const struct ipr_addr *addr, char *buf, size_t size);
  */
 int ipr_packet_addrs(const struct ipr_parsed *p, struct ipr_addr *src, struct ipr_addr *dst);
 
+/* ------------------------------------------------------------------------ */
+/* Status: the redirectors of this network namespace                        */
+
+/* One redirector, as its nf_tables table describes it. */
+struct ipr_redirector {
+	char table[32];       /* nf_tables table name (family inet), "ipredir_..." */
+	int pid;              /* process that installed it; 0 if unknown */
+	char layers[32];      /* "in,out", "forward", ...; "" if unknown */
+	unsigned int queue;   /* first NFQUEUE number, or the NFLOG group of a monitor */
+	unsigned int queues;  /* queues queue..queue+queues-1 (a monitor: 1) */
+	int monitor;          /* 1: an IPR_OPEN_MONITOR handle (NFLOG copies, nothing held) */
+	int owned;            /* 1: the kernel removes the table when its owner dies */
+	char filter[128];     /* pcap expression, "" = every IP packet; a long one ends "..." */
+};
+
+/*
+ * Fill out with up to max redirectors of this network namespace (every inet
+ * table named "ipredir_*"). Returns how many exist, which may exceed max, or
+ * -errno (-EPERM without CAP_NET_ADMIN).
+ */
+int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max);
+
+/* The kernel's counters of one NFQUEUE (/proc/net/netfilter/nfnetlink_queue). */
+struct ipr_queue_counters {
+	unsigned int portid;     /* netlink port of the program bound to it */
+	unsigned int waiting;    /* packets held right now */
+	unsigned int copy_mode;  /* 0 none, 1 metadata, 2 packet */
+	unsigned int copy_range; /* bytes copied per packet */
+	uint64_t queue_dropped;  /* dropped because the queue was full (fail-closed) */
+	uint64_t user_dropped;   /* dropped because the program's socket buffer was full */
+	uint32_t last_id;        /* id of the newest packet queued */
+};
+
+/* Fill *c for queue. Returns 0, -ENOENT if no program binds it, other -errno. */
+int ipr_queue_counters(unsigned int queue, struct ipr_queue_counters *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,8 @@ void cli_json_string(FILE *f, const char *s);
 int cmd_passthru(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* passthru.c: the receive-and-resend engine that run.c reuses. */
 struct passthru_config {

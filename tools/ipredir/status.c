@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * status.c - `ipredir status [-j]`: every ipredir redirector of this network
+ * namespace (its table, owning process, layers, filter, queues or NFLOG group)
+ * and the kernel's counters of each queue, as text or JSON.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_REDIRECTORS 256
+
+struct status_config {
+	int json;
+};
+
+static struct status_config status_config;
+
+static const struct option status_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ 0 },
+};
+
+static void parse_option(int opt, const char *arg, void *ctx);
+
+static const struct cli_spec status_spec = {
+	.name = "status",
+	.synopsis = "[-j]",
+	.help = "  -j, --json             print a JSON array\n",
+	.longopts = status_options,
+	.shortopts = "j",
+	.parse = parse_option,
+	.ctx = &status_config,
+};
+
+static void parse_option(int opt, const char *arg, void *ctx)
+{
+	struct status_config *s = ctx;
+
+	if (opt == 'j')
+		s->json = 1;
+	else
+		cli_usage_error(&status_spec, "unexpected option");
+}
+
+/* The command name of pid from /proc/PID/comm; "" if it is gone. */
+static void process_name(int pid, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* ---- text ---- */
+
+static void print_queue_text(unsigned int queue)
+{
+	struct ipr_queue_counters c;
+
+	if (ipr_queue_counters(queue, &c) < 0) {
+		printf("  queue %u: not bound\n", queue);
+		return;
+	}
+	printf("  queue %u: waiting %u, queue drops %llu, user drops %llu, last id %u\n", queue,
+	       c.waiting, (unsigned long long)c.queue_dropped, (unsigned long long)c.user_dropped,
+	       c.last_id);
+}
+
+static void print_text(const struct ipr_redirector *r)
+{
+	char comm[64];
+
+	process_name(r->pid, comm, sizeof(comm));
+	printf("table inet %s%s\n", r->table, r->owned ? "" : " (not owned)");
+	printf("  process     %d (%s)\n", r->pid, comm[0] ? comm : "gone");
+	printf("  layers      %s\n", r->layers);
+	printf("  filter      %s\n", r->filter[0] ? r->filter : "(every IP packet)");
+	if (r->monitor) {
+		printf("  NFLOG group %u (monitor: copies only)\n", r->queue);
+		return;
+	}
+	printf("  queues      %u..%u\n", r->queue, r->queue + r->queues - 1);
+	for (unsigned int i = 0; i < r->queues; i++)
+		print_queue_text(r->queue + i);
+}
+
+/* ---- JSON ---- */
+
+static void print_queue_json(unsigned int queue, int first)
+{
+	struct ipr_queue_counters c;
+	int bound = ipr_queue_counters(queue, &c) == 0;
+
+	if (!bound)
+		memset(&c, 0, sizeof(c));
+	printf("%s{\"queue\": %u, \"bound\": %s, \"waiting\": %u, \"queue_drops\": %llu, "
+	       "\"user_drops\": %llu, \"last_id\": %u}",
+	       first ? "" : ", ", queue, bound ? "true" : "false", c.waiting,
+	       (unsigned long long)c.queue_dropped, (unsigned long long)c.user_dropped, c.last_id);
+}
+
+static void print_json(const struct ipr_redirector *r, int first)
+{
+	char comm[64];
+
+	process_name(r->pid, comm, sizeof(comm));
+	printf("%s\n  {\"table\": ", first ? "" : ",");
+	cli_json_string(stdout, r->table);
+	printf(", \"pid\": %d, \"command\": ", r->pid);
+	cli_json_string(stdout, comm);
+	printf(", \"owned\": %s, \"layers\": ", r->owned ? "true" : "false");
+	cli_json_string(stdout, r->layers);
+	printf(", \"filter\": ");
+	cli_json_string(stdout, r->filter);
+	printf(", \"monitor\": %s", r->monitor ? "true" : "false");
+	if (r->monitor) {
+		printf(", \"nflog_group\": %u, \"queues\": []}", r->queue);
+		return;
+	}
+	printf(", \"first_queue\": %u, \"last_queue\": %u, \"queues\": [", r->queue,
+	       r->queue + r->queues - 1);
+	for (unsigned int i = 0; i < r->queues; i++)
+		print_queue_json(r->queue + i, i == 0);
+	printf("]}");
+}
+
+static void print_all(const struct ipr_redirector *rs, unsigned int n, int json)
+{
+	if (json) {
+		printf("[");
+		for (unsigned int i = 0; i < n; i++)
+			print_json(&rs[i], i == 0);
+		printf("%s]\n", n ? "\n" : "");
+		return;
+	}
+	if (!n)
+		printf("no ipredir redirector in this network namespace\n");
+	for (unsigned int i = 0; i < n; i++)
+		print_text(&rs[i]);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct ipr_redirector *rs = calloc(MAX_REDIRECTORS, sizeof(*rs));
+	int n, status = 0;
+
+	if (cli_parse(&status_spec, argc, argv, &(struct cli_common){ 0 }) != argc)
+		cli_usage_error(&status_spec, "unexpected argument \"%s\"", argv[optind]);
+	if (!rs) {
+		fprintf(stderr, "ipredir status: out of memory\n");
+		return 1;
+	}
+	n = ipr_list_redirectors(rs, MAX_REDIRECTORS);
+	if (n < 0) {
+		fprintf(stderr, "ipredir status: %s\n", ipr_last_error());
+		status = 1;
+		goto out;
+	}
+	if (n > MAX_REDIRECTORS) {
+		fprintf(stderr, "ipredir status: %d redirectors, showing the first %d\n", n,
+			MAX_REDIRECTORS);
+		n = MAX_REDIRECTORS;
+	}
+	print_all(rs, (unsigned int)n, status_config.json);
+	if (fflush(stdout) != 0)
+		status = 1;
+out:
+	free(rs);
+	return status;
+}
