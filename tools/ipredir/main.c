@@ -9,6 +9,8 @@ static const struct cli_command commands[] = {
 	{ "passthru", cmd_passthru, "receive matching packets and re-send them unchanged" },
 	{ "run", cmd_run, "run a command and pass only its packets through passthru" },
 	{ "dump", cmd_dump, "print matching packets or write them to a pcap file" },
+	{ "block", cmd_block, "drop (or reject) matching packets: a firewall" },
+	{ "rewrite", cmd_rewrite, "rewrite TTL, DSCP, addresses and ports with correct checksums" },
 	{ "status", cmd_status, "show the ipredir redirectors of this network namespace" },
 	{ "list", cmd_list, "list interfaces with index, state, MTU and addresses" },
 };
