@@ -66,6 +66,8 @@ int cmd_list(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_rewrite(int argc, char **argv);
+int cmd_echo(int argc, char **argv);
+int cmd_wanem(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
 /* passthru.c: the receive-and-resend engine that run.c reuses. */

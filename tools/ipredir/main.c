@@ -11,6 +11,8 @@ static const struct cli_command commands[] = {
 	{ "dump", cmd_dump, "print matching packets or write them to a pcap file" },
 	{ "block", cmd_block, "drop (or reject) matching packets: a firewall" },
 	{ "rewrite", cmd_rewrite, "rewrite TTL, DSCP, addresses and ports with correct checksums" },
+	{ "echo", cmd_echo, "answer pings for addresses no interface owns (a virtual host)" },
+	{ "wanem", cmd_wanem, "emulate a WAN link: delay, jitter, loss, rate, reordering" },
 	{ "status", cmd_status, "show the ipredir redirectors of this network namespace" },
 	{ "list", cmd_list, "list interfaces with index, state, MTU and addresses" },
 };
