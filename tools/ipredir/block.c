@@ -15,7 +15,6 @@
 
 #include "cli.h"
 
-#define BATCH 64
 #define REPLY_TTL 64
 #define IPV4_HDR 20
 #define IPV6_HDR 40
@@ -230,41 +229,17 @@ static void reject(struct ipr_handle *h, const struct ipr_packet *pkt, int verbo
 		block_state.unreachables++;
 }
 
-static int block_batch(struct ipr_handle *h, struct ipr_packet *pkts, int n, int verbose)
+/* cli_batch_fn: drop (or reject) a batch; arg points to the verbosity. */
+static int block_batch(struct ipr_handle *h, struct ipr_packet *pkts, int n, void *arg)
 {
+	int verbose = *(const int *)arg;
+
 	for (int i = 0; i < n; i++) {
 		if (block_state.reject)
 			reject(h, &pkts[i], verbose);
 		block_state.dropped++;
 	}
 	return ipr_set_verdicts(h, pkts, (unsigned int)n, IPR_DROP);
-}
-
-static int block_loop(struct ipr_handle *h, int verbose)
-{
-	size_t buflen = ipr_slot_size(h) * BATCH;
-	struct ipr_packet pkts[BATCH];
-	void *buf = malloc(buflen);
-	int status = 0;
-
-	if (!buf) {
-		fprintf(stderr, "ipredir block: out of memory\n");
-		return 1;
-	}
-	while (!cli_stop) {
-		int n = ipr_recv_batch(h, buf, buflen, pkts, BATCH, 0);
-
-		if (n == -EINTR || n == -EAGAIN)
-			continue;
-		if (n < 0 || block_batch(h, pkts, n, verbose) < 0) {
-			fprintf(stderr, "ipredir block: %s\n", ipr_last_error());
-			status = 1;
-			break;
-		}
-	}
-	ipr_flush(h);
-	free(buf);
-	return status;
 }
 
 static void print_summary(double seconds)
@@ -293,11 +268,8 @@ int cmd_block(int argc, char **argv)
 	fprintf(stderr, "block: %s matching packets; Ctrl-C stops\n",
 		block_state.reject ? "rejecting" : "dropping");
 	start = cli_now();
-	status = block_loop(h, c.verbose);
+	status = cli_serve(&block_spec, h, block_batch, &c.verbose);
 	print_summary(cli_now() - start);
-	if (ipr_close(h) < 0 && !status) {
-		fprintf(stderr, "ipredir block: %s\n", ipr_last_error());
-		status = 1;
-	}
+	status = cli_close(&block_spec, h, status);
 	return status;
 }

@@ -51,6 +51,17 @@ unsigned int cli_uint(const struct cli_spec *spec, const char *what, const char 
 /* Open the redirector described by c; on failure print why and exit 2 or 1. */
 struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common *c);
 
+#define CLI_BATCH 64 /* packets per receive call of the simple subcommands */
+
+/* Handles one received batch; returns 0 or -errno, with ipr_last_error() saying why. */
+typedef int (*cli_batch_fn)(struct ipr_handle *h, struct ipr_packet *pkts, int n, void *arg);
+
+/* Receive batches until cli_stop and hand each to fn; 0, or 1 after printing the error. */
+int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn, void *arg);
+
+/* Close h (NULL is ignored); a failed close turns status 0 into 1, printed. */
+int cli_close(const struct cli_spec *spec, struct ipr_handle *h, int status);
+
 /* Catch SIGINT/SIGTERM (cli_stop) and, with tick, SIGALRM every second (cli_tick). */
 void cli_signals(int tick);
 

@@ -198,6 +198,41 @@ struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common
 	return h;
 }
 
+int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn, void *arg)
+{
+	size_t buflen = ipr_slot_size(h) * CLI_BATCH;
+	struct ipr_packet pkts[CLI_BATCH];
+	void *buf = malloc(buflen);
+	int status = 0;
+
+	if (!buf) {
+		fprintf(stderr, "ipredir %s: out of memory\n", spec->name);
+		return 1;
+	}
+	while (!cli_stop && !status) {
+		int n = ipr_recv_batch(h, buf, buflen, pkts, CLI_BATCH, 0);
+
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n < 0 || fn(h, pkts, n, arg) < 0) {
+			fprintf(stderr, "ipredir %s: %s\n", spec->name, ipr_last_error());
+			status = 1;
+		}
+	}
+	ipr_flush(h);
+	free(buf);
+	return status;
+}
+
+int cli_close(const struct cli_spec *spec, struct ipr_handle *h, int status)
+{
+	if (h && ipr_close(h) < 0 && !status) {
+		fprintf(stderr, "ipredir %s: %s\n", spec->name, ipr_last_error());
+		status = 1;
+	}
+	return status;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGALRM)

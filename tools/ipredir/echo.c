@@ -36,7 +36,6 @@
 #define IPV6_HDR 40
 #define ICMP_ECHO_REPLY 0
 #define ICMP6_ECHO_REPLY 129
-#define BATCH 32
 
 /* What was changed for one address, so that exit undoes exactly that. */
 struct vaddr {
@@ -521,39 +520,17 @@ static int answer(struct ipr_handle *h, struct echo_state *st, struct ipr_packet
 	return 0;
 }
 
-static int serve(struct ipr_handle *h, struct echo_state *st)
+/* Reply buffers: a reassembled request may be as large as a packet gets. */
+static uint8_t reply_buf[IPR_SNAPLEN_MAX + IPV6_HDR];
+static uint8_t frag_buf[1500];
+
+/* cli_batch_fn: answer each request of a batch. */
+static int echo_batch(struct ipr_handle *h, struct ipr_packet *pkts, int n, void *arg)
 {
-	size_t slot = ipr_slot_size(h), buflen = slot * BATCH;
-	struct ipr_packet pkts[BATCH];
-	uint8_t *buf = malloc(buflen), *reply = malloc(IPR_SNAPLEN_MAX + IPV6_HDR);
-	uint8_t *frag = malloc(1500);
-	int status = 0;
-
-	if (!buf || !reply || !frag) {
-		fprintf(stderr, "ipredir echo: out of memory\n");
-		status = 1;
-		goto out;
-	}
-	while (!cli_stop) {
-		int n = ipr_recv_batch(h, buf, buflen, pkts, BATCH, 0);
-
-		if (n == -EINTR || n == -EAGAIN)
-			continue;
-		for (int i = 0; i < n && status == 0; i++)
-			if (answer(h, st, &pkts[i], reply, frag) < 0)
-				status = 1;
-		if (n < 0 || status) {
-			fprintf(stderr, "ipredir echo: %s\n", ipr_last_error());
-			status = 1;
-			break;
-		}
-		ipr_flush(h);
-	}
-out:
-	free(buf);
-	free(reply);
-	free(frag);
-	return status;
+	for (int i = 0; i < n; i++)
+		if (answer(h, arg, &pkts[i], reply_buf, frag_buf) < 0)
+			return -1;
+	return 0;
 }
 
 static void parse_addrs(struct echo_state *st, int argc, char **argv, int first)
@@ -608,16 +585,13 @@ int cmd_echo(int argc, char **argv)
 	}
 	fprintf(stderr, "echo: answering pings for %u address%s; Ctrl-C stops\n", st.naddrs,
 		st.naddrs > 1 ? "es" : "");
-	status = serve(h, &st);
+	status = cli_serve(&echo_spec, h, echo_batch, &st);
 	print_summary(&st);
 out:
 	teardown(&st);
 	if (st.rtnl >= 0)
 		close(st.rtnl);
-	if (h && ipr_close(h) < 0 && !status) {
-		fprintf(stderr, "ipredir echo: %s\n", ipr_last_error());
-		status = 1;
-	}
+	status = cli_close(&echo_spec, h, status);
 	free(filter);
 	return status;
 }

@@ -315,11 +315,7 @@ int cmd_passthru(int argc, char **argv)
 	cli_signals(1); /* the tick also rechecks the stop conditions */
 	h = cli_open(&passthru_spec, &c);
 	status = passthru_run(h, NULL);
-	if (ipr_close(h) < 0 && !status) {
-		fprintf(stderr, "ipredir passthru: %s\n", ipr_last_error());
-		status = 1;
-	}
-	return status;
+	return cli_close(&passthru_spec, h, status);
 }
 
 void passthru_apply(struct cli_common *c)

@@ -17,7 +17,6 @@
 
 #include "cli.h"
 
-#define BATCH 64
 #define FLOWS_MAX 4096
 #define FLOW_IDLE_SECONDS 300.0
 #define FILTER_MAX 4096
@@ -446,33 +445,14 @@ static int rewrite_one(struct ipr_handle *h, struct ipr_packet *pkt)
 	return ipr_accept_modified(h, pkt, pkt->data, pkt->caplen);
 }
 
-static int rewrite_loop(struct ipr_handle *h)
+/* cli_batch_fn: rewrite each packet of a batch. */
+static int rewrite_batch(struct ipr_handle *h, struct ipr_packet *pkts, int n, void *arg)
 {
-	size_t buflen = ipr_slot_size(h) * BATCH;
-	struct ipr_packet pkts[BATCH];
-	void *buf = malloc(buflen);
-	int status = 0;
+	int err = 0;
 
-	if (!buf) {
-		fprintf(stderr, "ipredir rewrite: out of memory\n");
-		return 1;
-	}
-	while (!cli_stop) {
-		int n = ipr_recv_batch(h, buf, buflen, pkts, BATCH, 0), err = 0;
-
-		if (n == -EINTR || n == -EAGAIN)
-			continue;
-		for (int i = 0; i < n && !err; i++)
-			err = rewrite_one(h, &pkts[i]);
-		if (n < 0 || err < 0) {
-			fprintf(stderr, "ipredir rewrite: %s\n", ipr_last_error());
-			status = 1;
-			break;
-		}
-	}
-	ipr_flush(h);
-	free(buf);
-	return status;
+	for (int i = 0; i < n && !err; i++)
+		err = rewrite_one(h, &pkts[i]);
+	return err;
 }
 
 static void print_summary(double seconds)
@@ -501,11 +481,8 @@ int cmd_rewrite(int argc, char **argv)
 	fprintf(stderr, "rewrite: filter %s; Ctrl-C stops\n",
 		c.opts.filter && *c.opts.filter ? c.opts.filter : "(every packet)");
 	start = cli_now();
-	status = rewrite_loop(h);
+	status = cli_serve(&rewrite_spec, h, rewrite_batch, NULL);
 	print_summary(cli_now() - start);
-	if (ipr_close(h) < 0 && !status) {
-		fprintf(stderr, "ipredir rewrite: %s\n", ipr_last_error());
-		status = 1;
-	}
+	status = cli_close(&rewrite_spec, h, status);
 	return status;
 }

@@ -413,10 +413,7 @@ int cmd_wanem(int argc, char **argv)
 		status = 1;
 	}
 	print_summary(&st);
-	if (ipr_close(h) < 0 && !status) { /* accepts what is still held */
-		fprintf(stderr, "ipredir wanem: %s\n", ipr_last_error());
-		status = 1;
-	}
+	status = cli_close(&wanem_spec, h, status); /* accepts what is still held */
 	free(st.ring);
 	return status;
 }
