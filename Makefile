@@ -62,6 +62,12 @@ $(B)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
+# The naive reference redirector is the libnetfilter_queue loop users write.
+$(B)/bench/naive: bench/naive.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags libnetfilter_queue 2>/dev/null) -o $@ $< \
+		$(shell pkg-config --libs libnetfilter_queue 2>/dev/null || echo -lnetfilter_queue -lnfnetlink)
+
 deps:
 	@sh scripts/install-deps.sh
 
@@ -73,7 +79,11 @@ demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh
 
+bench: deps
+	$(MAKE) all
+	sh bench/run.sh
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check demo clean
+.PHONY: all deps check demo bench clean
