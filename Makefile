@@ -49,7 +49,7 @@ $(B)/examples/%: examples/%.c $(B)/libipredir.a
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 
 # Unit tests may reach the private header: they test internals over canned bytes.
-$(B)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(B)/libipredir.a
+$(B)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/packets.h $(B)/libipredir.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 

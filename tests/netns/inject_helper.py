@@ -20,6 +20,8 @@ import socket
 import struct
 import sys
 
+from nettool import csum  # the Internet checksum, one copy
+
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 ETH_HLEN = 14
@@ -89,15 +91,6 @@ def sniff(ifname, marker):
         say("timeout seen %d" % seen)
         sys.exit(1)
     say("seen %d" % seen)
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def udp_hex(src, dst, port, text):
