@@ -278,7 +278,7 @@ tcp_transfer_check() {
 	stop "$XFER_RECV_PID"
 	sent=$(sed -n 's/^sent //p' "$WORK/$name.send")
 	got=$(sed -n 's/^received //p' "$WORK/$name.recv")
-	if [ -n "$sent" ] && [ "$sent" = "$got" ] && [ "${got%% *}" = "bytes=$bytes" ]; then
+	if same_transfer "$sent" "$got" "$bytes"; then
 		pass "$name"
 	else
 		fail "$name" "sent ${sent:-nothing}, received ${got:-nothing}"
@@ -289,6 +289,37 @@ tcp_transfer_check() {
 tcp_transfer() {
 	tcp_transfer_start "$@" || { fail "$1" "receiver did not listen"; return; }
 	tcp_transfer_check "$1" "$5"
+}
+
+# same_transfer SENT RECEIVED BYTES: both ends saw the same BYTES bytes (count and sha256).
+same_transfer() { [ -n "$1" ] && [ "$1" = "$2" ] && [ "${2%% *}" = "bytes=$3" ]; }
+
+# tcp_transfers LABEL DEST PORT N BYTES [PREFIX...]: N concurrent transfers of
+# BYTES from A to DEST in B on ports PORT+1..PORT+N (senders run under PREFIX,
+# e.g. taskset), each checked by sha256 as LABEL1..LABELN (logs $WORK/LABELi.*).
+tcp_transfers() {
+	local label=$1 dest=$2 port=$3 n=$4 bytes=$5 i recvs=() sends=() sent got
+	shift 5
+	for i in $(seq "$n"); do
+		spawn "$NS_B" "$WORK/$label$i.recv" python3 "$NETTOOL" tcp-recv $((port + i))
+		recvs+=($!)
+		wait_until 5 has_line "$WORK/$label$i.recv" '^listening' ||
+			{ fail "$label$i" "receiver did not listen"; return; }
+	done
+	for i in $(seq "$n"); do
+		spawn "$NS_A" "$WORK/$label$i.send" "$@" python3 "$NETTOOL" tcp-send "$dest" \
+			$((port + i)) "$bytes"
+		sends+=($!)
+	done
+	wait "${sends[@]}"
+	for i in $(seq "$n"); do
+		wait_until 30 gone "${recvs[$((i - 1))]}"
+		stop "${recvs[$((i - 1))]}"
+		sent=$(sed -n 's/^sent //p' "$WORK/$label$i.send")
+		got=$(sed -n 's/^received //p' "$WORK/$label$i.recv")
+		check "$label$i" "sent ${sent:-nothing}, received ${got:-nothing}" \
+			same_transfer "$sent" "$got" "$bytes" || show "$WORK/$label$i.send" "$WORK/$label$i.recv"
+	done
 }
 
 # udp_listen NS LOG PORT: a UDP receiver in NS that logs "got PAYLOAD" lines until

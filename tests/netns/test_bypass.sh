@@ -31,34 +31,6 @@ summary_of() {
 	esac
 }
 
-# same_transfer SENT RECEIVED BYTES: both ends saw the same BYTES bytes (count and sha256).
-same_transfer() { [ -n "$1" ] && [ "$1" = "$2" ] && [ "${2%% *}" = "bytes=$3" ]; }
-
-# transfers NAME VERSION N SIZE: N concurrent transfers of SIZE bytes A -> B, each checked by sha256.
-transfers() {
-	local name=$1 v=$2 n=$3 size=$4 i recvs=() sends=() sent got
-	for i in $(seq "$n"); do
-		spawn "$NS_B" "$WORK/$name.$i.recv" python3 "$NETTOOL" tcp-recv $((PORT + i))
-		recvs+=($!)
-		wait_until 5 has_line "$WORK/$name.$i.recv" '^listening' ||
-			{ fail "$name.$i" "receiver did not listen"; return; }
-	done
-	for i in $(seq "$n"); do
-		spawn "$NS_A" "$WORK/$name.$i.send" python3 "$NETTOOL" tcp-send \
-			"$(addr_of B "$v")" $((PORT + i)) "$size"
-		sends+=($!)
-	done
-	wait "${sends[@]}"
-	for i in $(seq "$n"); do
-		wait_until 30 gone "${recvs[$((i - 1))]}"
-		stop "${recvs[$((i - 1))]}"
-		sent=$(sed -n 's/^sent //p' "$WORK/$name.$i.send")
-		got=$(sed -n 's/^received //p' "$WORK/$name.$i.recv")
-		check "$name.intact_$i" "sent ${sent:-nothing}, received ${got:-nothing}" \
-			same_transfer "$sent" "$got" "$size" || show "$WORK/$name.$i.send" "$WORK/$name.$i.recv"
-	done
-}
-
 # passthru_case NAME VERSION FLOWS PASSTHRU_ARGS...: FLOWS transfers through passthru
 # in B (one of BYTES, or several of BYTES / 4 each); sets PACKETS and BYPASSED
 # from its summary.
@@ -70,7 +42,7 @@ passthru_case() {
 	spawn "$NS_B" "$log" "$IPREDIR" passthru --quiet "$@"
 	pid=$!
 	wait_table "$NS_B" || { fail "$name" "passthru $* did not install its table"; show "$log"; stop "$pid"; return 1; }
-	transfers "$name" "$v" "$flows" "$size"
+	tcp_transfers "$name.intact_" "$(addr_of B "$v")" "$PORT" "$flows" "$size"
 	stop "$pid"
 	status=$?
 	check "$name.exit" "passthru exited with status $status" test "$status" = 0 || show "$log"

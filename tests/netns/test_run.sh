@@ -52,8 +52,6 @@ host_spawn() {
 	nsenter --net="/run/netns/$ns" "$@" >"$log" 2>&1 </dev/null &
 }
 
-# same_transfer SENT RECEIVED BYTES: both ends saw the same BYTES bytes (count and sha256).
-same_transfer() { [ -n "$1" ] && [ "$1" = "$2" ] && [ "${2%% *}" = "bytes=$3" ]; }
 
 # packets_of LOG: the packet count of passthru's summary line.
 packets_of() { sed -n 's/^passthru: \([0-9]*\) packets.*/\1/p' "$1"; }
