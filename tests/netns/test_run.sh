@@ -52,7 +52,6 @@ host_spawn() {
 	nsenter --net="/run/netns/$ns" "$@" >"$log" 2>&1 </dev/null &
 }
 
-
 # packets_of LOG: the packet count of passthru's summary line.
 packets_of() { sed -n 's/^passthru: \([0-9]*\) packets.*/\1/p' "$1"; }
 
