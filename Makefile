@@ -1,6 +1,6 @@
 # ipredir - Linux IP packet redirector. `make` builds everything into build/.
 CC ?= cc
-B := build
+B ?= build
 PKGS := libnftnl libmnl libpcap
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-unused-parameter
@@ -87,3 +87,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps check demo bench clean
+
+# Further targets (install, fuzzing, sanitizers, soak), one file per concern.
+include $(sort $(wildcard mk/*.mk))

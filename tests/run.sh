@@ -7,7 +7,8 @@
 # exits non-zero without printing a FAIL: line counts as one failure. The last
 # line is "N passed, N failed, N skipped"; the exit status is 1 if any failed.
 #
-# Environment: UNIT_TIMEOUT and NETNS_TIMEOUT (seconds per program).
+# Environment: UNIT_TIMEOUT and NETNS_TIMEOUT (seconds per program); IPR_BUILD
+# names another build tree than build/ (e.g. a sanitizer build).
 
 cd "$(dirname "$0")/.." || exit 1
 PATH=$PATH:/usr/sbin:/sbin # ip, nft, sysctl
@@ -59,7 +60,7 @@ sweep_namespaces() {
 }
 
 run_unit_tests() {
-	for t in build/tests/test_*; do
+	for t in "${IPR_BUILD:-build}"/tests/test_*; do
 		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
 		run_one "unit.${t##*/}" "$UNIT_TIMEOUT" "$t"
 	done

@@ -11,9 +11,10 @@
 
 PATH=$PATH:/usr/sbin:/sbin # ip, nft, sysctl
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-IPRTAP=$ROOT/build/tests/iprtap
-IPREDIR=$ROOT/build/ipredir
-RULES_PROBE=$ROOT/build/tests/rules_probe
+BUILD=${IPR_BUILD:-$ROOT/build} # another build tree, e.g. a sanitizer build
+IPRTAP=$BUILD/tests/iprtap
+IPREDIR=$BUILD/ipredir
+RULES_PROBE=$BUILD/tests/rules_probe
 NETTOOL=$ROOT/tests/netns/nettool.py
 
 NS_PREFIX="ipr-$SUITE-$$"

@@ -12,7 +12,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=examples
 . "$(dirname "$0")/lib.sh"
-EX=$ROOT/build/examples
+EX=$BUILD/examples
 need_root_and examples "$EX/passthru" "$EX/ttl" "$EX/echo" "$EX/dropper"
 topo_pair 21 || { fail topology "could not build A-B"; finish; }
 V4=192.0.2.77 V6=2001:db8:77::1

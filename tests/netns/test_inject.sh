@@ -14,7 +14,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=inject
 . "$(dirname "$0")/lib.sh"
-IPRINJECT=$ROOT/build/tests/iprinject
+IPRINJECT=$BUILD/tests/iprinject
 HELPER=$ROOT/tests/netns/inject_helper.py
 need_root_and inject "$IPRINJECT" "$IPRTAP"
 topo_pair 31 || { fail topology "could not build A-B"; finish; }
