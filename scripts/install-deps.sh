@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
 iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux
-libnetfilter-queue-dev iptables gnuplot-nox clang valgrind"
+libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind"
 
 is_installed() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
