@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
 iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux
-libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind"
+libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind
+dpkg-dev debhelper man-db groff-base bash-completion systemd"
 
 is_installed() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
