@@ -18,8 +18,11 @@
  * lax on it as the host allows (see TUN_ADDR4), and it is not persistent: it
  * disappears when the handle is closed or the process dies, even by SIGKILL.
  *
- * Both paths open lazily, on the first packet of their direction. Nothing is
- * sent before ipr_inject_check() accepted the packet.
+ * Both paths open lazily, on the first packet of their direction, or at once
+ * when ipr_send() is given no packet (NULL, 0): a program that drops its
+ * privileges after setup opens them before, as both need CAP_NET_RAW or
+ * CAP_NET_ADMIN to open but none to use. Nothing is sent before
+ * ipr_inject_check() accepted the packet.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -401,15 +404,22 @@ static int tun_check_rpf(const struct ipr_inject *in)
 			in->tun_name);
 }
 
+/* The tun device, created on first use. */
+static int tun_device(struct ipr_inject *in)
+{
+	if (in->tun < 0)
+		in->tun = tun_create(in->tun_name);
+	return in->tun;
+}
+
 static int send_in(struct ipr_inject *in, const uint8_t *pkt, size_t len)
 {
 	ssize_t n;
 	int err;
 
-	if (in->tun < 0)
-		in->tun = tun_create(in->tun_name);
-	if (in->tun < 0)
-		return in->tun;
+	err = tun_device(in);
+	if (err < 0)
+		return err;
 	err = pkt[0] >> 4 == 4 ? tun_check_rpf(in) : 0;
 	if (err)
 		return err;
@@ -424,18 +434,31 @@ static int send_in(struct ipr_inject *in, const uint8_t *pkt, size_t len)
 
 /* ---- entry points ---- */
 
+/* Open what direction needs now: both raw sockets, or the tun device. */
+static int prepare(struct ipr_inject *in, unsigned int direction)
+{
+	int fd;
+
+	if (direction == IPR_LAYER_IN)
+		fd = tun_device(in);
+	else if ((fd = raw_socket(in, 4)) >= 0)
+		fd = raw_socket(in, 6);
+	return fd < 0 ? fd : 0;
+}
+
 int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction)
 {
-	int err = ipr_inject_check(pkt, len);
+	int err;
 
+	if (direction != IPR_LAYER_OUT && direction != IPR_LAYER_IN)
+		return ipr_fail(-EINVAL, "direction %u: inject with IPR_LAYER_OUT or "
+				"IPR_LAYER_IN", direction);
+	if (!pkt && !len)
+		return prepare(in, direction);
+	err = ipr_inject_check(pkt, len);
 	if (err)
 		return err;
-	if (direction == IPR_LAYER_OUT)
-		return send_out(in, pkt, len);
-	if (direction == IPR_LAYER_IN)
-		return send_in(in, pkt, len);
-	return ipr_fail(-EINVAL, "direction %u: inject with IPR_LAYER_OUT or IPR_LAYER_IN",
-			direction);
+	return direction == IPR_LAYER_OUT ? send_out(in, pkt, len) : send_in(in, pkt, len);
 }
 
 static void close_fd(int *fd)

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ipredir.h"
 
@@ -16,10 +17,21 @@ struct cli_command {
 	const char *help;
 };
 
+/* What cli_parse_args() found besides options: go on, or show help or the version. */
+enum cli_action {
+	CLI_RUN = 0,
+	CLI_HELP,
+	CLI_VERSION,
+};
+
 /* Options every redirecting subcommand takes, already checked. */
 struct cli_common {
 	struct ipr_options opts;
 	int verbose;
+	enum cli_action action;
+	const char *user;  /* --user NAME, or NULL */
+	uid_t uid;         /* NAME's uid and gid (cli_parse looks them up) */
+	gid_t gid;
 };
 
 /* How one subcommand extends the common options. */
@@ -37,7 +49,17 @@ struct cli_spec {
 extern volatile sig_atomic_t cli_stop;  /* SIGINT or SIGTERM arrived */
 extern volatile sig_atomic_t cli_tick;  /* the one-second timer fired */
 
-/* Parse argv for spec; exits 2 with one line on a bad argument, 0 after --help. */
+/*
+ * Parse argv for spec into *c without printing or exiting: returns NULL and the
+ * index of the first operand in *first, or the reason of the first bad common
+ * argument (one line, valid until the next call). Stops at -h or --version
+ * (c->action). spec->parse handles the subcommand's own options and may exit.
+ */
+const char *cli_parse_args(const struct cli_spec *spec, int argc, char **argv,
+			   struct cli_common *c, int *first);
+
+/* cli_parse_args() that exits 2 with one line on a bad argument or unknown --user,
+ * 0 after --help or --version; returns the index of the first operand. */
 int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_common *c);
 
 /* Print "ipredir NAME: MESSAGE" and "Try ..." to stderr and exit 2. */
@@ -50,6 +72,15 @@ unsigned int cli_uint(const struct cli_spec *spec, const char *what, const char 
 
 /* Open the redirector described by c; on failure print why and exit 2 or 1. */
 struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common *c);
+
+/*
+ * With --user: open the injection paths in inject (IPR_LAYER_OUT, IPR_LAYER_IN)
+ * of every queue of h, then switch to the user, keeping only CAP_NET_ADMIN
+ * (verdicts need it), and verify the switch. Call it once everything the
+ * subcommand needs is open. Exits 1 with one line on failure.
+ */
+void cli_drop_privileges(const struct cli_spec *spec, const struct cli_common *c,
+			 struct ipr_handle *h, unsigned int inject);
 
 #define CLI_BATCH 64 /* packets per receive call of the simple subcommands */
 

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* common.c - option parsing, opening, signals and output helpers of the subcommands. */
 #include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -20,6 +26,7 @@ enum {
 	OPT_QUEUE,
 	OPT_FAIL_CLOSED,
 	OPT_DEADLINE,
+	OPT_USER,
 	OPT_VERSION,
 };
 
@@ -38,6 +45,7 @@ static const struct option redirect_options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
 	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ 0 },
 };
 
@@ -60,7 +68,8 @@ static const char redirect_help[] =
 	"  -p, --priority N       higher sees packets first (-10000..10000, default 0)\n"
 	"      --queue N          NFQUEUE number (default: a free one)\n"
 	"      --fail-closed      drop packets when the queue overflows (default: pass)\n"
-	"      --deadline MS      accept packets left without a verdict this long (default 5000)\n";
+	"      --deadline MS      accept packets left without a verdict this long (default 5000)\n"
+	"      --user NAME        run as user NAME once the redirector is set up\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -78,31 +87,47 @@ void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
 	exit(2);
 }
 
-unsigned int cli_uint(const struct cli_spec *spec, const char *what, const char *arg,
-		      unsigned int min, unsigned int max)
-{
-	char *end;
-	unsigned long v;
+/* The reason of the last parse error; one line. */
+static char parse_error[256];
 
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
-		cli_usage_error(spec, "%s \"%s\": expected a number from %u to %u", what, arg, min,
-				max);
-	return (unsigned int)v;
+static const char *parse_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *parse_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(parse_error, sizeof(parse_error), fmt, ap);
+	va_end(ap);
+	return parse_error;
 }
 
-static int parse_priority(const struct cli_spec *spec, const char *arg)
+/* A number in [min, max] for option what into *out; NULL or the reason. */
+static const char *parse_long(const char *what, const char *arg, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(arg, &end, 0);
-	if (errno || end == arg || *end || v < -IPR_PRIORITY_MAX || v > IPR_PRIORITY_MAX)
-		cli_usage_error(spec, "priority \"%s\": expected a number from %d to %d", arg,
-				-IPR_PRIORITY_MAX, IPR_PRIORITY_MAX);
-	return (int)v;
+	if (errno || end == arg || *end || (min >= 0 && arg[strspn(arg, " \t")] == '-') ||
+	    v < min || v > max)
+		return parse_fail("%s \"%s\": expected a number from %ld to %ld", what, arg, min,
+				  max);
+	*out = v;
+	return NULL;
+}
+
+unsigned int cli_uint(const struct cli_spec *spec, const char *what, const char *arg,
+		      unsigned int min, unsigned int max)
+{
+	const char *err;
+	long v;
+
+	err = parse_long(what, arg, (long)min, (long)max, &v);
+	if (err)
+		cli_usage_error(spec, "%s", err);
+	return (unsigned int)v;
 }
 
 static void usage(const struct cli_spec *spec)
@@ -132,12 +157,29 @@ static void build_options(const struct cli_spec *spec, struct option *all, char 
 	snprintf(shorts, size, "+%s%svh", spec->shortopts, spec->redirect ? "f:i:p:" : "");
 }
 
-/* Handle one common option; returns 0 if opt is not one of them. */
-static int parse_common(const struct cli_spec *spec, int opt, const char *arg,
-			struct cli_common *c)
+/* A numeric common option into *out (an int or unsigned int field); NULL or the reason. */
+static const char *parse_number(const char *what, const char *arg, long min, long max, void *out,
+				int is_signed)
+{
+	const char *err;
+	long v;
+
+	err = parse_long(what, arg, min, max, &v);
+	if (err)
+		return err;
+	if (is_signed)
+		*(int *)out = (int)v;
+	else
+		*(unsigned int *)out = (unsigned int)v;
+	return NULL;
+}
+
+/* Handle one common option: NULL, or the reason it is bad; *known = 0 if it is not one. */
+static const char *parse_common(int opt, const char *arg, struct cli_common *c, int *known)
 {
 	struct ipr_options *o = &c->opts;
 
+	*known = 1;
 	switch (opt) {
 	case 'f': o->filter = arg; break;
 	case OPT_IN: o->layers |= IPR_LAYER_IN; break;
@@ -146,35 +188,90 @@ static int parse_common(const struct cli_spec *spec, int opt, const char *arg,
 	case 'i': o->interface = arg; break;
 	case OPT_IN_IFACE: o->in_interface = arg; break;
 	case OPT_OUT_IFACE: o->out_interface = arg; break;
-	case 'p': o->priority = parse_priority(spec, arg); break;
-	case OPT_QUEUE: o->queue = cli_uint(spec, "queue", arg, 1, 65535); break;
+	case 'p':
+		return parse_number("priority", arg, -IPR_PRIORITY_MAX, IPR_PRIORITY_MAX,
+				    &o->priority, 1);
+	case OPT_QUEUE: return parse_number("queue", arg, 1, 65535, &o->queue, 0);
 	case OPT_FAIL_CLOSED: o->flags |= IPR_OPEN_FAIL_CLOSED; break;
-	case OPT_DEADLINE: o->deadline_ms = cli_uint(spec, "deadline", arg, 1, 86400000); break;
+	case OPT_DEADLINE:
+		return parse_number("deadline", arg, 1, 86400000, &o->deadline_ms, 0);
+	case OPT_USER:
+		if (!*arg)
+			return parse_fail("--user needs a user name");
+		c->user = arg;
+		break;
 	case 'v': c->verbose++; break;
-	case 'h': usage(spec); exit(0);
-	case OPT_VERSION: printf("ipredir %s\n", ipr_version()); exit(0);
-	default: return 0;
+	case 'h': c->action = CLI_HELP; break;
+	case OPT_VERSION: c->action = CLI_VERSION; break;
+	default: *known = 0; break;
 	}
-	return 1;
+	return NULL;
+}
+
+/* The option argv[optind - 1] that getopt refused, for the message. */
+static const char *bad_option(int argc, char **argv)
+{
+	return optind >= 1 && optind <= argc ? argv[optind - 1] : "";
+}
+
+const char *cli_parse_args(const struct cli_spec *spec, int argc, char **argv,
+			   struct cli_common *c, int *first)
+{
+	struct option all[MAX_OPTIONS];
+	const char *err = NULL;
+	char shorts[64];
+	int opt, known;
+
+	*c = (struct cli_common){ .opts = IPR_OPTIONS_INIT };
+	*first = argc;
+	build_options(spec, all, shorts, sizeof(shorts));
+	opterr = 0;
+	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
+	while (!err && !c->action && (opt = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return parse_fail("bad or incomplete option \"%s\"", bad_option(argc, argv));
+		err = parse_common(opt, optarg, c, &known);
+		if (!err && !known && spec->parse)
+			spec->parse(opt, optarg, spec->ctx);
+	}
+	*first = optind;
+	return err;
+}
+
+/* Look up --user NAME before anything is installed. */
+static void resolve_user(const struct cli_spec *spec, struct cli_common *c)
+{
+	struct passwd *pw;
+
+	if (!c->user)
+		return;
+	errno = 0;
+	pw = getpwnam(c->user);
+	if (!pw)
+		cli_usage_error(spec, "--user %s: %s", c->user,
+				errno ? strerror(errno) : "no such user");
+	c->uid = pw->pw_uid;
+	c->gid = pw->pw_gid;
 }
 
 int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_common *c)
 {
-	struct option all[MAX_OPTIONS];
-	char shorts[64];
-	int opt;
+	const char *err;
+	int first;
 
-	*c = (struct cli_common){ .opts = IPR_OPTIONS_INIT };
-	build_options(spec, all, shorts, sizeof(shorts));
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			cli_usage_error(spec, "bad or incomplete option \"%s\"", argv[optind - 1]);
-		if (!parse_common(spec, opt, optarg, c))
-			spec->parse(opt, optarg, spec->ctx);
+	err = cli_parse_args(spec, argc, argv, c, &first);
+	if (err)
+		cli_usage_error(spec, "%s", err);
+	if (c->action == CLI_HELP) {
+		usage(spec);
+		exit(0);
 	}
-	return optind;
+	if (c->action == CLI_VERSION) {
+		printf("ipredir %s\n", ipr_version());
+		exit(0);
+	}
+	resolve_user(spec, c);
+	return first;
 }
 
 static void log_to_stderr(enum ipr_log_level level, const char *msg, void *arg)
@@ -196,6 +293,125 @@ struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common
 		exit(err == -EINVAL || err == -E2BIG ? 2 : 1);
 	}
 	return h;
+}
+
+/* ---- --user: least privilege after setup ---- */
+
+/* Capabilities kept after the drop: every nfnetlink message, verdicts too, needs it. */
+#define KEPT_CAPS (1ull << CAP_NET_ADMIN)
+
+static int capset_to(uint64_t caps)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)caps, .permitted = (uint32_t)caps },
+		{ .effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32) },
+	};
+
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static uint64_t effective_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return UINT64_MAX;
+	return data[0].effective | (uint64_t)data[1].effective << 32 | data[0].permitted |
+	       (uint64_t)data[1].permitted << 32;
+}
+
+/* Remove every capability but KEPT_CAPS from the bounding set: no exec regains them. */
+static int drop_bounding_set(void)
+{
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
+		if (!(KEPT_CAPS & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap))
+			return -1;
+	return 0;
+}
+
+/* setgroups/setgid/setuid to c's user keeping only KEPT_CAPS; NULL or what failed. */
+static const char *switch_user(const struct cli_common *c)
+{
+	if (drop_bounding_set())
+		return "dropping capabilities from the bounding set";
+	if (prctl(PR_SET_KEEPCAPS, 1))
+		return "PR_SET_KEEPCAPS";
+	if (setgroups(0, NULL))
+		return "setgroups";
+	if (setgid(c->gid))
+		return "setgid";
+	if (setuid(c->uid))
+		return "setuid";
+	if (prctl(PR_SET_KEEPCAPS, 0) || capset_to(KEPT_CAPS))
+		return "keeping CAP_NET_ADMIN";
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return "PR_SET_NO_NEW_PRIVS";
+	return NULL;
+}
+
+/* The drop took effect: ids all changed, no way back to root, no extra capability. */
+static const char *verify_switch(const struct cli_common *c)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
+	if (getresuid(&ruid, &euid, &suid) || ruid != c->uid || euid != c->uid ||
+	    suid != c->uid)
+		return "the user ids did not all change";
+	if (getresgid(&rgid, &egid, &sgid) || rgid != c->gid || egid != c->gid ||
+	    sgid != c->gid)
+		return "the group ids did not all change";
+	if (getgroups(0, NULL) != 0)
+		return "supplementary groups remain";
+	if (c->uid != 0 && setuid(0) == 0)
+		return "root could be regained";
+	if (effective_caps() & ~KEPT_CAPS)
+		return "capabilities beyond CAP_NET_ADMIN remain";
+	return NULL;
+}
+
+/* Open the injection paths of every queue handle that the subcommand will use. */
+static const char *prepare_injection(struct ipr_handle *h, unsigned int inject)
+{
+	static const unsigned int dirs[] = { IPR_LAYER_OUT, IPR_LAYER_IN };
+
+	for (unsigned int i = 0; i < ipr_queue_count(h); i++)
+		for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++)
+			if ((inject & dirs[d]) && ipr_send(ipr_queue_handle(h, i), NULL, 0, dirs[d]))
+				return ipr_last_error();
+	return NULL;
+}
+
+void cli_drop_privileges(const struct cli_spec *spec, const struct cli_common *c,
+			 struct ipr_handle *h, unsigned int inject)
+{
+	const char *err;
+
+	if (!c->user)
+		return;
+	err = prepare_injection(h, inject);
+	if (err) {
+		fprintf(stderr, "ipredir %s: before switching to user %s: %s\n", spec->name,
+			c->user, err);
+		exit(1);
+	}
+	err = switch_user(c);
+	if (err) {
+		fprintf(stderr, "ipredir %s: switching to user %s: %s: %s\n", spec->name, c->user,
+			err, strerror(errno));
+		exit(1);
+	}
+	err = verify_switch(c);
+	if (err) {
+		fprintf(stderr, "ipredir %s: switching to user %s: %s\n", spec->name, c->user, err);
+		exit(1);
+	}
+	if (c->verbose)
+		fprintf(stderr, "ipredir %s: running as %s (uid %u, gid %u)\n", spec->name, c->user,
+			(unsigned int)c->uid, (unsigned int)c->gid);
 }
 
 int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn, void *arg)

@@ -314,6 +314,7 @@ int cmd_passthru(int argc, char **argv)
 	passthru_apply(&c);
 	cli_signals(1); /* the tick also rechecks the stop conditions */
 	h = cli_open(&passthru_spec, &c);
+	cli_drop_privileges(&passthru_spec, &c, h, 0);
 	status = passthru_run(h, NULL);
 	return cli_close(&passthru_spec, h, status);
 }
