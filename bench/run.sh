@@ -1,40 +1,54 @@
 #!/bin/bash
 # bench/run.sh - the ipredir benchmark: every configuration side by side in one run
-# (`sudo make bench`). First version of the harness of issue 5.
+# (`sudo make bench`).
 #
-#   +----------------+  veth             +--------------------------------+
-#   | ns A           |-------------------| ns B                           |
-#   | iperf3 -c (x2) |  10.77.60.0/24    | iperf3 -s (5201, 5202)         |
-#   | udpseq send    |                   | udpseq recv (5300)             |
-#   +----------------+                   | redirector under test (in+out) |
-#                                        +--------------------------------+
+#   +------------------+  veth             +--------------------------------+
+#   | ns A             |-------------------| ns B                           |
+#   | iperf3 -c        |  10.77.60.0/24    | iperf3 -s (5201, 5202)         |
+#   | udpseq send      |                   | udpseq recv (5300)             |
+#   | pingpong client  |                   | pingpong server (5400)         |
+#   +------------------+                   | redirector under test (in+out) |
+#                                          +--------------------------------+
 # Topologies: veth  the veth pair unshaped (the physical limit of this machine)
 #             tbf   both ends shaped to 1 Gbit/s with tbf, like the original NIC
-#                   (tcp workload only)
-# Workloads:
-#   tcp  three TCP streams each way at once (two iperf3 clients, -P 3 and -P 3 -R),
-#        throughput = sum of both directions, Gbit/s
-#   udp  64-byte UDP datagrams from udpseq (sendmmsg, 4 flows) as fast as it can;
-#        throughput = datagrams received by the sink / sender's wall time, packets/s
+# Workloads (veth: all four; tbf: tcp and udp):
+#   tcp   three TCP streams each way at once (two iperf3 clients, -P 3 and -P 3 -R);
+#         throughput = sum of both directions, Gbit/s
+#   tcp1  one TCP stream A to B (iperf3 -P 1), Gbit/s
+#   udp   64-byte UDP datagrams from udpseq (sendmmsg, 4 flows) as fast as it can;
+#         throughput = datagrams received by the sink / sender's wall time, packets/s
+#   rr    UDP ping-pong (bench/pingpong.c): one 64-byte datagram and its echo at a
+#         time; median and 99th percentile round trip, us
 # Configurations (the redirector runs in ns B and sees packets in and out):
 #   base     no redirection (the physical limit here)
 #   naive    bench/naive.c: libnetfilter_queue, one recv and one verdict per packet,
 #            fed by an iptables-nft NFQUEUE rule (--queue-bypass) in ns B
-#   full     ipredir passthru --quiet (full copy)
+#   naive+   the same loop set up as the documentation advises (naive --tuned: 64 MiB
+#            socket buffer, GSO, queue of 8192, fail-open, ENOBUFS counted)
+#   full     ipredir passthru --quiet (full copy; shown as "passthru")
 #   snap     ipredir passthru --quiet --snap 128 (headers only)
 #   rewrite  ipredir passthru --quiet --rewrite (modify path)
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
 #   q2       ipredir passthru --quiet -q 2
-# For the udp workload the queueing redirectors drop on overflow (ipredir
-# --fail-closed; naive has no fail-open), so every counted datagram was redirected.
-# Per cell: median throughput over the runs, ratio to base, CPU of the whole machine
-# from /proc/stat during the measurement (100 % = all cores busy) and packets queued.
+# For the udp workload the queueing redirectors drop on overflow (--fail-closed for
+# ipredir and naive+; naive has no fail-open), so every counted datagram was redirected.
+# Per cell: median over the runs of the throughput (or round trip), its ratio to base,
+# the CPU of the whole machine from /proc/stat during the measurement (100 % = all
+# cores busy), CPU per Gbit/s (tcp) or per 100 kpps (udp), and the packets the
+# redirector reported. Each run measures every configuration in turn, so drift hits
+# all alike. After the table, a targets block: each goal of the benchmark with its
+# measured value and met/missed.
 #
-# Environment: BENCH_TOPOLOGIES (default "veth tbf"; smoke: veth), BENCH_RUNS (default 3), BENCH_SECONDS (TCP seconds per run, default 3),
-# BENCH_UDP_COUNT (datagrams per flow, default 300000), BENCH_CONFIGS (subset, in
-# order), BENCH_SMOKE=1 (every configuration once, ~1 s per workload; prints
-# PASS:/FAIL: bench.smoke.CONFIG lines (bench.smoke.tbf.CONFIG with tbf) and asserts nothing about speed).
-# Output: a markdown table on stdout; bench/results/bench-DATE.csv and latest.csv.
+# Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
+# "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 3),
+# BENCH_SECONDS (TCP seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
+# default 300000), BENCH_RR_COUNT (round trips per run, default 10000).
+# BENCH_SMOKE=1: every cell once with little traffic (8 MB of TCP, 20000 datagrams
+# per flow, 200 round trips); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
+# CONFIG and bench.smoke.report, and asserts nothing about speed.
+# Output: the table and targets on stdout; bench/results/bench-DATE.csv, latest.csv
+# and latest.png (the ratios as a chart, with gnuplot).
+# shellcheck disable=SC2317 # measure_WORKLOAD and report_complete are called indirectly
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # make runs it with sh
 
 # shellcheck disable=SC2034 # SUITE is read by lib.sh
@@ -42,22 +56,27 @@ SUITE=bench
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/../tests/netns/lib.sh"
 
-NAIVE=$ROOT/build/bench/naive
-UDPSEQ=$ROOT/build/tests/udpseq
+NAIVE=$BUILD/bench/naive
+PINGPONG=$BUILD/bench/pingpong
+UDPSEQ=$BUILD/tests/udpseq
 RESULTS=$ROOT/bench/results
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 NAIVE_QUEUE=7
 UDP_PORT=5300
 UDP_FLOWS=4
+RR_PORT=5400
 
 SMOKE=${BENCH_SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
-	RUNS=1 SECONDS_TCP=1 UDP_COUNT=${BENCH_UDP_COUNT:-100000}
-	TOPOLOGIES=${BENCH_TOPOLOGIES:-veth}
+	RUNS=1 TCP_LENGTH=(-n 8M) UDP_COUNT=${BENCH_UDP_COUNT:-20000} RR_COUNT=${BENCH_RR_COUNT:-200}
 else
-	RUNS=${BENCH_RUNS:-3} SECONDS_TCP=${BENCH_SECONDS:-3} UDP_COUNT=${BENCH_UDP_COUNT:-300000}
-	TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
+	RUNS=${BENCH_RUNS:-3} TCP_LENGTH=(-t "${BENCH_SECONDS:-3}")
+	UDP_COUNT=${BENCH_UDP_COUNT:-300000} RR_COUNT=${BENCH_RR_COUNT:-10000}
 fi
-CONFIGS=${BENCH_CONFIGS:-base naive full snap rewrite monitor q2}
+TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
+WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor q2}
 
 die() {
 	echo "bench: $*" >&2
@@ -82,7 +101,7 @@ cpu_percent() {
 # ---------------------------------------------------------------- redirectors
 
 # redirector_start CONFIG WORKLOAD: start CONFIG's redirector in ns B and wait until
-# it sees packets; REDIR_PID is its pid (empty for base).
+# it is in place; REDIR_PID is its pid (empty for base).
 redirector_start() {
 	local config=$1 workload=$2 log=$WORK/redirector.log closed=()
 	REDIR_PID=
@@ -90,6 +109,7 @@ redirector_start() {
 	case "$config" in
 	base) return 0 ;;
 	naive) naive_start "$log" ;;
+	naive+) naive_start "$log" --tuned "${closed[@]}" ;;
 	full) ipredir_start "$log" passthru --quiet "${closed[@]}" ;;
 	snap) ipredir_start "$log" passthru --quiet --snap 128 "${closed[@]}" ;;
 	rewrite) ipredir_start "$log" passthru --quiet --rewrite "${closed[@]}" ;;
@@ -107,11 +127,14 @@ ipredir_start() {
 	wait_table "$NS_B"
 }
 
-# naive_start LOG: the reference redirector on its queue, then the rules feeding it.
+# naive_start LOG [OPTION...]: the reference redirector on its queue, then the rules
+# feeding it.
 naive_start() {
-	spawn "$NS_B" "$1" "$NAIVE" "$NAIVE_QUEUE"
+	local log=$1
+	shift
+	spawn "$NS_B" "$log" "$NAIVE" "$@" "$NAIVE_QUEUE"
 	REDIR_PID=$!
-	wait_until 5 has_line "$1" '^ready ' || return 1
+	wait_until 5 has_line "$log" '^ready ' || return 1
 	naive_rules -I
 }
 
@@ -127,25 +150,33 @@ naive_rules() {
 # redirector_stop CONFIG: stop the redirector; fails if it did not exit cleanly.
 redirector_stop() {
 	[ -n "$REDIR_PID" ] || return 0
-	[ "$1" = naive ] && naive_rules -D
+	case "$1" in naive*) naive_rules -D ;; esac
 	stop "$REDIR_PID"
+}
+
+# redirected_of LOG: the packet count in the redirector's final report.
+redirected_of() {
+	sed -En 's/^(passthru|dump): ([0-9]+) packets.*/\2/p; s/^packets=([0-9]+).*/\1/p' "$1" |
+		tail -n 1
 }
 
 # ---------------------------------------------------------------- workloads
 
-# servers_start: the iperf3 servers and nothing else; the UDP sink starts per run.
+# servers_start: the iperf3 and ping-pong servers; the UDP sink starts per run.
 servers_start() {
 	spawn "$NS_B" "$WORK/iperf3-5201.log" iperf3 -s -p 5201
 	spawn "$NS_B" "$WORK/iperf3-5202.log" iperf3 -s -p 5202
-	wait_until 5 port_listening "$NS_B" 5201 && wait_until 5 port_listening "$NS_B" 5202
+	spawn "$NS_B" "$WORK/pingpong.server" "$PINGPONG" server "$RR_PORT"
+	wait_until 5 port_listening "$NS_B" 5201 && wait_until 5 port_listening "$NS_B" 5202 &&
+		wait_until 5 has_line "$WORK/pingpong.server" '^listening'
 }
 
-# measure_tcp: 3 streams each way; prints the total in bit/s.
-measure_tcp() {
-	in_ns "$NS_A" iperf3 -c "$B4" -p 5201 -P 3 -t "$SECONDS_TCP" -J >"$WORK/ab.json" &
-	in_ns "$NS_A" iperf3 -c "$B4" -p 5202 -P 3 -R -t "$SECONDS_TCP" -J >"$WORK/ba.json"
-	wait $!
-	python3 - "$WORK/ab.json" "$WORK/ba.json" <<'EOF'
+# Each measure_WORKLOAD prints "VALUE,P99": the figure of one run (bit/s, packets/s or
+# the median round trip in us) and the 99th percentile round trip (rr only).
+
+# iperf3_sum JSON...: the received bit/s of iperf3 runs, summed.
+iperf3_sum() {
+	"$PY" - "$@" <<'EOF'
 import json, sys
 total = 0.0
 for path in sys.argv[1:]:
@@ -153,23 +184,51 @@ for path in sys.argv[1:]:
         total += json.load(open(path))["end"]["sum_received"]["bits_per_second"]
     except (ValueError, KeyError):
         pass
-print("%.0f" % total)
+print("%.0f," % total)
 EOF
 }
 
-# measure_udp: UDP_COUNT datagrams on each of UDP_FLOWS flows; prints packets/s received.
+# iperf3_run NAME PORT ARGS...: one iperf3 client from A to B, JSON in $WORK/NAME.json.
+iperf3_run() {
+	local name=$1 port=$2
+	shift 2
+	in_ns "$NS_A" iperf3 -c "$B4" -p "$port" "${TCP_LENGTH[@]}" -J "$@" >"$WORK/$name.json"
+}
+
+# measure_tcp: 3 streams each way at once.
+measure_tcp() {
+	iperf3_run ab 5201 -P 3 &
+	iperf3_run ba 5202 -P 3 -R
+	wait $!
+	iperf3_sum "$WORK/ab.json" "$WORK/ba.json"
+}
+
+# measure_tcp1: one stream A to B.
+measure_tcp1() {
+	iperf3_run one 5201 -P 1
+	iperf3_sum "$WORK/one.json"
+}
+
+# measure_udp: UDP_COUNT datagrams on each of UDP_FLOWS flows; packets/s received.
 measure_udp() {
 	local log=$WORK/udpseq.recv sink t0 t1 received
 	spawn "$NS_B" "$log" "$UDPSEQ" recv "$UDP_PORT" --flows "$UDP_FLOWS" --timeout 1
 	sink=$!
-	wait_until 5 has_line "$log" '^listening' || { echo 0; return; }
+	wait_until 5 has_line "$log" '^listening' || { echo 0,; return; }
 	t0=$(date +%s%N)
 	in_ns "$NS_A" "$UDPSEQ" send "$B4" "$UDP_PORT" --flows "$UDP_FLOWS" \
 		--count "$UDP_COUNT" --size 64 >"$WORK/udpseq.send" 2>&1
 	t1=$(date +%s%N)
 	wait "$sink"
 	received=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' "$log")
-	awk -v n="${received:-0}" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", ns ? n * 1e9 / ns : 0 }'
+	awk -v n="${received:-0}" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f,\n", ns ? n * 1e9 / ns : 0 }'
+}
+
+# measure_rr: RR_COUNT ping-pong round trips; median and p99 in us.
+measure_rr() {
+	local log=$WORK/pingpong.client
+	in_ns "$NS_A" "$PINGPONG" client "$B4" "$RR_PORT" --count "$RR_COUNT" >"$log" 2>&1
+	sed -n 's/.*median_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/\1,\2/p' "$log" | grep . || echo 0,
 }
 
 # ---------------------------------------------------------------- topologies
@@ -185,13 +244,20 @@ shape() {
 	done
 }
 
-# workloads_of TOPOLOGY: the workloads measured on it.
-workloads_of() { if [ "$1" = tbf ]; then echo tcp; else echo tcp udp; fi; }
+# workloads_of TOPOLOGY: the workloads measured on it (of those asked for).
+workloads_of() {
+	local w
+	for w in $WORKLOADS; do
+		[ "$1" = tbf ] && [ "$w" != tcp ] && [ "$w" != udp ] && continue
+		echo "$w"
+	done
+}
 
-# cell TOPOLOGY CONFIG WORKLOAD RUN: one measurement; appends a raw CSV row. Fails when the
-# redirector did not start, did not exit cleanly or nothing got through.
+# cell TOPOLOGY CONFIG WORKLOAD RUN: one measurement; appends a raw CSV row. Fails
+# when the redirector did not start or not exit cleanly, when nothing got through, or
+# when a redirector reported no packet.
 cell() {
-	local topology=$1 config=$2 workload=$3 run=$4 before after value queued=0 ok=0
+	local topology=$1 config=$2 workload=$3 run=$4 before after value redirected=0 ok=0
 	redirector_start "$config" "$workload" || {
 		show "$WORK/redirector.log"
 		redirector_stop "$config"
@@ -200,70 +266,66 @@ cell() {
 	before=$(cpu_sample)
 	value=$("measure_$workload")
 	after=$(cpu_sample)
-	[ -n "$REDIR_PID" ] && [ "$config" != monitor ] && queued=$(queue_packets "$NS_B")
-	redirector_stop "$config" || ok=1
-	echo "$topology,$workload,$config,$run,${value:-0},$(cpu_percent "$before" "$after"),$queued" >>"$WORK/raw.csv"
-	[ "${value:-0}" != 0 ] || ok=1
+	if [ -n "$REDIR_PID" ]; then
+		redirector_stop "$config" || ok=1
+		redirected=$(redirected_of "$WORK/redirector.log")
+		[ "${redirected:-0}" -gt 0 ] || ok=1
+	fi
+	echo "$topology,$workload,$config,$run,$value,$(cpu_percent "$before" "$after"),${redirected:-0}" \
+		>>"$WORK/raw.csv"
+	[ "${value%%,*}" != 0 ] || ok=1
+	[ "$ok" = 0 ] || show "$WORK/redirector.log"
 	return "$ok"
+}
+
+# verdict NAME STATUS: in smoke mode a PASS/FAIL line, else a note on failure only.
+verdict() {
+	if [ "$SMOKE" = 1 ]; then
+		if [ "$2" = 0 ]; then pass "smoke.$1"; else fail "smoke.$1" "see above"; fi
+	elif [ "$2" != 0 ]; then
+		echo "bench: $1 failed in run $run" >&2
+	fi
 }
 
 # ---------------------------------------------------------------- report
 
-# report CSV: medians per cell as a markdown table on stdout and as CSV in CSV.
+# report CSV PNG: the table and targets on stdout, the cells in CSV, the chart in PNG
+# (none without gnuplot).
 report() {
-	python3 - "$WORK/raw.csv" "$1" "$CONFIGS" "$RUNS" "$SECONDS_TCP" "$UDP_COUNT" "$UDP_FLOWS" <<'EOF'
-import csv, statistics, sys
-raw, out, configs, runs, secs, count, flows = sys.argv[1:]
-configs = configs.split()
-rows = {}
-for t, w, c, r, value, cpu, queued in csv.reader(open(raw)):
-    rows.setdefault((t, w, c), []).append((float(value), float(cpu), int(queued)))
-topologies = list(dict.fromkeys(k[0] for k in rows))
+	local desc
+	desc="ipredir bench: two namespaces over veth (unshaped; tbf = shaped to 1 Gbit/s), "
+	desc+="redirector in the server namespace; tcp: iperf3 ${TCP_LENGTH[*]} per run; "
+	desc+="udp: 64-byte datagrams, $UDP_FLOWS flows x $UDP_COUNT; ping-pong: $RR_COUNT round trips"
+	"$PY" "$ROOT/bench/report.py" "$WORK/raw.csv" "$1" "$WORK/chart.dat" "$CONFIGS" "$RUNS" \
+		"$desc" || return 1
+	if command -v gnuplot >/dev/null; then
+		gnuplot -e "data='$WORK/chart.dat'; out='$2'; title='ipredir bench $(date -u +%F)'" \
+			"$ROOT/bench/plot.gp"
+	else
+		echo "bench: gnuplot is missing, no chart (sudo make deps)" >&2
+	fi
+}
 
-def median(cell, i):
-    return statistics.median(r[i] for r in rows[cell])
-
-print("ipredir bench: two namespaces over veth (unshaped; tbf = shaped to 1 Gbit/s),")
-print("redirector in the server namespace;")
-print("tcp: 3+3 iperf3 streams, %s s per run; udp: 64-byte datagrams, %s flows x %s;" % (secs, flows, count))
-print("medians of %s runs; CPU is the whole machine, %% of all cores" % runs)
-print()
-print("| link | workload | config | throughput | ratio to base | CPU % | CPU %/Gbit/s | queued/run |")
-print("|---|---|---|---:|---:|---:|---:|---:|")
-with open(out, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["topology", "workload", "config", "runs", "throughput", "unit", "ratio", "cpu_pct",
-                "cpu_pct_per_gbit", "queued"])
-    for t, wl in [(t, wl) for t in topologies for wl in ("tcp", "udp")]:
-        base = median((t, wl, "base"), 0) if (t, wl, "base") in rows else 0
-        for c in configs:
-            cell = (t, wl, c)
-            if cell not in rows:
-                continue
-            v, cpu, q = median(cell, 0), median(cell, 1), median(cell, 2)
-            ratio = v / base if base else float("nan")
-            if wl == "tcp":
-                shown, unit, scaled = "%.2f Gbit/s" % (v / 1e9), "Gbit/s", v / 1e9
-                per = "%.1f" % (cpu / scaled) if scaled else "-"
-            else:
-                shown, unit, scaled, per = "%.0f kpps" % (v / 1e3), "packets/s", v, "-"
-            print("| %s | %s | %s | %s | %.2f | %.0f | %s | %d |" % (t, wl, c, shown, ratio, cpu, per, q))
-            w.writerow([t, wl, c, len(rows[cell]), "%.4g" % scaled, unit, "%.3f" % ratio,
-                        "%.1f" % cpu, per, int(q)])
-EOF
+# report_complete CSV PNG: the CSV has a row per cell measured, the targets block is
+# there and the chart was drawn.
+report_complete() {
+	local rows cells
+	rows=$(($(wc -l <"$1") - 1))
+	cells=$(cut -d, -f1-3 "$WORK/raw.csv" | sort -u | wc -l)
+	[ "$rows" = "$cells" ] && has_line "$WORK/report.txt" '^targets' && [ -s "$2" ]
 }
 
 # ---------------------------------------------------------------- main
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces): sudo make bench"
-for prog in "$IPREDIR" "$NAIVE" "$UDPSEQ"; do
+for prog in "$IPREDIR" "$NAIVE" "$PINGPONG" "$UDPSEQ"; do
 	[ -x "$prog" ] || die "${prog#"$ROOT"/} is missing: run make first"
 done
 command -v iperf3 >/dev/null || die "iperf3 is missing: sudo make deps"
 command -v iptables-nft >/dev/null || die "iptables-nft is missing: sudo make deps"
 
 topo_pair 60 || die "could not set up the namespaces"
-servers_start || die "iperf3 servers did not start"
+servers_start || die "the iperf3 or ping-pong servers did not start"
 : >"$WORK/raw.csv"
 started=$(date +%s)
 
@@ -276,24 +338,23 @@ for topology in $TOPOLOGIES; do
 	for run in $(seq "$RUNS"); do
 		for config in $CONFIGS; do
 			echo "$topology run $run of $RUNS: $config" >&2
-			ok=1
 			for workload in $(workloads_of "$topology"); do
-				cell "$topology" "$config" "$workload" "$run" || ok=0
+				cell "$topology" "$config" "$workload" "$run"
+				verdict "$topology.$workload.$config" $?
 			done
-			name=smoke.$config
-			[ "$topology" = veth ] || name=smoke.$topology.$config
-			if [ "$SMOKE" = 1 ]; then
-				if [ "$ok" = 1 ]; then pass "$name"; else fail "$name" "see above"; fi
-			elif [ "$ok" = 0 ]; then
-				echo "bench: $topology $config failed in run $run" >&2
-			fi
 		done
 	done
 done
 
 mkdir -p "$RESULTS"
-csv=$RESULTS/bench-$(date -u +%Y%m%d-%H%M%S).csv
-[ "$SMOKE" = 1 ] && csv=$WORK/smoke.csv
-report "$csv"
-[ "$SMOKE" = 1 ] || cp "$csv" "$RESULTS/latest.csv"
-echo "took $(($(date +%s) - started)) s; CSV: ${csv#"$ROOT"/}" >&2
+stamp=$(date -u +%Y%m%d-%H%M%S)
+csv=$RESULTS/bench-$stamp.csv png=$RESULTS/latest.png
+[ "$SMOKE" = 1 ] && csv=$WORK/smoke.csv png=$WORK/smoke.png
+report "$csv" "$png" | tee "$WORK/report.txt"
+if [ "$SMOKE" = 1 ]; then
+	check smoke.report "table, CSV, targets or chart incomplete" report_complete "$csv" "$png"
+else
+	cp "$csv" "$RESULTS/latest.csv"
+fi
+echo "took $(($(date +%s) - started)) s; CSV: ${csv#"$ROOT"/}; chart: ${png#"$ROOT"/}" >&2
+finish

@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""report.py - the figures of bench/run.sh from its raw measurements.
+
+    report.py RAW CSV CHART_DATA CONFIGS RUNS DESCRIPTION
+
+RAW holds one row per measurement: topology, workload, config, run, value,
+p99, cpu, redirected (value: bit/s for tcp and tcp1, packets/s for udp,
+median round trip in us for rr; p99: 99th percentile round trip in us, rr
+only; cpu: % of all cores; redirected: packets the redirector reported).
+Prints the markdown table and the targets block on stdout (medians over the
+runs of each cell), writes the per-cell CSV to CSV and the ratios per
+configuration and workload to CHART_DATA (input of bench/plot.gp).
+"""
+import csv
+import statistics
+import sys
+
+TOPOLOGIES = {"veth": "veth", "tbf": "tbf 1 Gbit/s"}
+WORKLOADS = {"tcp": "tcp 3+3", "tcp1": "tcp 1", "udp": "udp 64 B", "rr": "udp ping-pong"}
+CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passthru",
+           "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor", "q2": "-q 2"}
+UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
+COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
+SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5}   # CPU cost per this much throughput
+
+
+class Cell:
+    """The medians of one topology x workload x configuration."""
+
+    def __init__(self, rows):
+        self.runs = len(rows)
+        self.value, self.p99, self.cpu, self.redirected = (
+            statistics.median(r[i] for r in rows) for i in range(4))
+
+
+def load(path):
+    rows = {}
+    for t, w, c, _run, value, p99, cpu, redirected in csv.reader(open(path)):
+        rows.setdefault((t, w, c), []).append(
+            (float(value), float(p99 or 0), float(cpu), int(redirected or 0)))
+    return {key: Cell(r) for key, r in rows.items()}
+
+
+def ratio(cells, t, w, c, ref="base"):
+    """c's figure against ref's (higher is better); None when either is missing."""
+    a, b = cells.get((t, w, c)), cells.get((t, w, ref))
+    if not a or not b or not a.value or not b.value:
+        return None
+    return b.value / a.value if w == "rr" else a.value / b.value
+
+
+def shown(w, cell, base):
+    if w == "rr":
+        added = "%+.1f us" % (cell.value - base.value) if base else "-"
+        return "%.1f us median, %.1f us p99, %s" % (cell.value, cell.p99, added)
+    if w == "udp":
+        return "%.0f kpps" % (cell.value / 1e3)
+    return "%.2f Gbit/s" % (cell.value / 1e9)
+
+
+def cost(w, cell):
+    """CPU % per Gbit/s (tcp) or per 100 kpps (udp); None for latency cells."""
+    if w not in SCALE or not cell.value:
+        return None
+    return cell.cpu / (cell.value / SCALE[w])
+
+
+def ordered(cells, configs):
+    for t in TOPOLOGIES:
+        for w in WORKLOADS:
+            for c in configs:
+                if (t, w, c) in cells:
+                    yield t, w, c
+
+
+def table(cells, configs, out):
+    print("| link | workload | config | result | ratio | CPU % | CPU cost | redirected/run |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    writer = csv.writer(open(out, "w", newline=""))
+    writer.writerow(["topology", "workload", "config", "runs", "value", "unit", "ratio",
+                     "cpu_pct", "cpu_cost", "cpu_cost_unit", "p99_us", "added_us",
+                     "redirected"])
+    for t, w, c in ordered(cells, configs):
+        cell, base = cells[(t, w, c)], cells.get((t, w, "base"))
+        r, k = ratio(cells, t, w, c), cost(w, cell)
+        added = cell.value - base.value if w == "rr" and base else None
+        print("| %s | %s | %s | %s | %s | %.0f | %s | %d |" % (
+            TOPOLOGIES[t], WORKLOADS[w], CONFIGS[c], shown(w, cell, base),
+            "-" if r is None else "%.2f" % r, cell.cpu,
+            "-" if k is None else "%.1f %s" % (k, COST_UNITS[w]), cell.redirected))
+        value = cell.value / 1e9 if w in ("tcp", "tcp1") else cell.value
+        writer.writerow([t, w, c, cell.runs, "%.4g" % value, UNITS[w],
+                         "" if r is None else "%.3f" % r, "%.1f" % cell.cpu,
+                         "" if k is None else "%.2f" % k, COST_UNITS.get(w, ""),
+                         "%.1f" % cell.p99 if w == "rr" else "",
+                         "" if added is None else "%.1f" % added, cell.redirected])
+
+
+def target(name, measured, goal, met, unit=""):
+    """One line of the targets block; measured None: a cell was not measured."""
+    if measured is None:
+        print("  %-44s %14s  %-12s not measured" % (name, "-", goal))
+    else:
+        print("  %-44s %14s  %-12s %s" % (name, "%.2f%s" % (measured, unit), goal,
+                                          "met" if met(measured) else "missed"))
+
+
+def difference(cells, key, attr, ref="base"):
+    a, b = cells.get(key), cells.get(key[:2] + (ref,))
+    return getattr(a, attr) - getattr(b, attr) if a and b else None
+
+
+def targets(cells):
+    print("targets (medians of this run):")
+    target("3+3 TCP veth: passthru / base", ratio(cells, "veth", "tcp", "full"), ">= 0.90",
+           lambda v: v >= 0.90)
+    target("3+3 TCP veth: passthru / naive", ratio(cells, "veth", "tcp", "full", "naive"),
+           ">= 2x", lambda v: v >= 2, "x")
+    vs_plus = ratio(cells, "veth", "tcp", "full", "naive+")
+    print("  %-44s %14s  (no target)" % ("3+3 TCP veth: passthru / naive+",
+                                         "-" if vs_plus is None else "%.2fx" % vs_plus))
+    target("3+3 TCP veth: --snap 128 / base", ratio(cells, "veth", "tcp", "snap"), ">= 0.95",
+           lambda v: v >= 0.95)
+    target("3+3 TCP veth: monitor / base", ratio(cells, "veth", "tcp", "monitor"), ">= 0.97",
+           lambda v: v >= 0.97)
+    target("3+3 TCP 1 Gbit/s: passthru / base", ratio(cells, "tbf", "tcp", "full"), ">= 0.99",
+           lambda v: v >= 0.99)
+    target("3+3 TCP 1 Gbit/s: passthru CPU - base CPU",
+           difference(cells, ("tbf", "tcp", "full"), "cpu"), "<= +10", lambda v: v <= 10,
+           " points")
+    target("64-byte UDP veth: passthru / naive", ratio(cells, "veth", "udp", "full", "naive"),
+           ">= 3x", lambda v: v >= 3, "x")
+    target("UDP ping-pong veth: passthru added median",
+           difference(cells, ("veth", "rr", "full"), "value"), "<= 30 us", lambda v: v <= 30,
+           " us")
+
+
+def chart_data(cells, configs, out):
+    """Ratios to base: one row per configuration, one column per link and workload."""
+    series = [(t, w) for t in TOPOLOGIES for w in WORKLOADS if (t, w, "base") in cells]
+    with open(out, "w") as f:
+        f.write("config %s\n" % " ".join('"%s %s"' % (TOPOLOGIES[t], WORKLOADS[w])
+                                         for t, w in series))
+        for c in configs:
+            if c == "base":
+                continue
+            values = [ratio(cells, t, w, c) for t, w in series]
+            f.write('"%s" %s\n' % (CONFIGS[c], " ".join(
+                "?" if v is None else "%.3f" % v for v in values)))
+
+
+def main():
+    raw, out, chart, configs, runs, description = sys.argv[1:]
+    configs = configs.split()
+    cells = load(raw)
+    print(description)
+    print("medians of %s runs; CPU is the whole machine, %% of all cores; ratio: to base "
+          "(ping-pong: base median / median)" % runs)
+    print()
+    table(cells, configs, out)
+    print()
+    targets(cells)
+    chart_data(cells, configs, chart)
+
+
+if __name__ == "__main__":
+    main()
