@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""ipredir: examine, modify, drop and inject IP packets from Python.
+
+A binding of libipredir over ctypes (standard library only):
+
+    import ipredir
+
+    with ipredir.Redirector("tcp port 80", layers=("in", "out")) as r:
+        for pkt in r:
+            print(pkt)                # <Packet id=1 out v4 tcp 10.0.0.1:40000 -> ...>
+            if pkt.ttl < 5:
+                r.drop(pkt)
+            else:
+                pkt.ttl = 64          # changed bytes go out on accept,
+                r.accept(pkt)         # checksums recomputed
+
+Every received packet needs one verdict: accept() or drop(). Packets left
+undecided are accepted by the library after the verdict deadline (5 s by
+default) or when the handle closes. Errors raise ipredir.Error, an OSError
+with the errno and the library's message.
+
+The library is loaded from $IPREDIR_LIB if set, else from build/ of the
+repository this package sits in, else from the system (libipredir.so.0).
+"""
+from ._lib import (LAYER_FORWARD, LAYER_IN, LAYER_OUT, LOG_DEBUG, LOG_ERROR, LOG_INFO,
+                   LOG_WARN, PKT_CSUM_NOT_READY, PKT_CSUM_NOT_VERIFIED, PKT_DECIDED, PKT_GSO,
+                   PKT_HAS_GID, PKT_HAS_UID, PKT_IPV6, PKT_KERNEL_TIME, PKT_SET_MARK,
+                   PKT_TRUNCATED, LOG_FN, lib)
+from .errors import Error, last_error
+from .packet import (Packet, Parsed, checksum_fill, checksum_verify, decrement_ttl, parse,
+                     set_ttl)
+from .redirector import Info, Redirector, RedirectorInfo, Stats, list_redirectors
+
+__all__ = [
+    "Error", "Info", "Packet", "Parsed", "Redirector", "RedirectorInfo", "Stats",
+    "checksum_fill", "checksum_verify", "decrement_ttl", "last_error", "list_redirectors",
+    "parse", "set_log", "set_ttl", "version",
+    "LAYER_IN", "LAYER_OUT", "LAYER_FORWARD", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
+    "PKT_IPV6", "PKT_GSO", "PKT_CSUM_NOT_READY", "PKT_CSUM_NOT_VERIFIED", "PKT_TRUNCATED",
+    "PKT_HAS_UID", "PKT_HAS_GID", "PKT_KERNEL_TIME", "PKT_DECIDED", "PKT_SET_MARK",
+]
+
+_log_callback = None  # the C callback must live as long as the library may call it
+
+
+def version():
+    """The library's version string, e.g. "0.1.0"."""
+    return lib.ipr_version().decode()
+
+
+def set_log(callback, level=LOG_INFO):
+    """Route library messages up to level (LOG_ERROR .. LOG_DEBUG) to
+    callback(level, message); None silences the library (the default).
+    Warnings include packets the verdict deadline accepted."""
+    global _log_callback
+    if callback is None:
+        _log_callback = LOG_FN()
+    else:
+        _log_callback = LOG_FN(lambda lvl, msg, arg: callback(lvl, msg.decode(errors="replace")))
+    lib.ipr_set_log(_log_callback, None, level)

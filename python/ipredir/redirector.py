@@ -1,0 +1,266 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Redirector handle, and what the library says about the namespace."""
+import collections
+import ctypes
+import errno
+import select
+import time
+
+from . import _lib
+from ._lib import lib
+from .errors import Error, check
+from .packet import LAYER_NAMES, Packet
+
+LAYER_BITS = {name: bit for bit, name in LAYER_NAMES.items()}
+POLL_SLICE = 0.1  # seconds: a receive with a timeout serves the verdict deadline this often
+
+
+def _fields(struct):
+    return [name for name, _ in struct._fields_]
+
+
+Stats = collections.namedtuple("Stats", _fields(_lib.Stats))
+Stats.__doc__ = "Counters of a handle (struct ipr_stats): received, accepted, modified, ..."
+Info = collections.namedtuple("Info", _fields(_lib.Info))
+Info.__doc__ = "How a handle was installed (struct ipr_info): table, queue, snaplen, ..."
+RedirectorInfo = collections.namedtuple("RedirectorInfo", _fields(_lib.RedirectorEntry))
+RedirectorInfo.__doc__ = "One redirector of this namespace (struct ipr_redirector)."
+
+
+def _as_tuple(cls, struct):
+    """A namedtuple of a C struct's fields, C strings decoded."""
+    def value(v):
+        return v.decode(errors="replace") if isinstance(v, bytes) else v
+    return cls(*(value(getattr(struct, name)) for name in cls._fields))
+
+
+def _encode(text):
+    return None if text is None else str(text).encode()
+
+
+def layer_mask(layers):
+    """The IPR_LAYER_* mask of "in", "out", "forward": a name, a comma-separated
+    string, an iterable of names, or a mask already."""
+    if isinstance(layers, int):
+        return layers
+    if isinstance(layers, str):
+        layers = layers.split(",")
+    mask = 0
+    for name in layers:
+        if name.strip() not in LAYER_BITS:
+            raise ValueError("layer %r: use in, out or forward" % name)
+        mask |= LAYER_BITS[name.strip()]
+    return mask
+
+
+def _options(filter, layers, priority, queue, snaplen, queue_maxlen, deadline_ms, flags,
+             interface, in_interface, out_interface, cgroup):
+    o = _lib.Options()
+    o.size = ctypes.sizeof(o)
+    o.filter, o.cgroup = _encode(filter), _encode(cgroup)
+    o.interface, o.in_interface = _encode(interface), _encode(in_interface)
+    o.out_interface = _encode(out_interface)
+    o.layers, o.priority, o.flags = layer_mask(layers), priority, flags
+    o.queue, o.snaplen = queue or 0, snaplen or 0
+    o.queue_maxlen, o.deadline_ms = queue_maxlen or 0, deadline_ms or 0
+    return o
+
+
+class Redirector:
+    """An installed redirector: the kernel holds every matching packet until a
+    verdict is given.
+
+        with ipredir.Redirector("udp port 53", layers="out") as r:
+            for pkt in r:
+                if b"blocked" in pkt.raw:
+                    r.drop(pkt)
+                else:
+                    r.accept(pkt)
+
+    filter: pcap expression (None: every IP packet); layers: "in", "out",
+    "forward" (one, a list, or "in,out"); priority: higher sees packets first
+    (-10000 to 10000); queue: NFQUEUE number (None: a free one); snaplen: bytes
+    copied per packet (None: all; a truncated packet cannot be modified);
+    fail_closed: a full queue drops instead of passing; monitor: copies only,
+    nothing is held and verdicts do nothing; interface / in_interface /
+    out_interface: only packets on that device; queue_maxlen: packets the
+    kernel may hold; no_gso: the kernel segments GSO packets first;
+    user_filter: evaluate the filter in user space; cgroup: only sockets of
+    that cgroup v2 path; deadline_ms: packets left without a verdict this long
+    (default 5000) are accepted by the library during a later receive; batch:
+    packets per receive when iterating.
+
+    Opening needs CAP_NET_ADMIN and raises Error on failure (EINVAL with the
+    reason for a bad filter or option, EPERM without privilege). Every received
+    packet needs exactly one verdict (accept or drop). Packets still undecided
+    when the handle closes (close(), the end of a with block, or the process
+    dying) are accepted by the library. One handle serves one thread.
+    """
+
+    def __init__(self, filter=None, layers=("in", "out"), priority=0, queue=None,
+                 snaplen=None, fail_closed=False, monitor=False, interface=None,
+                 in_interface=None, out_interface=None, queue_maxlen=None, no_gso=False,
+                 user_filter=False, cgroup=None, deadline_ms=None, batch=64):
+        flags = ((_lib.OPEN_FAIL_CLOSED if fail_closed else 0) |
+                 (_lib.OPEN_MONITOR if monitor else 0) |
+                 (_lib.OPEN_NO_GSO if no_gso else 0) |
+                 (_lib.OPEN_USER_FILTER if user_filter else 0))
+        opts = _options(filter, layers, priority, queue, snaplen, queue_maxlen, deadline_ms,
+                        flags, interface, in_interface, out_interface, cgroup)
+        handle = _lib.handle()
+        self._handle = None
+        self._keep = []  # new packet bytes of verdicts not yet sent: they must stay alive
+        self._slots = 0
+        self.batch = batch
+        check(lib.ipr_open(ctypes.byref(opts), ctypes.byref(handle)))
+        self._handle = handle
+        self._slot_size = lib.ipr_slot_size(handle)
+        self._poll = select.poll()
+        self._poll.register(lib.ipr_fd(handle), select.POLLIN)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) is not None:
+            lib.ipr_close(self._handle)
+
+    def __iter__(self):
+        """Packets, forever, received self.batch at a time."""
+        while True:
+            yield from self.recv(self.batch)
+
+    @property
+    def closed(self):
+        return self._handle is None
+
+    def _live(self):
+        if self._handle is None:
+            raise Error(errno.EBADF, "the redirector is closed")
+        return self._handle
+
+    def close(self):
+        """Remove the rules, accept every packet still held, release the handle.
+        Raises Error if a final verdict could not be delivered (closed anyway)."""
+        if self._handle is None:
+            return
+        handle, self._handle = self._handle, None
+        rc = lib.ipr_close(handle)  # sends the last verdicts, whose bytes are in _keep
+        self._keep.clear()
+        check(rc)
+
+    def fileno(self):
+        """A descriptor that polls readable when packets wait (do not read it)."""
+        return lib.ipr_fd(self._live())
+
+    def _room_for(self, n):
+        if n > self._slots:
+            self._buf = ctypes.create_string_buffer(n * self._slot_size)
+            self._pkts = (_lib.RawPacket * n)()
+            self._slots = n
+
+    def _receive(self, n, flags):
+        """One ipr_recv_batch() call, retried after a signal; 0 for -EAGAIN."""
+        while True:
+            rc = lib.ipr_recv_batch(self._live(), self._buf, len(self._buf), self._pkts, n,
+                                    flags)
+            self._keep.clear()  # every receive sends the verdicts queued before it
+            if rc != -errno.EINTR:  # a Python signal handler runs (and may raise) here
+                break
+        return 0 if rc == -errno.EAGAIN else check(rc)
+
+    def _receive_within(self, n, timeout):
+        end = time.monotonic() + timeout
+        while True:
+            count = self._receive(n, _lib.RECV_NONBLOCK)  # also serves the verdict deadline
+            left = end - time.monotonic()
+            if count or left <= 0:
+                return count
+            self._poll.poll(min(left, POLL_SLICE) * 1000)
+
+    def _packet(self, i):
+        meta = _lib.RawPacket.from_buffer_copy(self._pkts[i])
+        data = ctypes.string_at(meta.data, meta.caplen)
+        meta.data = None  # it pointed into the receive buffer, which the next receive reuses
+        return Packet(meta, data)
+
+    def recv(self, n=1, timeout=None):
+        """Receive up to n packets (at most 1024) as a list of Packet objects.
+
+        Waits for the first packet, at most timeout seconds if given (then an
+        empty list); timeout=0 does not wait. Verdicts given so far are sent
+        first. Raises Error on failure.
+        """
+        self._live()
+        n = max(1, min(int(n), _lib.BATCH_MAX))
+        self._room_for(n)
+        if timeout is None:
+            count = self._receive(n, 0)
+        else:
+            count = self._receive_within(n, timeout)
+        return [self._packet(i) for i in range(count)]
+
+    def accept(self, packet, recalculate_checksums=True):
+        """Let packet go on: with its new bytes if it was changed (checksums
+        recomputed first unless recalculate_checksums is False), else as it was.
+        Raises Error: EALREADY if it has a verdict already, ESTALE if the
+        deadline accepted it, EINVAL for changed bytes of a truncated packet."""
+        handle = self._live()
+        if not packet.modified:
+            check(lib.ipr_accept(handle, ctypes.byref(packet.meta)))
+            return
+        if recalculate_checksums:
+            packet.recalculate_checksums()
+        data = bytes(packet.raw)
+        check(lib.ipr_accept_modified(handle, ctypes.byref(packet.meta), data, len(data)))
+        self._keep.append(data)
+
+    def drop(self, packet):
+        """Discard packet. Raises Error as accept()."""
+        check(lib.ipr_drop(self._live(), ctypes.byref(packet.meta)))
+
+    def flush(self):
+        """Send the verdicts given so far now (a receive also sends them)."""
+        rc = lib.ipr_flush(self._live())
+        self._keep.clear()
+        check(rc)
+
+    def send(self, data, direction="out"):
+        """Inject a whole IP packet (bytes-like or a Packet; checksums must be
+        right, see checksum_fill): "out" leaves through the stack as if this
+        host sent it, "in" arrives at the local stack as if received from the
+        network. Injected packets are never captured by any redirector.
+        Raises Error (EINVAL for a malformed packet, with the reason)."""
+        if isinstance(data, Packet):
+            data = data.raw
+        if direction not in ("in", "out"):
+            raise ValueError("direction %r: use in or out" % direction)
+        data = bytes(data)
+        check(lib.ipr_send(self._live(), data, len(data), LAYER_BITS[direction]))
+
+    def stats(self):
+        """The handle's counters as a Stats tuple."""
+        st = _lib.Stats()
+        check(lib.ipr_get_stats(self._live(), ctypes.byref(st), ctypes.sizeof(st)))
+        return _as_tuple(Stats, st)
+
+    def info(self):
+        """How the handle was installed, as an Info tuple (table, queue, ...)."""
+        info = _lib.Info()
+        check(lib.ipr_get_info(self._live(), ctypes.byref(info)))
+        return _as_tuple(Info, info)
+
+
+def list_redirectors():
+    """The redirectors installed in this network namespace (RedirectorInfo
+    tuples). Raises Error (EPERM without CAP_NET_ADMIN)."""
+    room = 16
+    while True:
+        entries = (_lib.RedirectorEntry * room)()
+        count = check(lib.ipr_list_redirectors(entries, room))
+        if count <= room:
+            return [_as_tuple(RedirectorInfo, entries[i]) for i in range(count)]
+        room = count

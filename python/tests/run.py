@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Run the binding's unittest cases, one PASS:/FAIL:/SKIP: line each.
+
+  run.py [SUITE]      every python/tests/test_*.py; lines read "PASS: SUITE.module.case"
+                      (SUITE defaults to "python"); exit status 1 if any failed
+
+A failure is followed by its traceback, each line starting with "#   ".
+Cases that need root and network namespaces skip themselves unless
+tests/netns/test_python.sh set them up.
+"""
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # the ipredir package
+
+
+def case_name(suite, test):
+    """SUITE.module.case for tests/test_module.py's test_case."""
+    parts = test.id().split(".")
+    module, method = parts[0], parts[-1]
+    if module.startswith("test_"):
+        module = module[5:]
+    if method.startswith("test_"):
+        method = method[5:]
+    return "%s.%s.%s" % (suite, module, method)
+
+
+class LineResult(unittest.TestResult):
+    """Prints one line a case, in the format tests/run.sh counts."""
+
+    def __init__(self, suite):
+        super().__init__()
+        self.suite = suite
+
+    def name(self, test):
+        if isinstance(test, unittest.case._SubTest):
+            test = test.test_case
+        if not hasattr(test, "_testMethodName"):  # a class or module fixture
+            return "%s.%s" % (self.suite, test.id().split(" ")[0])
+        return case_name(self.suite, test)
+
+    def say(self, line):
+        print(line, flush=True)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.say("PASS: " + self.name(test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.say("SKIP: %s (%s)" % (self.name(test), reason))
+
+    def report_problem(self, test, err):
+        text = self._exc_info_to_string(err, test)
+        first = (str(err[1]).strip().splitlines() or [""])[0]
+        self.say("FAIL: %s (%s: %s)" % (self.name(test), err[0].__name__, first))
+        for line in text.rstrip().splitlines():
+            self.say("#   " + line)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.report_problem(test, err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.report_problem(test, err)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self.report_problem(subtest, err)
+
+
+def main():
+    suite_name = sys.argv[1] if len(sys.argv) > 1 else "python"
+    tests = unittest.defaultTestLoader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    result = LineResult(suite_name)
+    tests.run(result)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
