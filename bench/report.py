@@ -93,16 +93,20 @@ def table(cells, configs, out):
                          "" if r is None else "%.3f" % r, "%.1f" % cell.cpu,
                          "" if k is None else "%.2f" % k, COST_UNITS.get(w, ""),
                          "%.1f" % cell.p99 if w == "rr" else "",
-                         "" if added is None else "%.1f" % added, cell.redirected])
+                         "" if added is None else "%.1f" % added, "%d" % cell.redirected])
 
 
-def target(name, measured, goal, met, unit=""):
-    """One line of the targets block; measured None: a cell was not measured."""
+def target(name, measured, goal, met, fmt="%.3f"):
+    """One line of the targets block; measured None: a cell was not measured, met None:
+    a figure shown for comparison."""
     if measured is None:
-        print("  %-44s %14s  %-12s not measured" % (name, "-", goal))
+        status = "not measured"
+    elif met is None:
+        status = ""
     else:
-        print("  %-44s %14s  %-12s %s" % (name, "%.2f%s" % (measured, unit), goal,
-                                          "met" if met(measured) else "missed"))
+        status = "met" if met(measured) else "missed"
+    print(("  %-44s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
+                                       goal, status)).rstrip())
 
 
 def difference(cells, key, attr, ref="base"):
@@ -115,10 +119,9 @@ def targets(cells):
     target("3+3 TCP veth: passthru / base", ratio(cells, "veth", "tcp", "full"), ">= 0.90",
            lambda v: v >= 0.90)
     target("3+3 TCP veth: passthru / naive", ratio(cells, "veth", "tcp", "full", "naive"),
-           ">= 2x", lambda v: v >= 2, "x")
-    vs_plus = ratio(cells, "veth", "tcp", "full", "naive+")
-    print("  %-44s %14s  (no target)" % ("3+3 TCP veth: passthru / naive+",
-                                         "-" if vs_plus is None else "%.2fx" % vs_plus))
+           ">= 2x", lambda v: v >= 2, "%.2fx")
+    target("3+3 TCP veth: passthru / naive+", ratio(cells, "veth", "tcp", "full", "naive+"),
+           "(no target)", None, "%.2fx")
     target("3+3 TCP veth: --snap 128 / base", ratio(cells, "veth", "tcp", "snap"), ">= 0.95",
            lambda v: v >= 0.95)
     target("3+3 TCP veth: monitor / base", ratio(cells, "veth", "tcp", "monitor"), ">= 0.97",
@@ -127,12 +130,12 @@ def targets(cells):
            lambda v: v >= 0.99)
     target("3+3 TCP 1 Gbit/s: passthru CPU - base CPU",
            difference(cells, ("tbf", "tcp", "full"), "cpu"), "<= +10", lambda v: v <= 10,
-           " points")
+           "%+.1f points")
     target("64-byte UDP veth: passthru / naive", ratio(cells, "veth", "udp", "full", "naive"),
-           ">= 3x", lambda v: v >= 3, "x")
+           ">= 3x", lambda v: v >= 3, "%.2fx")
     target("UDP ping-pong veth: passthru added median",
            difference(cells, ("veth", "rr", "full"), "value"), "<= 30 us", lambda v: v <= 30,
-           " us")
+           "%+.1f us")
 
 
 def chart_data(cells, configs, out):
@@ -145,6 +148,8 @@ def chart_data(cells, configs, out):
             if c == "base":
                 continue
             values = [ratio(cells, t, w, c) for t, w in series]
+            if all(v is None for v in values):
+                continue
             f.write('"%s" %s\n' % (CONFIGS[c], " ".join(
                 "?" if v is None else "%.3f" % v for v in values)))
 

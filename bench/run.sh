@@ -42,11 +42,12 @@
 # Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
 # "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 3),
 # BENCH_SECONDS (TCP seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
-# default 300000), BENCH_RR_COUNT (round trips per run, default 10000).
+# default 300000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
+# (where the CSV files and the chart go, default bench/results).
 # BENCH_SMOKE=1: every cell once with little traffic (8 MB of TCP, 20000 datagrams
 # per flow, 200 round trips); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
 # CONFIG and bench.smoke.report, and asserts nothing about speed.
-# Output: the table and targets on stdout; bench/results/bench-DATE.csv, latest.csv
+# Output: the table and targets on stdout; in BENCH_RESULTS bench-DATE.csv, latest.csv
 # and latest.png (the ratios as a chart, with gnuplot).
 # shellcheck disable=SC2317 # measure_WORKLOAD and report_complete are called indirectly
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # make runs it with sh
@@ -59,7 +60,7 @@ SUITE=bench
 NAIVE=$BUILD/bench/naive
 PINGPONG=$BUILD/bench/pingpong
 UDPSEQ=$BUILD/tests/udpseq
-RESULTS=$ROOT/bench/results
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 NAIVE_QUEUE=7
@@ -278,12 +279,14 @@ cell() {
 	return "$ok"
 }
 
-# verdict NAME STATUS: in smoke mode a PASS/FAIL line, else a note on failure only.
+# verdict NAME RUN STATUS: in smoke mode a PASS/FAIL line; else a note on failure,
+# which makes the exit status 1 (the figures are still written).
 verdict() {
 	if [ "$SMOKE" = 1 ]; then
-		if [ "$2" = 0 ]; then pass "smoke.$1"; else fail "smoke.$1" "see above"; fi
-	elif [ "$2" != 0 ]; then
-		echo "bench: $1 failed in run $run" >&2
+		if [ "$3" = 0 ]; then pass "smoke.$1"; else fail "smoke.$1" "see above"; fi
+	elif [ "$3" != 0 ]; then
+		echo "bench: $1 failed in run $2" >&2
+		FAILED=1
 	fi
 }
 
@@ -340,7 +343,7 @@ for topology in $TOPOLOGIES; do
 			echo "$topology run $run of $RUNS: $config" >&2
 			for workload in $(workloads_of "$topology"); do
 				cell "$topology" "$config" "$workload" "$run"
-				verdict "$topology.$workload.$config" $?
+				verdict "$topology.$workload.$config" "$run" $?
 			done
 		done
 	done
