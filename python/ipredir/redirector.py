@@ -206,13 +206,14 @@ class Redirector:
     def accept(self, packet, recalculate_checksums=True):
         """Let packet go on: with its new bytes if it was changed (checksums
         recomputed first unless recalculate_checksums is False), else as it was.
-        Raises Error: EALREADY if it has a verdict already, ESTALE if the
-        deadline accepted it, EINVAL for changed bytes of a truncated packet."""
+        Verdicts are queued and sent together by the next receive, flush() or
+        close(). Raises Error: EALREADY if it has a verdict already, ESTALE if
+        the deadline accepted it, EINVAL for changed bytes of a truncated packet."""
         handle = self._live()
         if not packet.modified:
             check(lib.ipr_accept(handle, ctypes.byref(packet.meta)))
             return
-        if recalculate_checksums:
+        if recalculate_checksums and not packet.is_truncated:  # the library says why not
             packet.recalculate_checksums()
         data = bytes(packet.raw)
         check(lib.ipr_accept_modified(handle, ctypes.byref(packet.meta), data, len(data)))

@@ -11,7 +11,6 @@ import sys
 import time
 import unittest
 
-import ipredir
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NETTOOL = os.path.join(ROOT, "tests", "netns", "nettool.py")
@@ -81,6 +80,10 @@ class NetnsCase(unittest.TestCase):
                           list(args))
         self.assertEqual(self.line_of(proc), "listening", "the receiver in B did not listen")
         return proc
+
+    def local(self, *args):
+        """nettool.py ARGS here, in A."""
+        return self.spawn([sys.executable, NETTOOL] + list(args))
 
     def spawn(self, argv):
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
