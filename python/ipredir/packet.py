@@ -133,6 +133,13 @@ def _flag(bit, doc):
     return property(lambda self: bool(self.meta.flags & bit), doc=doc)
 
 
+def _header(name, doc, setter=None, index=0):
+    """A property for a field of the parsed headers; setter(index, value) writes it."""
+    def fset(self, value):
+        getattr(self, setter)(index, value)
+    return property(lambda self: getattr(self.parsed, name), setter and fset, doc=doc)
+
+
 def _interface_name(index):
     if not index:
         return None
@@ -234,10 +241,10 @@ class Packet:
             self._parsed = parse(self._original)
         return self._parsed
 
-    version = property(lambda self: self.parsed.version, doc="4 or 6.")
-    protocol = property(lambda self: self.parsed.protocol, doc="Transport protocol number.")
-    icmp_type = property(lambda self: self.parsed.icmp_type, doc="ICMP(v6) type or None.")
-    icmp_code = property(lambda self: self.parsed.icmp_code, doc="ICMP(v6) code or None.")
+    version = _header("version", "4 or 6.")
+    protocol = _header("protocol", "Transport protocol number.")
+    icmp_type = _header("icmp_type", "ICMP or ICMPv6 type, else None.")
+    icmp_code = _header("icmp_code", "ICMP or ICMPv6 code, else None.")
 
     @property
     def ttl(self):
@@ -258,12 +265,10 @@ class Packet:
         start = (12 if version == 4 else 8) + index * size
         self.raw[start:start + size] = bytes(addr.bytes[:size])
 
-    src_addr = property(lambda self: self.parsed.src_addr,
-                        lambda self, text: self._set_addr(0, text),
-                        doc="Source address (str); may be set to one of the same family.")
-    dst_addr = property(lambda self: self.parsed.dst_addr,
-                        lambda self, text: self._set_addr(1, text),
-                        doc="Destination address (str); may be set to one of the same family.")
+    src_addr = _header("src_addr", "Source address (str); may be set (same family).",
+                       "_set_addr", 0)
+    dst_addr = _header("dst_addr", "Destination address (str); may be set (same family).",
+                       "_set_addr", 1)
 
     def _set_port(self, index, port):
         p = self.parsed
@@ -271,12 +276,10 @@ class Packet:
             raise Error(errno.EINVAL, "packet has no TCP or UDP header to set a port in")
         struct.pack_into("!H", self.raw, p.l4_offset + 2 * index, port)
 
-    src_port = property(lambda self: self.parsed.src_port,
-                        lambda self, port: self._set_port(0, port),
-                        doc="TCP/UDP source port, None for other protocols; may be set.")
-    dst_port = property(lambda self: self.parsed.dst_port,
-                        lambda self, port: self._set_port(1, port),
-                        doc="TCP/UDP destination port, None for other protocols; may be set.")
+    src_port = _header("src_port", "TCP/UDP source port, else None; may be set.",
+                       "_set_port", 0)
+    dst_port = _header("dst_port", "TCP/UDP destination port, else None; may be set.",
+                       "_set_port", 1)
 
     @property
     def payload(self):

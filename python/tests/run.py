@@ -17,15 +17,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # the ipredir package
 
 
+def short(word):
+    return word[5:] if word.startswith("test_") else word
+
+
 def case_name(suite, test):
-    """SUITE.module.case for tests/test_module.py's test_case."""
-    parts = test.id().split(".")
-    module, method = parts[0], parts[-1]
-    if module.startswith("test_"):
-        module = module[5:]
-    if method.startswith("test_"):
-        method = method[5:]
-    return "%s.%s.%s" % (suite, module, method)
+    """SUITE.module.case for test_case of tests/test_module.py; SUITE.module.Class
+    for a class fixture ("setUpClass (test_module.Class)")."""
+    what = test.id()
+    if not hasattr(test, "_testMethodName"):
+        what = what[what.find("(") + 1:].rstrip(")")
+    parts = what.split(".")
+    return "%s.%s.%s" % (suite, short(parts[0]), short(parts[-1]))
 
 
 class LineResult(unittest.TestResult):
@@ -36,11 +39,7 @@ class LineResult(unittest.TestResult):
         self.suite = suite
 
     def name(self, test):
-        if isinstance(test, unittest.case._SubTest):
-            test = test.test_case
-        if not hasattr(test, "_testMethodName"):  # a class or module fixture
-            return "%s.%s" % (self.suite, test.id().split(" ")[0])
-        return case_name(self.suite, test)
+        return case_name(self.suite, getattr(test, "test_case", test))  # a subtest's case
 
     def say(self, line):
         print(line, flush=True)
