@@ -21,6 +21,7 @@ from nettool import csum  # noqa: E402  the Internet checksum of the test tools,
 PEER_NS = os.environ.get("IPR_TEST_NS_B")
 ADDRS = {("A", 4): os.environ.get("IPR_TEST_A4"), ("A", 6): os.environ.get("IPR_TEST_A6"),
          ("B", 4): os.environ.get("IPR_TEST_B4"), ("B", 6): os.environ.get("IPR_TEST_B6")}
+IF_A = os.environ.get("IPR_TEST_IF_A")  # A's end of the veth pair
 WAIT = 10  # seconds any one step may take before the test fails
 
 

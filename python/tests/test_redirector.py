@@ -11,7 +11,7 @@ import socket
 import time
 
 import ipredir
-from support import WAIT, NetnsCase, udp_packet
+from support import IF_A, WAIT, NetnsCase, udp_packet
 
 TCP_BYTES = 2 * 1024 * 1024
 ECHO_REPLY = {4: "icmp[icmptype] == icmp-echoreply", 6: "icmp6[icmp6type] == icmp6-echoreply"}
@@ -34,7 +34,7 @@ class Traffic(NetnsCase):
         seen = []
 
         def accept(pkt):
-            seen.append(pkt.layer)
+            seen.append((pkt.layer, pkt.in_interface or pkt.out_interface, pkt.uid))
             r.accept(pkt)
         with ipredir.Redirector("tcp port %d" % port, layers=("in", "out")) as r:
             recv = self.peer("tcp-recv", str(port))
@@ -44,7 +44,8 @@ class Traffic(NetnsCase):
         sent, got = self.output_of(send).strip(), self.output_of(recv).strip()
         self.assertTrue(sent.startswith("sent bytes=%d " % TCP_BYTES), sent)
         self.assertEqual(sent.split()[1:], got.split()[1:], "B received other bytes")
-        self.assertEqual({"in", "out"}, set(seen))
+        self.assertEqual({("in", IF_A), ("out", IF_A)}, {entry[:2] for entry in seen})
+        self.assertIn(("out", IF_A, os.getuid()), seen, "no packet of the sender's socket")
         self.assertEqual((stats.received, stats.accepted), (len(seen), len(seen)))
 
     def test_passthru_tcp_v4(self):

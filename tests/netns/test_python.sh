@@ -22,7 +22,7 @@ topo_pair 51 || { fail topology "could not build A-B"; finish; }
 
 unit_cases() {
 	in_ns "$NS_A" env IPREDIR_LIB="$LIB" IPR_TEST_NS_B="$NS_B" IPR_TEST_A4="$A4" \
-		IPR_TEST_A6="$A6" IPR_TEST_B4="$B4" IPR_TEST_B6="$B6" \
+		IPR_TEST_A6="$A6" IPR_TEST_B4="$B4" IPR_TEST_B6="$B6" IPR_TEST_IF_A="$IF_A" \
 		"$PY" "$ROOT/python/tests/run.py" "$SUITE" >"$WORK/unit.out" 2>&1
 	local rc=$?
 	cat "$WORK/unit.out"
