@@ -53,19 +53,6 @@ def layer_mask(layers):
     return mask
 
 
-def _options(filter, layers, priority, queue, snaplen, queue_maxlen, deadline_ms, flags,
-             interface, in_interface, out_interface, cgroup):
-    o = _lib.Options()
-    o.size = ctypes.sizeof(o)
-    o.filter, o.cgroup = _encode(filter), _encode(cgroup)
-    o.interface, o.in_interface = _encode(interface), _encode(in_interface)
-    o.out_interface = _encode(out_interface)
-    o.layers, o.priority, o.flags = layer_mask(layers), priority, flags
-    o.queue, o.snaplen = queue or 0, snaplen or 0
-    o.queue_maxlen, o.deadline_ms = queue_maxlen or 0, deadline_ms or 0
-    return o
-
-
 class Redirector:
     """An installed redirector: the kernel holds every matching packet until a
     verdict is given.
@@ -88,7 +75,8 @@ class Redirector:
     user_filter: evaluate the filter in user space; cgroup: only sockets of
     that cgroup v2 path; deadline_ms: packets left without a verdict this long
     (default 5000) are accepted by the library during a later receive; batch:
-    packets per receive when iterating.
+    packets per receive when iterating (fewer system calls for many small
+    packets; 1 keeps fewer packets waiting while Python decides).
 
     Opening needs CAP_NET_ADMIN and raises Error on failure (EINVAL with the
     reason for a bad filter or option, EPERM without privilege). Every received
@@ -105,8 +93,12 @@ class Redirector:
                  (_lib.OPEN_MONITOR if monitor else 0) |
                  (_lib.OPEN_NO_GSO if no_gso else 0) |
                  (_lib.OPEN_USER_FILTER if user_filter else 0))
-        opts = _options(filter, layers, priority, queue, snaplen, queue_maxlen, deadline_ms,
-                        flags, interface, in_interface, out_interface, cgroup)
+        opts = _lib.Options(
+            size=ctypes.sizeof(_lib.Options), filter=_encode(filter), layers=layer_mask(layers),
+            interface=_encode(interface), in_interface=_encode(in_interface),
+            out_interface=_encode(out_interface), priority=priority, queue=queue or 0,
+            snaplen=snaplen or 0, queue_maxlen=queue_maxlen or 0, flags=flags,
+            cgroup=_encode(cgroup), deadline_ms=deadline_ms or 0)
         handle = _lib.handle()
         self._handle = None
         self._keep = []  # new packet bytes of verdicts not yet sent: they must stay alive
@@ -135,6 +127,7 @@ class Redirector:
 
     @property
     def closed(self):
+        """True once close() ran (or the with block ended)."""
         return self._handle is None
 
     def _live(self):
