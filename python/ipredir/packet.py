@@ -156,12 +156,16 @@ class Packet:
     use the setters ttl, src_addr, dst_addr, src_port, dst_port, payload) and
     Redirector.accept() sends the new bytes. The parsed properties (version,
     src_addr, protocol, ...) always describe the current bytes.
+
+    Reading a packet copies nothing: its bytes stay in the handle's receive
+    buffer until the next receive, which first copies out those of packets
+    still referenced; raw is made on first use.
     """
-    __slots__ = ("meta", "_original", "_raw", "_parsed")
+    __slots__ = ("meta", "_original", "_raw", "_parsed", "__weakref__")
 
     def __init__(self, meta, original):
         self.meta = meta  # its struct ipr_packet (a copy); the library marks verdicts in it
-        self._original = original
+        self._original = original  # bytes, or a view into the handle's receive buffer
         self._raw = None  # made on first use: a packet only read is never copied twice
         self._parsed = None  # parse of the original bytes
 
@@ -211,9 +215,16 @@ class Packet:
         """Name of the output interface, None if none."""
         return _interface_name(self.meta.ifindex_out)
 
+    def own_bytes(self):
+        """Copy the received bytes out of the handle's receive buffer, which the
+        next receive reuses (the handle calls this for packets still in use)."""
+        if isinstance(self._original, memoryview):
+            self._original = self._original.tobytes()
+
     @property
     def original(self):
         """The bytes as received (bytes)."""
+        self.own_bytes()
         return self._original
 
     @property

@@ -5,6 +5,7 @@ import ctypes
 import errno
 import select
 import time
+import weakref
 
 from . import _lib
 from ._lib import lib
@@ -102,6 +103,7 @@ class Redirector:
         handle = _lib.handle()
         self._handle = None
         self._keep = []  # new packet bytes of verdicts not yet sent: they must stay alive
+        self._lent = []  # weak references to packets whose bytes are in the receive buffer
         self._slots = 0
         self.batch = batch
         check(lib.ipr_open(ctypes.byref(opts), ctypes.byref(handle)))
@@ -152,11 +154,22 @@ class Redirector:
     def _room_for(self, n):
         if n > self._slots:
             self._buf = ctypes.create_string_buffer(n * self._slot_size)
+            self._view = memoryview(self._buf).cast("B")
             self._pkts = (_lib.RawPacket * n)()
             self._slots = n
 
+    def _reclaim(self):
+        """Packets of the last receive still in use get their own bytes before
+        the buffer is reused; the others (most) were never copied."""
+        for ref in self._lent:
+            pkt = ref()
+            if pkt is not None:
+                pkt.own_bytes()
+        self._lent = []
+
     def _receive(self, n, flags):
         """One ipr_recv_batch() call, retried after a signal; 0 for -EAGAIN."""
+        self._reclaim()
         while True:
             rc = lib.ipr_recv_batch(self._live(), self._buf, len(self._buf), self._pkts, n,
                                     flags)
@@ -176,9 +189,11 @@ class Redirector:
 
     def _packet(self, i):
         meta = _lib.RawPacket.from_buffer_copy(self._pkts[i])
-        data = ctypes.string_at(meta.data, meta.caplen)
-        meta.data = None  # it pointed into the receive buffer, which the next receive reuses
-        return Packet(meta, data)
+        start = meta.data - ctypes.addressof(self._buf)
+        meta.data = None  # the receive buffer is the view's to hold
+        pkt = Packet(meta, self._view[start:start + meta.caplen])
+        self._lent.append(weakref.ref(pkt))
+        return pkt
 
     def recv(self, n=1, timeout=None):
         """Receive up to n packets (at most 1024) as a list of Packet objects.
