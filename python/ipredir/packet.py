@@ -166,7 +166,7 @@ class Packet:
     def __init__(self, meta, original):
         self.meta = meta  # its struct ipr_packet (a copy); the library marks verdicts in it
         self._original = original  # bytes, or a view into the handle's receive buffer
-        self._raw = None  # made on first use: a packet only read is never copied twice
+        self._raw = None  # made on first use: a packet only read is never copied
         self._parsed = None  # parse of the original bytes
 
     id = _meta("id", "Kernel packet id.")
