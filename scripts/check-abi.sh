@@ -3,6 +3,7 @@
 # check-abi.sh - check what libipredir exports against what it promises.
 #
 # Usage: check-abi.sh [-H HEADER] [-m MAP] [-s SYMBOLS] LIBRARY
+#        check-abi.sh -l [-H HEADER]   (list the functions the header declares)
 #
 # Fails (exit 1, one line per problem) when a function declared in the public
 # header (include/ipredir.h) is missing from the version script
@@ -17,8 +18,10 @@ set -eu
 header=include/ipredir.h
 map=src/libipredir.map
 symbols=abi/libipredir.symbols
-while getopts H:m:s: opt; do
+list=0
+while getopts lH:m:s: opt; do
 	case $opt in
+	l) list=1 ;;
 	H) header=$OPTARG ;;
 	m) map=$OPTARG ;;
 	s) symbols=$OPTARG ;;
@@ -26,6 +29,18 @@ while getopts H:m:s: opt; do
 	esac
 done
 shift $((OPTIND - 1))
+
+# declared_functions: the function names the header declares, one a line, sorted.
+# Preprocessed first, so names in comments do not count.
+declared_functions() {
+	${CC:-cc} -E -P -x c "$header" | grep -o '\<ipr_[a-z0-9_]*[[:space:]]*(' |
+		sed 's/[[:space:](]//g' | sort -u
+}
+
+if [ "$list" -eq 1 ]; then
+	declared_functions
+	exit
+fi
 if [ $# -ne 1 ] || [ ! -r "$1" ]; then
 	echo "usage: check-abi.sh [-H HEADER] [-m MAP] [-s SYMBOLS] LIBRARY (a readable .so)" >&2
 	exit 2
@@ -36,9 +51,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-abi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 problems=0
 
-# Function names the header declares: preprocessed, so comments do not count.
-${CC:-cc} -E -P -x c "$header" | grep -o '\<ipr_[a-z0-9_]*[[:space:]]*(' |
-	sed 's/[[:space:](]//g' | sort -u >"$tmp/declared"
+declared_functions >"$tmp/declared"
 sed -n 's/^[[:space:]]*\(ipr_[a-z0-9_]*\);.*/\1/p' "$map" | sort -u >"$tmp/mapped"
 # "NODE SYMBOL" of every defined dynamic symbol; version definitions ("A") excluded.
 nm -D --defined-only --with-symbol-versions "$lib" | awk '$2 != "A" {
