@@ -30,12 +30,15 @@ def on_alarm(signum, frame):
 class Traffic(NetnsCase):
     """Packets through a Python loop: passed, modified, dropped, injected."""
 
-    def transfer(self, version, port):
-        """A TCP transfer from A to B, every packet accepted by a Python loop."""
+    def transfer(self, version, port, ttl=None):
+        """A TCP transfer from A to B, every packet accepted by a Python loop
+        (with a new TTL if ttl is given, so every packet's bytes are replaced)."""
         seen = []
 
         def accept(pkt):
             seen.append((pkt.layer, pkt.in_interface or pkt.out_interface, pkt.uid))
+            if ttl:
+                pkt.ttl = ttl
             r.accept(pkt)
         with ipredir.Redirector("tcp port %d" % port, layers=("in", "out")) as r:
             recv = self.peer("tcp-recv", str(port))
@@ -47,13 +50,17 @@ class Traffic(NetnsCase):
         self.assertEqual(sent.split()[1:], got.split()[1:], "B received other bytes")
         self.assertEqual({("in", IF_A), ("out", IF_A)}, {entry[:2] for entry in seen})
         self.assertIn(("out", IF_A, os.getuid()), seen, "no packet of the sender's socket")
-        self.assertEqual((stats.received, stats.accepted), (len(seen), len(seen)))
+        decided = stats.modified if ttl else stats.accepted
+        self.assertEqual((stats.received, decided), (len(seen), len(seen)))
 
     def test_passthru_tcp_v4(self):
         self.transfer(4, 5301)
 
     def test_passthru_tcp_v6(self):
         self.transfer(6, 5302)
+
+    def test_rewrite_every_tcp_packet(self):
+        self.transfer(4, 5303, ttl=50)
 
     def rewrite_ttl(self, version):
         def set_ttl(pkt):
