@@ -42,7 +42,7 @@
 # Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
 # "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 3),
 # BENCH_SECONDS (TCP seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
-# default 300000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
+# default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
 # (where the CSV files and the chart go, default bench/results).
 # BENCH_SMOKE=1: every cell once with little traffic (8 MB of TCP, 20000 datagrams
 # per flow, 200 round trips); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
@@ -73,7 +73,7 @@ if [ "$SMOKE" = 1 ]; then
 	RUNS=1 TCP_LENGTH=(-n 8M) UDP_COUNT=${BENCH_UDP_COUNT:-20000} RR_COUNT=${BENCH_RR_COUNT:-200}
 else
 	RUNS=${BENCH_RUNS:-3} TCP_LENGTH=(-t "${BENCH_SECONDS:-3}")
-	UDP_COUNT=${BENCH_UDP_COUNT:-300000} RR_COUNT=${BENCH_RR_COUNT:-10000}
+	UDP_COUNT=${BENCH_UDP_COUNT:-150000} RR_COUNT=${BENCH_RR_COUNT:-10000}
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr}
