@@ -59,6 +59,7 @@ const struct cli_spec passthru_spec = {
 		"      --snap N           copy only the first N bytes of each packet\n"
 		"      --rewrite          send each packet back as new (identical) bytes\n"
 		"  -q, --queues N         spread flows over N queues, one thread each\n"
+		"                         (default: one per CPU; 1 with --queue)\n"
 		"      --bypass-after N   offload each flow to the kernel after N packets\n"
 		"  -c, --count N          stop after N packets\n"
 		"      --quiet            no status line each second\n",
@@ -319,10 +320,21 @@ int cmd_passthru(int argc, char **argv)
 	return cli_close(&passthru_spec, h, status);
 }
 
+/* One queue and thread per CPU spreads the copying over every core; a queue
+ * number given by hand means the user chose exactly one. */
+static unsigned int default_queues(const struct cli_common *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->opts.queue || cpus < 1)
+		return 1;
+	return cpus > IPR_QUEUES_MAX ? IPR_QUEUES_MAX : (unsigned int)cpus;
+}
+
 void passthru_apply(struct cli_common *c)
 {
 	c->opts.snaplen = passthru_config.snaplen;
-	c->opts.queues = passthru_config.queues;
+	c->opts.queues = passthru_config.queues ? passthru_config.queues : default_queues(c);
 	if (passthru_config.bypass_after)
 		c->opts.flags |= IPR_OPEN_BYPASS;
 }
