@@ -154,6 +154,7 @@ PROTOTYPES = {
     "ipr_accept": (cint, (handle, P(RawPacket))),
     "ipr_accept_modified": (cint, (handle, P(RawPacket), ptr, size_t)),
     "ipr_drop": (cint, (handle, P(RawPacket))),
+    "ipr_accept_bypass": (cint, (handle, P(RawPacket))),
     "ipr_flush": (cint, (handle,)),
     "ipr_send": (cint, (handle, ptr, size_t, uint)),
     "ipr_get_stats": (cint, (handle, P(Stats), size_t)),

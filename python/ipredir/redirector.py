@@ -74,7 +74,8 @@ class Redirector:
     out_interface: only packets on that device; queue_maxlen: packets the
     kernel may hold; no_gso: the kernel segments GSO packets first;
     user_filter: evaluate the filter in user space; cgroup: only sockets of
-    that cgroup v2 path; deadline_ms: packets left without a verdict this long
+    that cgroup v2 path; bypass: allow accept_bypass() (turns on connection
+    tracking in the namespace); deadline_ms: packets left without a verdict this long
     (default 5000) are accepted by the library during a later receive; batch:
     packets per receive when iterating (fewer system calls for many small
     packets; 1 keeps fewer packets waiting while Python decides).
@@ -89,11 +90,12 @@ class Redirector:
     def __init__(self, filter=None, layers=("in", "out"), priority=0, queue=None,
                  snaplen=None, fail_closed=False, monitor=False, interface=None,
                  in_interface=None, out_interface=None, queue_maxlen=None, no_gso=False,
-                 user_filter=False, cgroup=None, deadline_ms=None, batch=64):
+                 user_filter=False, cgroup=None, bypass=False, deadline_ms=None, batch=64):
         flags = ((_lib.OPEN_FAIL_CLOSED if fail_closed else 0) |
                  (_lib.OPEN_MONITOR if monitor else 0) |
                  (_lib.OPEN_NO_GSO if no_gso else 0) |
-                 (_lib.OPEN_USER_FILTER if user_filter else 0))
+                 (_lib.OPEN_USER_FILTER if user_filter else 0) |
+                 (_lib.OPEN_BYPASS if bypass else 0))
         opts = _lib.Options(
             size=ctypes.sizeof(_lib.Options), filter=_encode(filter), layers=layer_mask(layers),
             interface=_encode(interface), in_interface=_encode(in_interface),
@@ -226,6 +228,17 @@ class Redirector:
         data = bytes(packet.raw)
         check(lib.ipr_accept_modified(handle, ctypes.byref(packet.meta), data, len(data)))
         self._keep.append(data)
+
+    def accept_bypass(self, packet):
+        """Accept packet unchanged and offload the rest of its flow (both
+        directions) to the kernel: later packets of the connection no longer
+        reach this handle (a few already queued still do). Needs
+        Redirector(bypass=True). Raises Error as accept(); EINVAL if the packet
+        was changed (this verdict carries no new bytes) or without bypass."""
+        if packet.modified:
+            raise Error(errno.EINVAL, "packet %d was changed: a bypass verdict carries no "
+                        "new bytes" % packet.id)
+        check(lib.ipr_accept_bypass(self._live(), ctypes.byref(packet.meta)))
 
     def drop(self, packet):
         """Discard packet. Raises Error as accept()."""

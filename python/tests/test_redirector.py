@@ -30,37 +30,54 @@ def on_alarm(signum, frame):
 class Traffic(NetnsCase):
     """Packets through a Python loop: passed, modified, dropped, injected."""
 
-    def transfer(self, version, port, ttl=None):
-        """A TCP transfer from A to B, every packet accepted by a Python loop
-        (with a new TTL if ttl is given, so every packet's bytes are replaced)."""
+    def transfer(self, version, port, verdict=ipredir.Redirector.accept, size=TCP_BYTES,
+                 **options):
+        """A TCP transfer from A to B, every packet given verdict(r, pkt) by a
+        Python loop; the bytes must arrive intact. Returns the packets' (layer,
+        device, uid) and the handle's counters."""
         seen = []
 
-        def accept(pkt):
+        def decide(pkt):
             seen.append((pkt.layer, pkt.in_interface or pkt.out_interface, pkt.uid))
-            if ttl:
-                pkt.ttl = ttl
-            r.accept(pkt)
-        with ipredir.Redirector("tcp port %d" % port, layers=("in", "out")) as r:
+            verdict(r, pkt)
+        with ipredir.Redirector("tcp port %d" % port, layers=("in", "out"), **options) as r:
             recv = self.peer("tcp-recv", str(port))
-            send = self.local("tcp-send", self.addr("B", version), str(port), str(TCP_BYTES))
-            self.serve(r, accept, [send, recv])
+            send = self.local("tcp-send", self.addr("B", version), str(port), str(size))
+            self.serve(r, decide, [send, recv])
             stats = r.stats()
         sent, got = self.output_of(send).strip(), self.output_of(recv).strip()
-        self.assertTrue(sent.startswith("sent bytes=%d " % TCP_BYTES), sent)
+        self.assertTrue(sent.startswith("sent bytes=%d " % size), sent)
         self.assertEqual(sent.split()[1:], got.split()[1:], "B received other bytes")
         self.assertEqual({("in", IF_A), ("out", IF_A)}, {entry[:2] for entry in seen})
         self.assertIn(("out", IF_A, os.getuid()), seen, "no packet of the sender's socket")
-        decided = stats.modified if ttl else stats.accepted
-        self.assertEqual((stats.received, decided), (len(seen), len(seen)))
+        self.assertEqual(stats.received, len(seen))
+        return seen, stats
 
     def test_passthru_tcp_v4(self):
-        self.transfer(4, 5301)
+        seen, stats = self.transfer(4, 5301)
+        self.assertEqual(stats.accepted, len(seen))
 
     def test_passthru_tcp_v6(self):
-        self.transfer(6, 5302)
+        seen, stats = self.transfer(6, 5302)
+        self.assertEqual(stats.accepted, len(seen))
 
     def test_rewrite_every_tcp_packet(self):
-        self.transfer(4, 5303, ttl=50)
+        def new_ttl(r, pkt):
+            pkt.ttl = 50  # every packet's bytes are replaced
+            r.accept(pkt)
+        seen, stats = self.transfer(4, 5303, new_ttl)
+        self.assertEqual(stats.modified, len(seen))
+
+    def test_bypass_after_three_packets(self):
+        size, count = 8 * TCP_BYTES, [0]
+
+        def offload(r, pkt):
+            count[0] += 1
+            (r.accept_bypass if count[0] >= 3 else r.accept)(pkt)
+        seen, stats = self.transfer(4, 5304, offload, size, bypass=True)
+        self.assertGreaterEqual(stats.bypassed, 1)
+        # The whole transfer takes at least one packet per 64 KiB (the largest GSO packet).
+        self.assertLess(len(seen), size // 65536, "the flow was not offloaded")
 
     def rewrite_ttl(self, version):
         def set_ttl(pkt):
