@@ -12,7 +12,8 @@
  * (NTF_PROXY) on the interface that carries it (-i, else the interface whose
  * subnet holds it), with proxy_ndp and forwarding (the per-interface router
  * role that neighbour proxying requires; it does not forward packets) turned
- * on there. Everything added is removed, and every sysctl restored, on exit.
+ * on there. A guardian process (guard.c) makes these changes and removes them,
+ * restoring every sysctl, when this process ends, SIGKILL included.
  *
  * Each request is dropped and a reply (addresses swapped, type 0 / 129, same
  * id, sequence and payload, TTL 64) is injected on the output path.
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "guard.h"
 
 #define MAX_ADDRS 64
 #define REPLY_TTL 64
@@ -56,7 +58,8 @@ struct echo_state {
 	unsigned int naddrs;
 	struct sysctl_change sysctls[8];
 	unsigned int nsysctls;
-	int rtnl;
+	const char *iface; /* -i, else NULL */
+	int rtnl;          /* the guardian's */
 	uint64_t answered4, answered6, passed, failed;
 };
 
@@ -334,8 +337,11 @@ static int setup_addr(struct echo_state *st, struct vaddr *v, const char *iface)
 	return v->addr.family == AF_INET6 ? setup_proxy(st, v, iface) : 0;
 }
 
-static void teardown(struct echo_state *st)
+/* guard.c's undo: remove what setup() added, restore the sysctls. */
+static void teardown(void *arg)
 {
+	struct echo_state *st = arg;
+
 	for (unsigned int i = 0; i < st->naddrs; i++) {
 		struct vaddr *v = &st->addrs[i];
 
@@ -348,10 +354,15 @@ static void teardown(struct echo_state *st)
 		v->route_added = 0;
 	}
 	restore_sysctls(st);
+	if (st->rtnl >= 0)
+		close(st->rtnl);
+	st->rtnl = -1;
 }
 
-static int setup(struct echo_state *st, const char *iface)
+/* guard.c's setup, run in the guardian: routes, proxy entries, sysctls. */
+static int setup(void *arg)
 {
+	struct echo_state *st = arg;
 	int err = 0;
 
 	st->rtnl = rtnl_open();
@@ -360,7 +371,7 @@ static int setup(struct echo_state *st, const char *iface)
 		return st->rtnl;
 	}
 	for (unsigned int i = 0; i < st->naddrs && !err; i++)
-		err = setup_addr(st, &st->addrs[i], iface);
+		err = setup_addr(st, &st->addrs[i], st->iface);
 	return err;
 }
 
@@ -563,12 +574,14 @@ int cmd_echo(int argc, char **argv)
 {
 	static struct echo_state st;
 	struct ipr_handle *h = NULL;
+	struct guard guard = { 0 };
 	struct cli_common c;
 	char *filter = NULL;
 	int status = 1;
 
 	parse_addrs(&st, argc, argv, cli_parse(&echo_spec, argc, argv, &c));
 	st.rtnl = -1;
+	st.iface = c.opts.interface;
 	next_id = (uint16_t)getpid();
 	filter = build_filter(&st, c.opts.filter && *c.opts.filter ? c.opts.filter : NULL);
 	if (!filter)
@@ -577,8 +590,14 @@ int cmd_echo(int argc, char **argv)
 	if (!c.opts.layers)
 		c.opts.layers = IPR_LAYER_IN | IPR_LAYER_FORWARD;
 	cli_signals(0);
+	status = guard_start(&guard, setup, teardown, &st);
+	if (status < 0) {
+		fprintf(stderr, "ipredir echo: starting the guardian: %s\n", strerror(-status));
+		status = 1;
+		goto out;
+	}
 	h = cli_open(&echo_spec, &c);
-	status = setup(&st, c.opts.interface);
+	status = guard_setup(&guard);
 	if (status < 0) {
 		status = status == -EEXIST ? 2 : 1;
 		goto out;
@@ -588,10 +607,8 @@ int cmd_echo(int argc, char **argv)
 	status = cli_serve(&echo_spec, h, echo_batch, &st);
 	print_summary(&st);
 out:
-	teardown(&st);
-	if (st.rtnl >= 0)
-		close(st.rtnl);
 	status = cli_close(&echo_spec, h, status);
+	guard_end(&guard);
 	free(filter);
 	return status;
 }

@@ -4,17 +4,24 @@
  * cgroup of its own and pass only its packets (and its children's) through the
  * passthru engine; exits with COMMAND's status. `--cgroup PATH` redirects an
  * existing cgroup v2 (a systemd service, say) until interrupted instead.
+ *
+ * However run ends (SIGKILL included), COMMAND gets SIGTERM if it still runs,
+ * and a guardian process (guard.c) moves whatever is left in the cgroup back to
+ * run's own cgroup and removes the cgroup.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "guard.h"
 
 static const char *cgroup_option;
 static pid_t child;
@@ -59,28 +66,109 @@ static void merge_options(void)
 		all_options[n++] = *o;
 }
 
-static int make_cgroup(char *path, size_t size)
+/* The command's cgroup: its path, and the cgroup run itself was started in. */
+struct run_cgroup {
+	char path[PATH_MAX];
+	char home[PATH_MAX];
+	int made;
+};
+
+/* The cgroup v2 directory this process is in, below mount. */
+static int own_cgroup(const char *mount, char *buf, size_t size)
 {
-	char mount[PATH_MAX];
+	char line[PATH_MAX];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			err = (size_t)snprintf(buf, size, "%s%s", mount, line + 3) < size ? 0
+									    : -ENAMETOOLONG;
+		}
+	fclose(f);
+	return err;
+}
+
+/* Name the command's cgroup, ipredir-run-PID, and find run's own. */
+static int cgroup_paths(struct run_cgroup *cg)
+{
+	char mount[PATH_MAX - 64];
+	int err;
 
 	if (ipr_cgroup2_mount(mount, sizeof(mount)) < 0) {
 		fprintf(stderr, "ipredir run: %s\n", ipr_last_error());
 		return -1;
 	}
-	if ((size_t)snprintf(path, size, "%s/ipredir-run-%d", mount, (int)getpid()) >= size ||
-	    mkdir(path, 0755) < 0) {
-		fprintf(stderr, "ipredir run: creating cgroup %s: %s\n", path, strerror(errno));
+	err = own_cgroup(mount, cg->home, sizeof(cg->home));
+	if (err) {
+		fprintf(stderr, "ipredir run: finding this process's cgroup: %s\n", strerror(-err));
 		return -1;
 	}
+	snprintf(cg->path, sizeof(cg->path), "%s/ipredir-run-%d", mount, (int)getpid());
 	return 0;
 }
 
-/* In the child: join the cgroup, then become COMMAND. */
-static void exec_in_cgroup(const char *cgroup, char **argv)
+/* guard.c's setup, run in the guardian: make the cgroup. */
+static int make_cgroup(void *arg)
+{
+	struct run_cgroup *cg = arg;
+
+	if (mkdir(cg->path, 0755) < 0) {
+		fprintf(stderr, "ipredir run: creating cgroup %s: %s\n", cg->path, strerror(errno));
+		return -errno;
+	}
+	cg->made = 1;
+	return 0;
+}
+
+/* Move every process of cgroup from into cgroup to; returns how many were seen. */
+static int move_processes(const char *from, const char *to)
+{
+	char path[PATH_MAX + 16];
+	FILE *in, *out;
+	int pid, seen = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", from);
+	in = fopen(path, "re");
+	snprintf(path, sizeof(path), "%s/cgroup.procs", to);
+	out = fopen(path, "we");
+	while (in && out && fscanf(in, "%d", &pid) == 1) {
+		fprintf(out, "%d\n", pid);
+		fflush(out); /* one pid per write: cgroup.procs takes one at a time */
+		seen++;
+	}
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	return seen;
+}
+
+/* guard.c's undo: empty the cgroup into run's own one, then remove it. */
+static void remove_cgroup(void *arg)
+{
+	struct run_cgroup *cg = arg;
+
+	if (!cg->made)
+		return;
+	for (int tries = 0; tries < 100 && move_processes(cg->path, cg->home); tries++)
+		usleep(10000); /* a process may fork while it moves */
+	if (rmdir(cg->path) < 0)
+		fprintf(stderr, "ipredir run: could not remove cgroup %s: %s\n", cg->path,
+			strerror(errno));
+}
+
+/* In the child: end with run (SIGTERM), join the cgroup, then become COMMAND. */
+static void exec_in_cgroup(const char *cgroup, pid_t run, char **argv)
 {
 	char procs[PATH_MAX];
 	int fd;
 
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != run)
+		_exit(126);
 	if ((size_t)snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup) >= sizeof(procs))
 		_exit(126);
 	fd = open(procs, O_WRONLY | O_CLOEXEC);
@@ -114,27 +202,36 @@ static int exit_status(int status)
 static int run_command(struct cli_common *c, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_child };
-	char cgroup[PATH_MAX];
+	static struct run_cgroup cg;
+	struct guard guard;
 	struct ipr_handle *h;
+	pid_t self = getpid();
 	int status;
 
-	if (make_cgroup(cgroup, sizeof(cgroup)) < 0)
+	if (cgroup_paths(&cg) < 0)
 		return 1;
-	c->opts.cgroup = cgroup;
+	status = guard_start(&guard, make_cgroup, remove_cgroup, &cg);
+	if (status < 0) {
+		fprintf(stderr, "ipredir run: starting the guardian: %s\n", strerror(-status));
+		return 1;
+	}
+	if (guard_setup(&guard) < 0) {
+		guard_end(&guard);
+		return 1;
+	}
+	c->opts.cgroup = cg.path;
 	sigaction(SIGCHLD, &sa, NULL);
 	h = cli_open(&run_spec, c);
 	child = fork();
 	if (child == 0)
-		exec_in_cgroup(cgroup, argv);
+		exec_in_cgroup(cg.path, self, argv);
 	status = child < 0 ? 1 : passthru_run(h, child_exited);
 	if (child > 0 && !child_exited()) { /* interrupted: the command goes too */
 		kill(child, SIGTERM);
 		waitpid(child, &child_status, 0);
 	}
 	ipr_close(h);
-	if (rmdir(cgroup) < 0)
-		fprintf(stderr, "ipredir run: cgroup %s stays (%s): processes of the command "
-				"still run in it\n", cgroup, strerror(errno));
+	guard_end(&guard);
 	return status ? status : exit_status(child_status);
 }
 
