@@ -40,6 +40,7 @@ IPR_EXPORT void ipr_set_log(ipr_log_fn fn, void *arg, enum ipr_log_level max_lev
 	log_max = max_level;
 }
 
+IPR_PRINTF(2, 0)
 static void log_message(enum ipr_log_level level, const char *fmt, va_list ap)
 {
 	char msg[512];

@@ -58,7 +58,7 @@ static uint16_t get_be16(const uint8_t *p)
 static int check_ipv4(const uint8_t *p, size_t len)
 {
 	unsigned int hdr_len = (p[0] & 0x0f) * 4u;
-	unsigned int total = get_be16(p + 2);
+	unsigned int total;
 
 	if (len < IP4_HDR_MIN)
 		return ipr_fail(-EINVAL, "IPv4 packet of %zu bytes is shorter than the %d-byte "
@@ -69,6 +69,7 @@ static int check_ipv4(const uint8_t *p, size_t len)
 	if (hdr_len > len)
 		return ipr_fail(-EINVAL, "IPv4 header length %u bytes is longer than the whole "
 				"packet (%zu bytes)", hdr_len, len);
+	total = get_be16(p + 2);
 	if (total != len)
 		return ipr_fail(-EINVAL, "IPv4 total length field says %u bytes but the packet "
 				"has %zu: pass exactly one whole packet", total, len);
@@ -77,11 +78,12 @@ static int check_ipv4(const uint8_t *p, size_t len)
 
 static int check_ipv6(const uint8_t *p, size_t len)
 {
-	unsigned int payload = get_be16(p + 4);
+	unsigned int payload;
 
 	if (len < IP6_HDR_LEN)
 		return ipr_fail(-EINVAL, "IPv6 packet of %zu bytes is shorter than the %d-byte "
 				"IPv6 header", len, IP6_HDR_LEN);
+	payload = get_be16(p + 4);
 	if (IP6_HDR_LEN + payload != len)
 		return ipr_fail(-EINVAL, "IPv6 payload length field says %u bytes (+ 40 header "
 				"bytes) but the packet has %zu: pass exactly one whole packet",

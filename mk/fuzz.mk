@@ -1,0 +1,46 @@
+# fuzz.mk - libFuzzer harnesses of tests/fuzz/ and the sanitizer build.
+#
+#   make fuzz        build the harnesses into $(B)/fuzz/ and run each for FUZZ_SECONDS
+#   make check-asan  build everything with ASan+UBSan into build-asan/ and run tests/run.sh
+#                    on it, any sanitizer report being fatal
+# The harnesses need clang (libFuzzer); make check runs each for a few seconds
+# through tests/netns/test_fuzz.sh.
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=gnu11 $(WARN) -Iinclude -Isrc -Itools/ipredir -D_GNU_SOURCE \
+	$(FUZZ_SANITIZE)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+# the library and the CLI's parsing core, instrumented for coverage
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o
+
+$(B)/fuzz/obj/%.o: src/%.c src/internal.h include/ipredir.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(B)/fuzz/obj/cli_common.o: tools/ipredir/common.c tools/ipredir/cli.h include/ipredir.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
+		$(PKG_LIBS) -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+check-asan: deps
+	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" all
+	$(ASAN_ENV) IPR_BUILD=$(CURDIR)/build-asan UNIT_TIMEOUT=300 NETNS_TIMEOUT=400 \
+		sh tests/run.sh
+
+.PHONY: fuzz fuzz-build check-asan
