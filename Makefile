@@ -81,7 +81,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) all
-	sh bench/run.sh
+	IPR_BUILD=$(CURDIR)/$(B) sh bench/run.sh
 
 clean:
 	rm -rf $(B)

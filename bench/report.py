@@ -18,7 +18,7 @@ import sys
 TOPOLOGIES = {"veth": "veth", "tbf": "tbf 1 Gbit/s"}
 WORKLOADS = {"tcp": "tcp 3+3", "tcp1": "tcp 1", "udp": "udp 64 B", "rr": "udp ping-pong"}
 CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passthru",
-           "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor", "q2": "-q 2"}
+           "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor", "q1": "-q 1"}
 UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
 COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
 SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5}   # CPU cost per this much throughput

@@ -25,11 +25,12 @@
 #            fed by an iptables-nft NFQUEUE rule (--queue-bypass) in ns B
 #   naive+   the same loop set up as the documentation advises (naive --tuned: 64 MiB
 #            socket buffer, GSO, queue of 8192, fail-open, ENOBUFS counted)
-#   full     ipredir passthru --quiet (full copy; shown as "passthru")
+#   full     ipredir passthru --quiet (full copy, one queue and thread per CPU, the
+#            default: -q 2 on a 2-core machine; shown as "passthru")
 #   snap     ipredir passthru --quiet --snap 128 (headers only)
 #   rewrite  ipredir passthru --quiet --rewrite (modify path)
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
-#   q2       ipredir passthru --quiet -q 2
+#   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
 # For the udp workload the queueing redirectors drop on overflow (--fail-closed for
 # ipredir and naive+; naive has no fail-open), so every counted datagram was redirected.
 # Per cell: median over the runs of the throughput (or round trip), its ratio to base,
@@ -77,7 +78,7 @@ else
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor q2}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor q1}
 
 die() {
 	echo "bench: $*" >&2
@@ -115,7 +116,7 @@ redirector_start() {
 	snap) ipredir_start "$log" passthru --quiet --snap 128 "${closed[@]}" ;;
 	rewrite) ipredir_start "$log" passthru --quiet --rewrite "${closed[@]}" ;;
 	monitor) ipredir_start "$log" dump --monitor -w /dev/null ;;
-	q2) ipredir_start "$log" passthru --quiet -q 2 "${closed[@]}" ;;
+	q1) ipredir_start "$log" passthru --quiet -q 1 "${closed[@]}" ;;
 	*) die "unknown configuration $config" ;;
 	esac
 }
