@@ -36,16 +36,9 @@ def arguments():
     return args
 
 
-def stop_on_sigterm():
-    """SIGTERM ends the loop the way Ctrl-C does, through the with block."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, handler)
-
-
 def main():
     args = arguments()
-    stop_on_sigterm()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # ends the loop as Ctrl-C does
     try:
         with ipredir.Redirector(port_filter(args.ports), layers=args.layers) as r:
             print("portblock: ready, blocking %s" % " ".join(map(str, args.ports)), flush=True)

@@ -3,20 +3,20 @@
 # PASS/FAIL/SKIP line each (python/tests/run.py): TCP passes through a Python
 # loop intact, TTLs and UDP payloads changed in Python arrive, dropped datagrams
 # do not, injected ones do, struct layouts match the header, errors carry the
-# library's message, the table is gone after a with block. Then the example
-# python/examples/portblock.py, run in B, drops a UDP port and lets another pass.
+# library's message, the table is gone after a with block. Then the examples,
+# run in B: portblock.py drops a UDP port and lets another pass; passthru.py
+# lets pings through and counts them.
 #
 #   +------+ veth-a                  veth-b +------+
 #   |  A   |--------------------------------|  B   |
 #   +------+ 10.77.51.1          10.77.51.2 +------+
 #   unittest cases: Redirector,  fd77:51::/64  receivers the cases start;
-#   senders, pings                             portblock.py
+#   senders, pings                             portblock.py, passthru.py
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=python
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3 # the system interpreter: no third-party package is needed
 LIB=$BUILD/libipredir.so.0
-PORTBLOCK=$ROOT/python/examples/portblock.py
 need_root_and python "$PY" "$LIB"
 topo_pair 51 || { fail topology "could not build A-B"; finish; }
 
@@ -32,6 +32,31 @@ unit_cases() {
 	fi
 }
 
+# example_start NAME ARGS...: run python/examples/NAME.py ARGS in B; EX_PID is its
+# pid, its output in $WORK/NAME.log. Returns 0 once it printed its ready line.
+example_start() {
+	local name=$1 log=$WORK/$1.log
+	shift
+	spawn "$NS_B" "$log" env IPREDIR_LIB="$LIB" "$PY" "$ROOT/python/examples/$name.py" "$@"
+	EX_PID=$!
+	wait_until 10 has_line "$log" "^$name: ready" && return 0
+	fail "example.$name" "did not start"
+	show "$log"
+	stop "$EX_PID" KILL
+	return 1
+}
+
+# example_stop NAME SUMMARY_REGEX: SIGTERM ends it with status 0 and that last
+# line, and its table is gone.
+example_stop() {
+	local name=$1 log=$WORK/$1.log
+	check "example.$name.stop" "SIGTERM did not end it with status 0" stop "$EX_PID" ||
+		show "$log"
+	check "example.$name.summary" "no summary line matching $2" has_line "$log" "$2" ||
+		show "$log"
+	check "example.$name.table_gone" "the table outlived the program" no_table "$NS_B"
+}
+
 drops_at_least() { [ "$(count_lines "$WORK/portblock.log" '^drop ')" -ge "$1" ]; }
 
 # udp_case NAME PORT: A sends 3 datagrams and the end datagram to B:PORT.
@@ -40,27 +65,30 @@ udp_case() {
 	in_ns "$NS_A" "$PY" "$NETTOOL" udp-send "$B4" "$2" "$1" 3 0.05
 }
 
-example_case() {
-	local log=$WORK/portblock.log pid
-	spawn "$NS_B" "$log" env IPREDIR_LIB="$LIB" "$PY" "$PORTBLOCK" 7100
-	pid=$!
-	wait_until 10 has_line "$log" '^portblock: ready' ||
-		{ fail example "portblock.py did not start"; show "$log"; stop "$pid" KILL; return; }
+# portblock.py 7100 in B: datagrams to 7100 are dropped (and logged), to 7101 pass.
+portblock_case() {
+	example_start portblock 7100 || return
 	udp_case blocked 7100
-	check example.drops "portblock.py did not drop the 4 datagrams" wait_until 5 drops_at_least 4 ||
-		show "$log"
+	check example.portblock.drops "it did not drop the 4 datagrams" \
+		wait_until 5 drops_at_least 4 || show "$WORK/portblock.log"
 	stop "$UDP_RECV_PID"
-	check example.blocked "datagrams to the blocked port arrived" \
+	check example.portblock.blocked "datagrams to the blocked port arrived" \
 		test "$(count_lines "$WORK/blocked.recv" '^got ')" = 0
 	udp_case open 7101 && udp_finish
-	check example.open "datagrams to another port were lost" \
+	check example.portblock.open "datagrams to another port were lost" \
 		test "$(count_lines "$WORK/open.recv" '^got open$')" = 3
-	check example.stop "SIGTERM did not end it with status 0" stop "$pid" || show "$log"
-	check example.summary "no summary of 4 drops" has_line "$log" '^portblock: 4 dropped$' ||
-		show "$log"
-	check example.table_gone "the table outlived the program" no_table "$NS_B"
+	example_stop portblock '^portblock: 4 dropped$'
+}
+
+# passthru.py in B: pings pass while it holds every packet, and it counts them.
+passthru_case() {
+	example_start passthru || return
+	check example.passthru.ping4 "IPv4 ping lost" pings "$NS_A" "$B4" 2 || show "$WORK/last.ping"
+	check example.passthru.ping6 "IPv6 ping lost" pings "$NS_A" "$B6" 2 || show "$WORK/last.ping"
+	example_stop passthru '^passthru: ([8-9]|[1-9][0-9]+) packets$'
 }
 
 unit_cases
-example_case
+portblock_case
+passthru_case
 finish
