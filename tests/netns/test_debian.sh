@@ -1,0 +1,87 @@
+#!/bin/bash
+# The Debian packages (no network needed): a copy of the tracked tree, made in
+# a scratch directory so nothing is written next to the source, builds with
+# `dpkg-buildpackage -us -uc -b` (DEB_BUILD_OPTIONS=nocheck: the unit tests run
+# in make check anyway) into libipredir0, libipredir-dev and ipredir, each
+# holding its files and the dev package requiring the exact library version;
+# unpacked into a scratch root, ipredir --version runs from there, and a
+# program built against the unpacked dev package (pkg-config) runs with the
+# unpacked libipredir.so.0.
+# shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
+SUITE=debian
+. "$(dirname "$0")/lib.sh"
+need_root_and debian "$IPREDIR"
+cd "$ROOT" || exit 1
+for tool in dpkg-buildpackage dh pkg-config; do
+	command -v "$tool" >/dev/null || { skip debian "$tool is not installed (make deps)"; finish; }
+done
+if ! git ls-files >"$WORK/files" 2>/dev/null || ! grep -qx debian/control "$WORK/files"; then
+	skip debian "not a git checkout with debian/ tracked"
+	finish
+fi
+
+SRC=$WORK/ipredir-0.1.0
+DEBS=$WORK
+ROOTFS=$WORK/root
+mkdir -p "$SRC" "$ROOTFS"
+tr '\n' '\0' <"$WORK/files" | xargs -0 cp --parents -t "$SRC" 2>"$WORK/copy.err" ||
+	{ fail copy "could not copy the tree"; show "$WORK/copy.err"; finish; }
+
+start=$SECONDS
+if ! (cd "$SRC" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b \
+	>"$WORK/build.log" 2>&1); then
+	fail build "dpkg-buildpackage failed"
+	show "$WORK/build.log"
+	finish
+fi
+pass build
+echo "# dpkg-buildpackage took $((SECONDS - start)) s"
+
+arch=$(dpkg --print-architecture)
+deb() { echo "$DEBS/${1}_0.1.0_$arch.deb"; }
+
+# holds PACKAGE PATH...: the package's file list has every PATH (./ stripped).
+holds() {
+	local pkg=$1 path
+	shift
+	dpkg -c "$(deb "$pkg")" | awk '{ print $6 }' | sed 's|^\./||' >"$WORK/$pkg.list" || return 1
+	for path in "$@"; do
+		grep -q "^$path\$" "$WORK/$pkg.list" || { echo "# $pkg lacks $path"; return 1; }
+	done
+}
+
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+L=usr/lib/$multiarch
+check libipredir0 "package incomplete" holds libipredir0 "$L/libipredir.so.0.1.0" "$L/libipredir.so.0"
+check libipredir_dev "package incomplete" holds libipredir-dev usr/include/ipredir.h \
+	"$L/libipredir.a" "$L/libipredir.so" "$L/pkgconfig/libipredir.pc" \
+	usr/share/man/man3/libipredir.3.gz usr/share/man/man3/ipr_open.3.gz
+check ipredir "package incomplete" holds ipredir usr/sbin/ipredir \
+	usr/libexec/ipredir/ipredir-service lib/systemd/system/ipredir@.service \
+	usr/share/bash-completion/completions/ipredir usr/share/man/man8/ipredir.8.gz
+dev_depends() { dpkg-deb -f "$(deb libipredir-dev)" Depends | grep -q 'libipredir0 (= 0\.1\.0)'; }
+check dev_depends "libipredir-dev does not require libipredir0 (= 0.1.0)" dev_depends
+
+for pkg in libipredir0 libipredir-dev ipredir; do
+	dpkg -x "$(deb "$pkg")" "$ROOTFS" || fail "unpack_$pkg" "dpkg -x failed"
+done
+version_runs() {
+	LD_LIBRARY_PATH=$ROOTFS/$L "$ROOTFS/usr/sbin/ipredir" --version >"$WORK/version" &&
+		has_line "$WORK/version" '^ipredir 0\.1\.0$'
+}
+check version "ipredir --version from the unpacked root failed" version_runs
+
+# A program built through the unpacked dev package's pkg-config file.
+lib_runs() {
+	local flags
+	flags=$(PKG_CONFIG_PATH=$ROOTFS/$L/pkgconfig PKG_CONFIG_SYSROOT_DIR=$ROOTFS \
+		pkg-config --cflags --libs libipredir) || return 1
+	printf '#include <stdio.h>\n#include <ipredir.h>\nint main(void) { puts(ipr_version()); return 0; }\n' \
+		>"$WORK/version.c"
+	# shellcheck disable=SC2086 # flags split into words
+	cc -o "$WORK/version_prog" "$WORK/version.c" $flags &&
+		[ "$(LD_LIBRARY_PATH=$ROOTFS/$L "$WORK/version_prog")" = 0.1.0 ] &&
+		readelf -d "$WORK/version_prog" | grep -q 'NEEDED.*\[libipredir\.so\.0\]'
+}
+check library "a program against the unpacked libipredir-dev did not run" lib_runs
+finish
