@@ -39,7 +39,8 @@ case_() {
 	check "$name" "other candidates (< expected, > got)" completes_to "$@" || show "$WORK/diff"
 }
 
-commands=$("$IPREDIR" --help | sed -n 's/^  \([a-z][a-z0-9-]*\)  *[^ ].*/\1/p')
+commands=$(. "$ROOT/completion/ipredir.bash" && _ipredir_commands "$IPREDIR")
+[ -n "$commands" ] || fail subcommands "ipredir --help lists no subcommand"
 # shellcheck disable=SC2086 # one command per word
 case_ subcommands " " $commands --help --version
 case_ subcommand_prefix "pa" passthru
