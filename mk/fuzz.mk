@@ -3,6 +3,7 @@
 #   make fuzz        build the harnesses into $(B)/fuzz/ and run each for FUZZ_SECONDS
 #   make check-asan  build everything with ASan+UBSan into build-asan/ and run tests/run.sh
 #                    on it, any sanitizer report being fatal
+# CFLAGS given on the command line replace the Makefile's own, so they are repeated here.
 # The harnesses need clang (libFuzzer); make check runs each for a few seconds
 # through tests/netns/test_fuzz.sh.
 
@@ -39,7 +40,7 @@ ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_s
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 check-asan: deps
-	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" all
+	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS) -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE" all
 	$(ASAN_ENV) IPR_BUILD=$(CURDIR)/build-asan UNIT_TIMEOUT=300 NETNS_TIMEOUT=400 \
 		sh tests/run.sh
 

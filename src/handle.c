@@ -74,10 +74,11 @@ int ipr_fail(int err, const char *fmt, ...)
 /* Copy the caller's options, which may come from an older or newer header. */
 static int copy_options(const struct ipr_options *in, struct ipr_options *out)
 {
-	const unsigned char *extra = (const unsigned char *)in + sizeof(*out);
+	const unsigned char *extra;
 
 	if (!in || in->size < offsetof(struct ipr_options, filter))
 		return ipr_fail(-EINVAL, "options not initialised: start from IPR_OPTIONS_INIT");
+	extra = (const unsigned char *)in + sizeof(*out);
 	memset(out, 0, sizeof(*out));
 	memcpy(out, in, in->size < sizeof(*out) ? in->size : sizeof(*out));
 	for (size_t i = sizeof(*out); i < in->size; i++)
@@ -144,9 +145,9 @@ static int check_queues(const struct ipr_options *o)
 {
 	if (o->queues > IPR_QUEUES_MAX)
 		return ipr_fail(-EINVAL, "%u queues: at most %d", o->queues, IPR_QUEUES_MAX);
-	if (o->queue + o->queues - 1 > 65535)
-		return ipr_fail(-EINVAL, "queues %u to %u: queue numbers go up to 65535", o->queue,
-				o->queue + o->queues - 1);
+	if ((uint64_t)o->queue + o->queues - 1 > 65535)
+		return ipr_fail(-EINVAL, "queues %u to %llu: queue numbers go up to 65535",
+				o->queue, (unsigned long long)o->queue + o->queues - 1);
 	if ((o->flags & IPR_OPEN_MONITOR) && o->queues > 1)
 		return ipr_fail(-EINVAL, "a monitor handle has no queues to spread over");
 	if (o->cgroup && (o->layers & IPR_LAYER_FORWARD))
@@ -318,6 +319,24 @@ static void close_queues(struct ipr_handle *h)
 		ipr_queue_close(&h->members[i]->queue);
 }
 
+/*
+ * The kernel refuses to bind a queue that another socket holds with -EPERM,
+ * as it refuses a caller without CAP_NET_ADMIN: a queue listed in /proc is
+ * taken (-EBUSY), whoever holds it, even this process's other handles.
+ */
+static int busy_or_denied(int err, unsigned int num)
+{
+	struct ipr_queue_counters c;
+	char reason[sizeof(last_error)];
+
+	if (err != -EPERM)
+		return err;
+	snprintf(reason, sizeof(reason), "%s", last_error);
+	if (ipr_queue_counters(num, &c) == 0)
+		return ipr_fail(-EBUSY, "queue %u is held by another program", num);
+	return ipr_fail(err, "%s", reason);
+}
+
 /* Bind queues first..first+n-1 for the n members, all or none. */
 static int open_queue_range(struct ipr_handle *h, const struct ipr_options *o,
 			    unsigned int first)
@@ -325,8 +344,9 @@ static int open_queue_range(struct ipr_handle *h, const struct ipr_options *o,
 	int err = 0;
 
 	for (unsigned int i = 0; i < h->nmembers && !err; i++)
-		err = ipr_queue_open(&h->members[i]->queue, first + i, o->snaplen, o->queue_maxlen,
-				     o->flags, o->deadline_ms);
+		err = busy_or_denied(ipr_queue_open(&h->members[i]->queue, first + i, o->snaplen,
+						    o->queue_maxlen, o->flags, o->deadline_ms),
+				     first + i);
 	if (err)
 		close_queues(h); /* a queue that never opened closes as a no-op */
 	return err;
@@ -382,6 +402,8 @@ IPR_EXPORT int ipr_open(const struct ipr_options *opts, struct ipr_handle **out)
 	struct ipr_handle *h;
 	int err;
 
+	if (!out)
+		return ipr_fail(-EINVAL, "no place for the handle: pass &handle");
 	err = copy_options(opts, &o);
 	if (!err)
 		err = check_options(&o);
