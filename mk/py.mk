@@ -1,0 +1,9 @@
+# mk/py.mk - the Python binding (python/): `make bench-python` measures a Python
+# loop against no redirector (python/bench.sh, in private namespaces; root).
+# Its tests run in make check through tests/netns/test_python.sh.
+
+bench-python: deps
+	$(MAKE) all
+	IPR_BUILD=$(abspath $(B)) bash python/bench.sh
+
+.PHONY: bench-python
