@@ -110,8 +110,7 @@ static const char *parse_long(const char *what, const char *arg, long min, long 
 
 	errno = 0;
 	v = strtol(arg, &end, 0);
-	if (errno || end == arg || *end || (min >= 0 && arg[strspn(arg, " \t")] == '-') ||
-	    v < min || v > max)
+	if (errno || end == arg || *end || v < min || v > max)
 		return parse_fail("%s \"%s\": expected a number from %ld to %ld", what, arg, min,
 				  max);
 	*out = v;
