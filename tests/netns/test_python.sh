@@ -16,6 +16,7 @@
 SUITE=python
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3 # the system interpreter: no third-party package is needed
+PATH=${PY%/*}:$PATH # lib.sh starts python3 too: this one, not a version manager's shim
 LIB=$BUILD/libipredir.so.0
 need_root_and python "$PY" "$LIB"
 topo_pair 51 || { fail topology "could not build A-B"; finish; }
