@@ -14,9 +14,10 @@ A binding of libipredir over ctypes (standard library only):
                 pkt.ttl = 64          # changed bytes go out on accept,
                 r.accept(pkt)         # checksums recomputed
 
-Every received packet needs one verdict: accept() or drop(). Packets left
-undecided are accepted by the library after the verdict deadline (5 s by
-default) or when the handle closes. Errors raise ipredir.Error, an OSError
+Every received packet needs one verdict: accept() or drop(); verdicts go out
+together with the next receive, flush() or close(). Packets left undecided
+are accepted by the library after the verdict deadline (5 s by default) or
+when the handle closes. Errors raise ipredir.Error, an OSError
 with the errno and the library's message.
 
 The library is loaded from $IPREDIR_LIB if set, else from build/ of the
