@@ -10,6 +10,8 @@
 # Exit status: 0 if nothing failed, 1 otherwise.
 
 PATH=$PATH:/usr/sbin:/sbin # ip, nft, sysctl
+# Start python3 itself, not a version manager's shim in front of it (~1 s per start).
+PYTHON_BIN=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && PATH=${PYTHON_BIN%/*}:$PATH
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${IPR_BUILD:-$ROOT/build} # another build tree, e.g. a sanitizer build
 IPRTAP=$BUILD/tests/iprtap

@@ -14,8 +14,6 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=bypass
 . "$(dirname "$0")/lib.sh"
-# Start python3 itself, not a version manager's shim in front of it (~1 s per start).
-PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && PATH=${PY%/*}:$PATH
 need_root_and bypass "$IPREDIR"
 topo_pair 25 || { fail topology "could not build A-B"; finish; }
 BYTES=20000000
