@@ -32,7 +32,7 @@ $(B)/libipredir.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(B)/libipredir.so: $(LIB_OBJS) src/libipredir.map
-	$(CC) -shared -Wl,-soname,libipredir.so.$(SOVERSION) -Wl,--version-script=src/libipredir.map \
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libipredir.so.$(SOVERSION) -Wl,--version-script=src/libipredir.map \
 		-o $(B)/libipredir.so.$(VERSION) $(LIB_OBJS) $(PKG_LIBS)
 	ln -sf libipredir.so.$(VERSION) $(B)/libipredir.so.$(SOVERSION)
 	ln -sf libipredir.so.$(VERSION) $@
@@ -42,11 +42,11 @@ $(B)/obj/cli/%.o: tools/ipredir/%.c tools/ipredir/cli.h include/ipredir.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/ipredir: $(CLI_OBJS) $(B)/libipredir.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(B)/libipredir.a $(PKG_LIBS) -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libipredir.a $(PKG_LIBS) -lpthread
 
 $(B)/examples/%: examples/%.c $(B)/libipredir.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 
 # Unit tests may reach the private header: they test internals over canned bytes.
 $(B)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/packets.h $(B)/libipredir.a
