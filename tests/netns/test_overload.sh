@@ -30,6 +30,12 @@ FILTER="udp dst port $PORT and udp[8:4] = 0x55535144" # "USQD": data, not end ma
 # field LINE_PREFIX KEY FILE: KEY=value from the last line of FILE starting with LINE_PREFIX.
 field() { sed -n "s/^$1\\b.*\\b$2=\\([0-9]*\\).*/\\1/p" "$3" | tail -n 1; }
 
+# queue_column QUEUE COLUMN: a column of QUEUE's line in B's /proc/net/netfilter/nfnetlink_queue.
+queue_column() {
+	# shellcheck disable=SC2016 # awk's own $c
+	in_ns "$NS_B" awk -v q="$1" -v c="$2" '$1 == q { print $c }' /proc/net/netfilter/nfnetlink_queue
+}
+
 # rss_kb PID: resident memory of PID in KiB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
@@ -55,8 +61,7 @@ overload_case() {
 		sleep 0.1
 	done
 	# The kernel's counters of the queue, before the redirector unbinds it.
-	kq=$(in_ns "$NS_B" awk -v q="$queue" '$1 == q { print $6 }' /proc/net/netfilter/nfnetlink_queue)
-	ku=$(in_ns "$NS_B" awk -v q="$queue" '$1 == q { print $7 }' /proc/net/netfilter/nfnetlink_queue)
+	kq=$(queue_column "$queue" 6) ku=$(queue_column "$queue" 7)
 	stop "$pid" INT
 	received=$(field stats received "$log") failopen=$(field stats failopen "$log")
 	qdrop=$(field stats queue_dropped "$log") udrop=$(field stats user_dropped "$log")

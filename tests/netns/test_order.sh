@@ -1,0 +1,116 @@
+#!/bin/bash
+# No packet of a flow is reordered at full rate through several queues and
+# threads (`ipredir passthru -q 2` in B, in and out layers).
+# UDP: udpseq floods 64 flows; with --fail-closed no datagram can pass around a
+# full queue, so every flow must arrive in order (reordered=0, duplicates=0;
+# drops are allowed and reported). The same flood fail-open (the default) is
+# reported too: there datagrams that pass around a full queue overtake held
+# ones, by design.
+# TCP: 3 streams A->B for TCP_SECONDS, then the receiver's out-of-order
+# counters (nstat TcpExtTCPOFOQueue: segments queued out of order) and the
+# sender's retransmissions are compared with the same run without ipredir:
+# the redirected run may not have more out-of-order segments (but for a
+# slack of OFO_SLACK: the veth path alone reorders a few).
+#
+#   +------+ veth-a               veth-b +------+
+#   |  A   |-----------------------------|  B   |
+#   +------+ 10.77.77.1       10.77.77.2 +------+
+#   udpseq send, 3 x tcpstream send      udpseq recv, 3 x tcpstream recv,
+#                                        ipredir passthru -q 2 [--fail-closed]
+# shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
+SUITE=order
+. "$(dirname "$0")/lib.sh"
+UDPSEQ=$BUILD/tests/udpseq
+TCPSTREAM=$BUILD/tests/tcpstream
+need_root_and order "$IPREDIR" "$UDPSEQ" "$TCPSTREAM"
+topo_pair 77 || { fail topology "could not build A-B"; finish; }
+FLOWS=64
+COUNT=${ORDER_COUNT:-3000} # datagrams per flow
+TCP_SECONDS=${TCP_SECONDS:-3}
+OFO_SLACK=20
+
+# field KEY FILE: KEY=value from the last line of FILE that has it.
+field() { sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" "$2" | tail -n 1; }
+
+PT_PID=
+# redirect ARGS...: passthru -q 2 ARGS in B (both layers), or nothing for no ARGS "none".
+redirect() {
+	[ "$1" = none ] && return 0
+	spawn "$NS_B" "$WORK/passthru.log" "$IPREDIR" passthru --quiet -q 2 "$@"
+	PT_PID=$!
+	wait_table "$NS_B"
+}
+
+# unredirect NAME [MIN]: stop passthru; it must have passed at least MIN packets.
+unredirect() {
+	local n
+	[ -n "$PT_PID" ] || return 0
+	stop "$PT_PID" INT
+	PT_PID=
+	[ -n "$2" ] || return 0
+	n=$(sed -n 's/^passthru: \([0-9]*\) packets.*/\1/p' "$WORK/passthru.log")
+	check "$1.redirected" "passthru passed ${n:-no} packets, fewer than $2" test "${n:-0}" -ge "$2"
+}
+
+# udp_case NAME ARGS...: the UDP flood through passthru -q 2 ARGS.
+udp_case() {
+	local name=$1 rlog=$WORK/$1.recv
+	shift
+	redirect "$@" || { fail "$name" "passthru did not start"; return 1; }
+	spawn "$NS_B" "$rlog" "$UDPSEQ" recv 7000 --flows "$FLOWS" --timeout 3
+	local rpid=$!
+	wait_until 5 has_line "$rlog" '^listening' || { fail "$name" "receiver did not listen"; return 1; }
+	in_ns "$NS_A" "$UDPSEQ" send "$B4" 7000 --flows "$FLOWS" --count "$COUNT" >/dev/null
+	wait_until 20 gone "$rpid"
+	unredirect "$name" "$MIN_PACKETS"
+	echo "# udp $name: $(grep '^flows=' "$rlog") (sent $((FLOWS * COUNT)))"
+}
+
+# nstat_of NS COUNTER: a kernel SNMP counter of NS, absolute.
+nstat_of() { in_ns "$1" nstat -asz "$2" | awk -v c="$2" '$1 == c { print $2 }'; }
+
+# tcp_case NAME ARGS...: 3 streams A->B for TCP_SECONDS through passthru ARGS
+# (or "none"); sets OFO and RETRANS to the run's counts.
+tcp_case() {
+	local name=$1 i pids=() rpids=() ofo0 re0 sent got
+	shift
+	redirect "$@" || { fail "$name" "passthru did not start"; return 1; }
+	ofo0=$(nstat_of "$NS_B" TcpExtTCPOFOQueue) re0=$(nstat_of "$NS_A" TcpRetransSegs)
+	for i in 1 2 3; do
+		spawn "$NS_B" "$WORK/$name$i.recv" "$TCPSTREAM" recv $((6000 + i))
+		rpids+=($!)
+		wait_until 5 has_line "$WORK/$name$i.recv" '^listening' || return 1
+	done
+	for i in 1 2 3; do
+		spawn "$NS_A" "$WORK/$name$i.send" "$TCPSTREAM" send "$B4" $((6000 + i)) --seconds "$TCP_SECONDS"
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in 1 2 3; do
+		wait_until 10 gone "${rpids[$((i - 1))]}"
+		sent=$(field bytes "$WORK/$name$i.send")
+		got=$(sed -n 's/^received bytes=\([0-9]*\) corrupt=0 .*/\1/p' "$WORK/$name$i.recv")
+		check "$name.stream$i" "sent ${sent:-?}, received ${got:-? or corrupt}" \
+			test -n "$sent" -a "$sent" = "$got" || show "$WORK/$name$i.recv"
+		TOTAL=$((${TOTAL:-0} + ${got:-0}))
+	done
+	OFO=$(($(nstat_of "$NS_B" TcpExtTCPOFOQueue) - ofo0))
+	RETRANS=$(($(nstat_of "$NS_A" TcpRetransSegs) - re0))
+	unredirect "$name" 1000
+	echo "# tcp $name: $TOTAL bytes, out-of-order segments queued at B $OFO, retransmitted by A $RETRANS"
+	TOTAL=0
+}
+
+MIN_PACKETS=$((FLOWS * COUNT)) udp_case failclosed --fail-closed &&
+	check udp_failclosed.in_order "reordered in fail-closed: $(grep '^flows=' "$WORK/failclosed.recv")" \
+		test "$(field reordered "$WORK/failclosed.recv")" = 0 -a \
+		"$(field duplicates "$WORK/failclosed.recv")" = 0 -a \
+		"$(field flows "$WORK/failclosed.recv")" = "$FLOWS"
+MIN_PACKETS='' udp_case failopen
+tcp_case without none && base_ofo=$OFO
+# The veth path itself reorders a little (a sender that moves to the other CPU
+# enters the other CPU's backlog): OFO_SLACK more segments are tolerated;
+# threads mixing a flow's packets would reorder thousands.
+tcp_case with && check tcp.no_more_ofo "$OFO out-of-order segments with passthru -q 2, $base_ofo without" \
+	test "$OFO" -le $((base_ofo + OFO_SLACK))
+finish
