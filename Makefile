@@ -54,11 +54,11 @@ $(B)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/packets.h $
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 
 # Test tools of the netns suite; rules_probe drives the private rules API.
-$(B)/tests/%: tests/netns/%.c $(B)/libipredir.a
+$(B)/tests/%: tests/netns/%.c tests/netns/toolkit.h $(B)/libipredir.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS) -lpthread
 
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c tests/netns/toolkit.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 

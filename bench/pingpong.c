@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tests/netns/toolkit.h"
+
 #define WARMUP 10
 #define MIN_SIZE 8
 #define MAX_SIZE 1472
@@ -59,16 +61,7 @@ static void usage(void)
 static unsigned long number(const char *what, const char *arg, unsigned long min,
 			    unsigned long max)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, "pingpong: bad %s \"%s\" (%lu..%lu)\n", what, arg, min, max);
-		exit(2);
-	}
-	return v;
+	return tool_number("pingpong", what, arg, min, max);
 }
 
 /* Parse "--name value" pairs after the positional arguments. */
@@ -100,18 +93,7 @@ static uint64_t now_ns(void)
 
 static int open_server(const char *port)
 {
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), off = 0;
-
-	sa.sin6_port = htons((uint16_t)number("port", port, 1, 65535));
-	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("pingpong: server socket");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	return tool_udp_listen("pingpong", port);
 }
 
 static int cmd_server(const struct args *a)

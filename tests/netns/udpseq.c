@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "toolkit.h"
+
 #define BATCH 64          /* datagrams per sendmmsg / recvmmsg */
 #define END_MARKERS 3     /* end markers per flow */
 #define MAX_FLOWS 1024    /* sender sockets */
@@ -62,16 +64,7 @@ static void usage(void)
 static unsigned long number(const char *what, const char *arg, unsigned long min,
 			    unsigned long max)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, "udpseq: bad %s \"%s\" (%lu..%lu)\n", what, arg, min, max);
-		exit(2);
-	}
-	return v;
+	return tool_number("udpseq", what, arg, min, max);
 }
 
 struct args {
@@ -322,17 +315,10 @@ static void account(const uint8_t *data, size_t len, const struct sockaddr_in6 *
 
 static int open_listener(const char *port)
 {
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), off = 0, size = RCVBUF;
+	int fd = tool_udp_listen("udpseq", port), size = RCVBUF;
 
-	sa.sin6_port = htons((uint16_t)number("port", port, 1, 65535));
-	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("udpseq: listening socket");
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return -1;
-	}
 	/* A big buffer (beyond rmem_max as root) so bursts are not lost at the socket. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
