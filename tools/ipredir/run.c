@@ -128,22 +128,21 @@ static int make_cgroup(void *arg)
 static int move_processes(const char *from, const char *to)
 {
 	char path[PATH_MAX + 16];
-	FILE *in, *out;
-	int pid, seen = 0;
+	int pid, out, seen = 0;
+	FILE *in;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", from);
 	in = fopen(path, "re");
 	snprintf(path, sizeof(path), "%s/cgroup.procs", to);
-	out = fopen(path, "we");
-	while (in && out && fscanf(in, "%d", &pid) == 1) {
-		fprintf(out, "%d\n", pid);
-		fflush(out); /* one pid per write: cgroup.procs takes one at a time */
+	out = open(path, O_WRONLY | O_CLOEXEC);
+	while (in && out >= 0 && fscanf(in, "%d", &pid) == 1) {
+		dprintf(out, "%d", pid); /* one write per pid; one that exited fails alone */
 		seen++;
 	}
 	if (in)
 		fclose(in);
-	if (out)
-		fclose(out);
+	if (out >= 0)
+		close(out);
 	return seen;
 }
 
