@@ -31,6 +31,9 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 
 fuzz-build: $(FUZZ_BINS)
 
+# objects made through the pattern rules are kept, so a second build links only
+.SECONDARY: $(FUZZ_OBJS)
+
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
 
