@@ -39,11 +39,13 @@ fuzz: fuzz-build
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
+ASAN_LDFLAGS := -fsanitize=address,undefined
 ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 check-asan: deps
-	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS) -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE" all
+	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS) -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE" \
+		LDFLAGS="$(ASAN_LDFLAGS)" all
 	$(ASAN_ENV) IPR_BUILD=$(CURDIR)/build-asan UNIT_TIMEOUT=300 NETNS_TIMEOUT=400 \
 		sh tests/run.sh
 
