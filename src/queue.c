@@ -27,7 +27,7 @@ static struct nlmsghdr *put_queue_header(void *buf, uint8_t type, uint16_t num, 
 
 static int send_command(struct ipr_queue *q, uint16_t num, uint8_t command)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
 	struct nlmsghdr *nlh = put_queue_header(buf, NFQNL_MSG_CONFIG, num, ++q->seq);
 	struct nfqnl_msg_config_cmd cmd = { .command = command };
 
@@ -49,7 +49,7 @@ static uint32_t queue_flags(unsigned int open_flags)
 static int configure(struct ipr_queue *q, unsigned int snaplen, unsigned int maxlen,
 		     unsigned int open_flags)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
 	struct nlmsghdr *nlh = put_queue_header(buf, NFQNL_MSG_CONFIG, q->num, ++q->seq);
 	struct nfqnl_msg_config_params params = {
 		.copy_range = htonl(snaplen),
@@ -199,10 +199,10 @@ static void hold(struct ipr_queue *q, struct ipr_packet *p, uint64_t now)
 {
 	uint32_t i = q->free_held;
 
-	q->undecided++;
 	p->priv = UINT32_MAX;
 	if (i >= q->held_cap)
-		return; /* more than the kernel queue holds: cannot happen, stay correct */
+		return; /* more than the kernel queue holds: cannot happen */
+	q->undecided++;
 	q->free_held = q->held[i].next_free;
 	q->held[i].id = p->id;
 	q->held[i].since_ms = now;
@@ -221,10 +221,6 @@ int ipr_queue_release(struct ipr_queue *q, const struct ipr_packet *pkt)
 {
 	uint32_t i = pkt->priv;
 
-	if (i == UINT32_MAX && q->undecided) {
-		q->undecided--;
-		return 0;
-	}
 	if (i >= q->held_cap || !q->held[i].since_ms || q->held[i].id != pkt->id)
 		return ipr_fail(-ESTALE,
 				"packet %u is not held: it was answered already, or the verdict "
@@ -327,9 +323,10 @@ static void parse_attr(const struct nlattr *a, struct ipr_packet *p)
 		break;
 	}
 	case NFQA_TIMESTAMP: {
-		const struct nfqnl_msg_packet_timestamp *ts = v;
-		p->ts_sec = (int64_t)be64toh(ts->sec);
-		p->ts_nsec = (uint32_t)be64toh(ts->usec) * 1000;
+		struct nfqnl_msg_packet_timestamp ts; /* attributes are only 4-byte aligned */
+		memcpy(&ts, v, sizeof(ts));
+		p->ts_sec = (int64_t)be64toh(ts.sec);
+		p->ts_nsec = (uint32_t)be64toh(ts.usec) * 1000;
 		p->flags |= IPR_PKT_KERNEL_TIME;
 		break;
 	}

@@ -57,6 +57,8 @@ static void tx_put(struct tx *t, uint8_t type, const struct ipr_pending *v)
 	t->niov++;
 	memset(t->q->tx_hdrs + t->used, 0, MNL_ALIGN(v->len) - v->len); /* padding */
 	t->used += MNL_ALIGN(v->len) - v->len;
+	tx_close_run(t);
+	t->used = t->open = MNL_ALIGN(t->used); /* the next header starts aligned */
 }
 
 static int plain_accept(const struct ipr_pending *p)

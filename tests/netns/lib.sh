@@ -68,6 +68,14 @@ need_root_and() {
 
 finish() { exit "$FAILED"; }
 
+# skip_if_sanitized NAME WHY: skip the whole script when $IPREDIR is a sanitizer build.
+skip_if_sanitized() {
+	if grep -q __asan_init "$IPREDIR" 2>/dev/null; then
+		skip "$1" "a sanitizer build: $2"
+		exit 0
+	fi
+}
+
 # ---------------------------------------------------------------- waiting
 
 # wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds.

@@ -17,6 +17,7 @@
 SUITE=service
 . "$(dirname "$0")/lib.sh"
 need_root_and service "$IPREDIR" "$BUILD/libipredir.so.0.1.0"
+skip_if_sanitized service "make install would relink it without the sanitizer"
 cd "$ROOT" || exit 1
 
 P=$WORK/prefix

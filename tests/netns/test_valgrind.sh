@@ -15,29 +15,11 @@ if ! command -v valgrind >/dev/null; then
 	skip all "valgrind not installed (sudo make deps)"
 	finish
 fi
-if grep -q __asan_init "$IPREDIR"; then
-	skip all "a sanitizer build: valgrind cannot run it"
-	finish
-fi
+skip_if_sanitized all "valgrind cannot run it"
 topo_pair 44 || { fail topology "could not build A-B"; finish; }
-
-# One known report, suppressed until src/queue.c zeroes its request buffer:
-# libmnl 1.0.4's mnl_attr_put() leaves the 3 padding bytes after the 5-byte
-# NFQA_CFG_PARAMS uninitialised, and configure() sends them.
-cat >"$WORK/known.supp" <<'EOF2'
-{
-   queue-config-attribute-padding
-   Memcheck:Param
-   socketcall.sendto(msg)
-   fun:send
-   fun:ipr_nfnl_talk
-   fun:configure
-}
-EOF2
 
 LOG=$WORK/valgrind.log
 spawn "$NS_B" "$WORK/passthru.log" valgrind --quiet --leak-check=full \
-	--suppressions="$WORK/known.supp" \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	--error-exitcode=99 --log-file="$LOG" "$IPREDIR" passthru --in --out --deadline 30000
 PID=$!
