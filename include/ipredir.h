@@ -275,6 +275,9 @@ int ipr_cgroup2_mount(char *buf, size_t size);
  * again and cannot loop between redirectors. Returns 0; -EINVAL for a
  * malformed packet (too short, bad version, header length or total length),
  * -EMSGSIZE if larger than the route or device allows, other -errno.
+ * With pkt NULL and len 0 nothing is sent: the direction's raw sockets (OUT,
+ * needs CAP_NET_RAW) or tun device (IN, needs CAP_NET_ADMIN) are opened now,
+ * so a program can go on injecting after dropping its privileges.
  */
 int ipr_send(struct ipr_handle *h, const void *pkt, size_t len, unsigned int direction);
 
