@@ -199,7 +199,8 @@ struct ipr_inject {
  */
 int ipr_inject_check(const void *pkt, size_t len);
 
-/* Refuse malformed packets; send pkt out (IPR_LAYER_OUT) or in (IPR_LAYER_IN). */
+/* Refuse malformed packets; send pkt out (IPR_LAYER_OUT) or in (IPR_LAYER_IN);
+ * (NULL, 0) only opens that direction's socket or tun device. */
 int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction);
 
 /* Close the sockets and remove the tun device. */
