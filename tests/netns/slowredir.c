@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ipredir.h"
+#include "toolkit.h"
 
 static volatile sig_atomic_t stop;
 
@@ -84,9 +85,11 @@ int main(int argc, char **argv)
 		else if (i + 1 < argc && !strcmp(argv[i], "--filter"))
 			opts.filter = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--sleep-us"))
-			sleep_us = (unsigned int)strtoul(argv[++i], NULL, 10);
+			sleep_us = (unsigned int)tool_number("slowredir", "sleep", argv[++i], 0,
+							     1000000);
 		else if (i + 1 < argc && !strcmp(argv[i], "--maxlen"))
-			opts.queue_maxlen = (unsigned int)strtoul(argv[++i], NULL, 10);
+			opts.queue_maxlen = (unsigned int)tool_number("slowredir", "maxlen", argv[++i],
+									      1, 1u << 20);
 		else {
 			fprintf(stderr, "usage: slowredir [--filter EXPR] [--sleep-us N] "
 					"[--maxlen N] [--fail-closed]\n");

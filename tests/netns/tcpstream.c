@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "toolkit.h"
+
 #define CHUNK (256 * 1024)
 #define INTERVAL_MS 100
 #define MAX_INTERVALS (36000 * 10) /* ten hours of 100 ms */
@@ -76,20 +78,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static unsigned long number(const char *what, const char *arg, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v > max) {
-		fprintf(stderr, "tcpstream: bad %s \"%s\"\n", what, arg);
-		exit(2);
-	}
-	return v;
-}
-
 static int connect_to(const char *host, const char *port)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
@@ -115,7 +103,7 @@ static int cmd_send(const char *host, const char *port, double seconds, uint64_t
 {
 	static uint8_t buf[CHUNK];
 	int fd = connect_to(host, port);
-	uint64_t p = number("port", port, 65535), sent = 0;
+	uint64_t p = tool_number("tcpstream", "port", port, 0, 65535), sent = 0;
 	double end = now_ms() + seconds * 1e3;
 
 	if (fd < 0)
@@ -147,7 +135,7 @@ static int listen_on(const char *port)
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
 	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), off = 0, on = 1;
 
-	sa.sin6_port = htons((uint16_t)number("port", port, 65535));
+	sa.sin6_port = htons((uint16_t)tool_number("tcpstream", "port", port, 0, 65535));
 	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
@@ -185,7 +173,7 @@ static void print_intervals(double start, const uint64_t *bytes, size_t count)
 static int cmd_recv(const char *port)
 {
 	static uint8_t buf[CHUNK];
-	uint64_t p = number("port", port, 65535), received = 0, corrupt = 0;
+	uint64_t p = tool_number("tcpstream", "port", port, 0, 65535), received = 0, corrupt = 0;
 	uint64_t *bytes = calloc(MAX_INTERVALS, sizeof(*bytes));
 	int64_t first = -1;
 	size_t last = 0;
@@ -238,9 +226,10 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "send")) {
 		for (int i = 4; i + 1 < argc; i += 2) {
 			if (!strcmp(argv[i], "--seconds"))
-				seconds = (double)number("seconds", argv[i + 1], 1000000);
+				seconds = (double)tool_number("tcpstream", "seconds", argv[i + 1], 0,
+							      1000000);
 			else if (!strcmp(argv[i], "--bytes"))
-				limit = number("bytes", argv[i + 1], ULONG_MAX);
+				limit = tool_number("tcpstream", "bytes", argv[i + 1], 0, ULONG_MAX);
 			else
 				argc = 0;
 		}
