@@ -15,13 +15,14 @@ FUZZ_CFLAGS := -O1 -g -std=gnu11 $(WARN) -Iinclude -Isrc -Itools/ipredir -D_GNU_
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # the library and the CLI's parsing core, instrumented for coverage
-FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o \
+	$(B)/fuzz/obj/cli_watchdog.o
 
 $(B)/fuzz/obj/%.o: src/%.c src/internal.h include/ipredir.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(B)/fuzz/obj/cli_common.o: tools/ipredir/common.c tools/ipredir/cli.h include/ipredir.h
+$(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c tools/ipredir/cli.h include/ipredir.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

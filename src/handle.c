@@ -510,8 +510,11 @@ static int count_failopen(const struct ipr_handle *h, uint64_t *failopen)
 	uint64_t matched = 0, ids = 0;
 	int err;
 
+	*failopen = 0;
+	if (h->flags & IPR_OPEN_FAIL_CLOSED)
+		return 0; /* id gaps are socket drops then, counted as such */
 	*failopen = h->queue.id_gaps;
-	if ((h->flags & IPR_OPEN_FAIL_CLOSED) || h->owner != h)
+	if (h->owner != h)
 		return 0;
 	/* The rule counter first: a packet arriving between the reads is not miscounted. */
 	err = ipr_rules_matched(h->rules, &matched);

@@ -5,8 +5,9 @@
 # restarted each time. After every kill its table is gone by the time the
 # process is reaped, and the streams' total rate is back to half the rate
 # before the first kill within 1 s. Then the redirector is frozen with SIGSTOP
-# for STOP_SECONDS and continued: traffic keeps moving while it is frozen
-# (fail-open once its queue is full) and recovers after SIGCONT. At the end
+# for STOP_SECONDS and continued: traffic keeps moving while it is frozen (its
+# watchdog process passes new packets; TCP retransmits what the frozen process
+# holds) and recovers after SIGCONT. At the end
 # every byte of every stream arrived intact (each byte checked, and counts).
 #
 #   +------+ veth-a                  veth-b +------+
@@ -89,7 +90,7 @@ kill_once() {
 queue_sum() { awk -v c="$2" '{ n += $c } END { print n + 0 }' "$1"; }
 
 # frozen_phase: SIGSTOP the redirector, watch its queue, SIGCONT it. While it
-# is frozen its queues hold packets and drop none.
+# is frozen its queues hold the packets it had taken and drop none.
 frozen_phase() {
 	echo "stop $(now_ms)" >>"$EVENTS"
 	kill -STOP "$PT_PID"
@@ -155,7 +156,11 @@ while read -r kind t back later; do
 		check "kill$n.recovered" "rate not back to half of $base bytes/100 ms within 1 s" \
 			test "$back" -ge 0 -a "$back" -le 1000
 		;;
-	stop) echo "# frozen: $later bytes arrived from 1 s after SIGSTOP to SIGCONT" ;;
+	stop)
+		echo "# frozen: $later bytes arrived from 1 s after SIGSTOP to SIGCONT"
+		check frozen.moving "only $later bytes moved while frozen (rate $base bytes/100 ms)" \
+			test "$later" -ge $((2 * base))
+		;;
 	cont)
 		echo "# SIGCONT: back to half rate after $back ms"
 		check "sigcont.recovered" "rate not back to half within 1 s of SIGCONT" \

@@ -265,7 +265,7 @@ int cmd_block(int argc, char **argv)
 		cli_usage_error(&block_spec, "unexpected argument \"%s\"", argv[optind]);
 	cli_signals(0);
 	h = cli_open(&block_spec, &c);
-	cli_drop_privileges(&block_spec, &c, h,
+	cli_ready(&block_spec, &c, h,
 			    block_state.reject ? IPR_LAYER_OUT | IPR_LAYER_IN : 0);
 	fprintf(stderr, "block: %s matching packets; Ctrl-C stops\n",
 		block_state.reject ? "rejecting" : "dropping");

@@ -74,13 +74,16 @@ unsigned int cli_uint(const struct cli_spec *spec, const char *what, const char 
 struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common *c);
 
 /*
- * With --user: open the injection paths in inject (IPR_LAYER_OUT, IPR_LAYER_IN)
- * of every queue of h, then switch to the user, keeping only CAP_NET_ADMIN
- * (verdicts need it), and verify the switch. Call it once everything the
- * subcommand needs is open. Exits 1 with one line on failure.
+ * Call once everything the subcommand needs is open. With --user: open the
+ * injection paths in inject (IPR_LAYER_OUT, IPR_LAYER_IN) of every queue of h,
+ * switch to the user keeping only CAP_NET_ADMIN (verdicts need it), and verify
+ * the switch; exits 1 with one line on failure. Then start the watchdog.
  */
-void cli_drop_privileges(const struct cli_spec *spec, const struct cli_common *c,
-			 struct ipr_handle *h, unsigned int inject);
+void cli_ready(const struct cli_spec *spec, const struct cli_common *c, struct ipr_handle *h,
+	       unsigned int inject);
+
+/* watchdog.c: fork a process that passes h's traffic while this one is stopped. */
+int cli_watchdog_start(struct ipr_handle *h);
 
 #define CLI_BATCH 64 /* packets per receive call of the simple subcommands */
 

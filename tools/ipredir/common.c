@@ -384,14 +384,11 @@ static const char *prepare_injection(struct ipr_handle *h, unsigned int inject)
 	return NULL;
 }
 
-void cli_drop_privileges(const struct cli_spec *spec, const struct cli_common *c,
-			 struct ipr_handle *h, unsigned int inject)
+static void drop_privileges(const struct cli_spec *spec, const struct cli_common *c,
+			    struct ipr_handle *h, unsigned int inject)
 {
-	const char *err;
+	const char *err = prepare_injection(h, inject);
 
-	if (!c->user)
-		return;
-	err = prepare_injection(h, inject);
 	if (err) {
 		fprintf(stderr, "ipredir %s: before switching to user %s: %s\n", spec->name,
 			c->user, err);
@@ -411,6 +408,19 @@ void cli_drop_privileges(const struct cli_spec *spec, const struct cli_common *c
 	if (c->verbose)
 		fprintf(stderr, "ipredir %s: running as %s (uid %u, gid %u)\n", spec->name, c->user,
 			(unsigned int)c->uid, (unsigned int)c->gid);
+}
+
+void cli_ready(const struct cli_spec *spec, const struct cli_common *c, struct ipr_handle *h,
+	       unsigned int inject)
+{
+	int err;
+
+	if (c->user)
+		drop_privileges(spec, c, h, inject);
+	err = cli_watchdog_start(h);
+	if (err)
+		fprintf(stderr, "ipredir %s: no watchdog for a stopped redirector: %s\n", spec->name,
+			strerror(-err));
 }
 
 int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn, void *arg)

@@ -350,7 +350,7 @@ int cmd_dump(int argc, char **argv)
 	if (setup_output(l) < 0)
 		goto out;
 	l->h = cli_open(&dump_spec, &c);
-	cli_drop_privileges(&dump_spec, &c, l->h, 0);
+	cli_ready(&dump_spec, &c, l->h, 0);
 	start = cli_now();
 	if (setup_buffer(l) == 0)
 		status = run_loop(l);

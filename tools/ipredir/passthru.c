@@ -208,7 +208,7 @@ static int setup_worker(struct worker *w, struct ipr_handle *h)
 {
 	w->h = h;
 	w->buflen = ipr_slot_size(h) * passthru_config.batch;
-	w->buf = malloc(w->buflen);
+	w->buf = calloc(1, w->buflen); /* every page touched now: memory flat from the start */
 	w->pkts = calloc(passthru_config.batch, sizeof(*w->pkts));
 	if (passthru_config.bypass_after)
 		w->flows = flow_table_new();
@@ -315,7 +315,7 @@ int cmd_passthru(int argc, char **argv)
 	passthru_apply(&c);
 	cli_signals(1); /* the tick also rechecks the stop conditions */
 	h = cli_open(&passthru_spec, &c);
-	cli_drop_privileges(&passthru_spec, &c, h, 0);
+	cli_ready(&passthru_spec, &c, h, 0);
 	status = passthru_run(h, NULL);
 	return cli_close(&passthru_spec, h, status);
 }

@@ -478,7 +478,7 @@ int cmd_rewrite(int argc, char **argv)
 	c.opts.filter = extend_filter(c.opts.filter, filter, sizeof(filter));
 	cli_signals(0);
 	h = cli_open(&rewrite_spec, &c);
-	cli_drop_privileges(&rewrite_spec, &c, h, 0);
+	cli_ready(&rewrite_spec, &c, h, 0);
 	fprintf(stderr, "rewrite: filter %s; Ctrl-C stops\n",
 		c.opts.filter && *c.opts.filter ? c.opts.filter : "(every packet)");
 	start = cli_now();

@@ -403,7 +403,7 @@ int cmd_wanem(int argc, char **argv)
 	st.rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	cli_signals(0);
 	h = cli_open(&wanem_spec, &c);
-	cli_drop_privileges(&wanem_spec, &c, h, 0);
+	cli_ready(&wanem_spec, &c, h, 0);
 	fprintf(stderr, "wanem: delay %u ms, jitter %u ms, loss %g%%, rate %g bit/s, reorder %g%%; "
 			"Ctrl-C stops\n",
 		config.delay_ms, config.jitter_ms, config.loss * 100, config.rate_bps,
