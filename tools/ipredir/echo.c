@@ -602,6 +602,7 @@ int cmd_echo(int argc, char **argv)
 		status = status == -EEXIST ? 2 : 1;
 		goto out;
 	}
+	cli_ready(&echo_spec, &c, h, IPR_LAYER_OUT); /* the guardian, still root, undoes */
 	fprintf(stderr, "echo: answering pings for %u address%s; Ctrl-C stops\n", st.naddrs,
 		st.naddrs > 1 ? "es" : "");
 	status = cli_serve(&echo_spec, h, echo_batch, &st);

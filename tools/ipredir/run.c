@@ -224,6 +224,8 @@ static int run_command(struct cli_common *c, char **argv)
 	child = fork();
 	if (child == 0)
 		exec_in_cgroup(cg.path, self, argv);
+	if (child > 0)
+		cli_ready(&run_spec, c, h, 0);
 	status = child < 0 ? 1 : passthru_run(h, child_exited);
 	if (child > 0 && !child_exited()) { /* interrupted: the command goes too */
 		kill(child, SIGTERM);
@@ -241,6 +243,7 @@ static int run_cgroup(struct cli_common *c)
 
 	c->opts.cgroup = cgroup_option;
 	h = cli_open(&run_spec, c);
+	cli_ready(&run_spec, c, h, 0);
 	status = passthru_run(h, NULL);
 	ipr_close(h);
 	return status;
@@ -259,5 +262,7 @@ int cmd_run(int argc, char **argv)
 		return run_cgroup(&c);
 	if (cgroup_option || first == argc)
 		cli_usage_error(&run_spec, "give either -- COMMAND or --cgroup PATH");
+	if (c.user)
+		cli_usage_error(&run_spec, "--user goes with --cgroup only (COMMAND runs as the caller)");
 	return run_command(&c, argv + first);
 }
