@@ -60,7 +60,6 @@ SUITE=bench
 
 NAIVE=$BUILD/bench/naive
 PINGPONG=$BUILD/bench/pingpong
-UDPSEQ=$BUILD/tests/udpseq
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3

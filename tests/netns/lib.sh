@@ -17,6 +17,8 @@ BUILD=${IPR_BUILD:-$ROOT/build} # another build tree, e.g. a sanitizer build
 IPRTAP=$BUILD/tests/iprtap
 IPREDIR=$BUILD/ipredir
 RULES_PROBE=$BUILD/tests/rules_probe
+UDPSEQ=$BUILD/tests/udpseq       # sequence-numbered UDP flows, checked at the sink
+TCPSTREAM=$BUILD/tests/tcpstream # one TCP stream, every byte checked
 NETTOOL=$ROOT/tests/netns/nettool.py
 
 NS_PREFIX="ipr-$SUITE-$$"

@@ -18,7 +18,6 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=crashloop
 . "$(dirname "$0")/lib.sh"
-TCPSTREAM=$BUILD/tests/tcpstream
 need_root_and crashloop "$IPREDIR" "$TCPSTREAM"
 topo_pair 73 || { fail topology "could not build A-B"; finish; }
 KILLS=${CRASH_KILLS:-20}

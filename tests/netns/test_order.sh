@@ -22,8 +22,6 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=order
 . "$(dirname "$0")/lib.sh"
-UDPSEQ=$BUILD/tests/udpseq
-TCPSTREAM=$BUILD/tests/tcpstream
 need_root_and order "$IPREDIR" "$UDPSEQ" "$TCPSTREAM"
 topo_pair 77 || { fail topology "could not build A-B"; finish; }
 FLOWS=64

@@ -27,7 +27,6 @@
 SUITE=overload
 . "$(dirname "$0")/lib.sh"
 SLOWREDIR=$BUILD/tests/slowredir
-UDPSEQ=$BUILD/tests/udpseq
 need_root_and overload "$SLOWREDIR" "$UDPSEQ"
 topo_pair 75 || { fail topology "could not build A-B"; finish; }
 FLOWS=8

@@ -23,7 +23,6 @@ SUITE=queues
 . "$(dirname "$0")/lib.sh"
 # Start python3 itself, not a version manager's shim in front of it (~1 s per start).
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && PATH=${PY%/*}:$PATH
-UDPSEQ=$BUILD/tests/udpseq
 need_root_and queues "$IPREDIR" "$UDPSEQ"
 topo_pair 23 || { fail topology "could not build A-B"; finish; }
 

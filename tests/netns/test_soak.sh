@@ -26,8 +26,6 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=soak
 . "$(dirname "$0")/lib.sh"
-UDPSEQ=$BUILD/tests/udpseq
-TCPSTREAM=$BUILD/tests/tcpstream
 need_root_and soak "$IPREDIR" "$UDPSEQ" "$TCPSTREAM"
 topo_pair 79 || { fail topology "could not build A-B"; finish; }
 SECONDS_TOTAL=${SOAK_SECONDS:-30}

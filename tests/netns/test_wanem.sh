@@ -12,7 +12,6 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=wanem
 . "$(dirname "$0")/lib.sh"
-UDPSEQ=$BUILD/tests/udpseq
 need_root_and wanem "$IPREDIR" "$UDPSEQ"
 topo_pair 63 || { fail topology "could not build A-B"; finish; }
 
