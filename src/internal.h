@@ -113,7 +113,9 @@ void ipr_rules_remove(struct ipr_rules *r);
 struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, uint16_t res_id,
 				     uint32_t seq);
 
-#define IPR_REQUEST_SIZE 256 /* one configuration request of the queue or log subsystem */
+/* One configuration request of the queue or log subsystem; zero the buffer:
+ * mnl_attr_put() leaves attribute padding as it is, and the kernel gets it. */
+#define IPR_REQUEST_SIZE 256
 
 /* Send the request with NLM_F_ACK on fd and wait for its ack; 0 or the kernel's -errno. */
 int ipr_nfnl_talk(int fd, struct nlmsghdr *nlh);

@@ -43,7 +43,7 @@ static struct nlmsghdr *put_command(void *buf, struct ipr_monitor *m, uint8_t co
 
 static int send_command(struct ipr_monitor *m, uint8_t command)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
+	char buf[IPR_REQUEST_SIZE] = { 0 };
 
 	return ipr_nfnl_talk(m->fd, put_command(buf, m, command));
 }
@@ -89,7 +89,7 @@ static int bind_group(struct ipr_monitor *m)
 /* Whole copies of snaplen bytes, batched, flushed after 10 ms, numbered to count losses. */
 static int configure(struct ipr_monitor *m)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
+	char buf[IPR_REQUEST_SIZE] = { 0 };
 	struct nlmsghdr *nlh = put_log_header(buf, NFULNL_MSG_CONFIG, m->group, ++m->seq);
 	struct nfulnl_msg_config_mode mode = {
 		.copy_range = htonl(m->snaplen),
@@ -159,7 +159,7 @@ int ipr_monitor_open(struct ipr_monitor *m, unsigned int snaplen)
 
 void ipr_monitor_close(struct ipr_monitor *m)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
+	char buf[IPR_REQUEST_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 
 	if (m->fd < 0)

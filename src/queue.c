@@ -27,7 +27,7 @@ static struct nlmsghdr *put_queue_header(void *buf, uint8_t type, uint16_t num, 
 
 static int send_command(struct ipr_queue *q, uint16_t num, uint8_t command)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
+	char buf[IPR_REQUEST_SIZE] = { 0 };
 	struct nlmsghdr *nlh = put_queue_header(buf, NFQNL_MSG_CONFIG, num, ++q->seq);
 	struct nfqnl_msg_config_cmd cmd = { .command = command };
 
@@ -49,7 +49,7 @@ static uint32_t queue_flags(unsigned int open_flags)
 static int configure(struct ipr_queue *q, unsigned int snaplen, unsigned int maxlen,
 		     unsigned int open_flags)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 }; /* mnl_attr_put leaves padding as it is */
+	char buf[IPR_REQUEST_SIZE] = { 0 };
 	struct nlmsghdr *nlh = put_queue_header(buf, NFQNL_MSG_CONFIG, q->num, ++q->seq);
 	struct nfqnl_msg_config_params params = {
 		.copy_range = htonl(snaplen),
@@ -490,7 +490,7 @@ static void drain(struct ipr_queue *q)
 /* One batch verdict accepts every packet still held up to the newest id. */
 static int accept_all(struct ipr_queue *q)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[IPR_REQUEST_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(NF_ACCEPT) };
 
