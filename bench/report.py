@@ -18,7 +18,9 @@ import sys
 TOPOLOGIES = {"veth": "veth", "tbf": "tbf 1 Gbit/s"}
 WORKLOADS = {"tcp": "tcp 3+3", "tcp1": "tcp 1", "udp": "udp 64 B", "rr": "udp ping-pong"}
 CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passthru",
-           "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor", "q1": "-q 1"}
+           "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
+           "monsnap": "monitor --snap 128", "q1": "-q 1", "poll": "--busy-poll 50",
+           "coalesce": "--coalesce 100"}
 UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
 COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
 SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5}   # CPU cost per this much throughput
@@ -126,6 +128,8 @@ def targets(cells):
            lambda v: v >= 0.95)
     target("3+3 TCP veth: monitor / base", ratio(cells, "veth", "tcp", "monitor"), ">= 0.97",
            lambda v: v >= 0.97)
+    target("3+3 TCP veth: monitor --snap 128 / base", ratio(cells, "veth", "tcp", "monsnap"),
+           "(no target)", None)
     target("3+3 TCP 1 Gbit/s: passthru / base", ratio(cells, "tbf", "tcp", "full"), ">= 0.99",
            lambda v: v >= 0.99)
     target("3+3 TCP 1 Gbit/s: passthru CPU - base CPU",
@@ -133,8 +137,13 @@ def targets(cells):
            "%+.1f points")
     target("64-byte UDP veth: passthru / naive", ratio(cells, "veth", "udp", "full", "naive"),
            ">= 3x", lambda v: v >= 3, "%.2fx")
+    target("64-byte UDP veth: --coalesce 100 / naive",
+           ratio(cells, "veth", "udp", "coalesce", "naive"), ">= 3x", lambda v: v >= 3, "%.2fx")
     target("UDP ping-pong veth: passthru added median",
            difference(cells, ("veth", "rr", "full"), "value"), "<= 30 us", lambda v: v <= 30,
+           "%+.1f us")
+    target("UDP ping-pong veth: --busy-poll 50 added median",
+           difference(cells, ("veth", "rr", "poll"), "value"), "<= 30 us", lambda v: v <= 30,
            "%+.1f us")
 
 

@@ -30,7 +30,10 @@
 #   snap     ipredir passthru --quiet --snap 128 (headers only)
 #   rewrite  ipredir passthru --quiet --rewrite (modify path)
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
+#   monsnap  the same with --snap 128 (headers only)
 #   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
+#   poll     ipredir passthru --quiet --busy-poll 50 (spin before sleeping: latency)
+#   coalesce ipredir passthru --quiet --coalesce 100 (fuller batches: small packets)
 # For the udp workload the queueing redirectors drop on overflow (--fail-closed for
 # ipredir and naive+; naive has no fail-open), so every counted datagram was redirected.
 # Per cell: median over the runs of the throughput (or round trip), its ratio to base,
@@ -77,7 +80,7 @@ else
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor q1}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor monsnap q1 poll coalesce}
 
 die() {
 	echo "bench: $*" >&2
@@ -115,7 +118,10 @@ redirector_start() {
 	snap) ipredir_start "$log" passthru --quiet --snap 128 "${closed[@]}" ;;
 	rewrite) ipredir_start "$log" passthru --quiet --rewrite "${closed[@]}" ;;
 	monitor) ipredir_start "$log" dump --monitor -w /dev/null ;;
+	monsnap) ipredir_start "$log" dump --monitor --snap 128 -w /dev/null ;;
 	q1) ipredir_start "$log" passthru --quiet -q 1 "${closed[@]}" ;;
+	poll) ipredir_start "$log" passthru --quiet --busy-poll 50 "${closed[@]}" ;;
+	coalesce) ipredir_start "$log" passthru --quiet --coalesce 100 "${closed[@]}" ;;
 	*) die "unknown configuration $config" ;;
 	esac
 }

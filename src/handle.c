@@ -15,6 +15,7 @@
 #define QUEUE_MAXLEN_MAX (1u << 20)
 #define SNAPLEN_MIN 40 /* an IPv6 header */
 #define DEADLINE_MAX_MS (24u * 3600 * 1000)
+#define WAIT_MAX_US 1000000u /* busy polling and coalescing: at most 1 s */
 #define AUTO_QUEUE_FIRST 49152    /* auto-picked queue numbers: far from hand-written rules */
 #define AUTO_QUEUE_SPAN 16384
 
@@ -156,6 +157,24 @@ static int check_queues(const struct ipr_options *o)
 	return 0;
 }
 
+static int check_wait(const char *what, unsigned int us)
+{
+	return us > WAIT_MAX_US ? ipr_fail(-EINVAL, "%s %u us: at most %u", what, us, WAIT_MAX_US)
+				: 0;
+}
+
+static int check_waits(const struct ipr_options *o)
+{
+	int err = check_wait("busy poll", o->busy_poll_us);
+
+	if (!err)
+		err = check_wait("coalescing", o->coalesce_us);
+	if (!err && (o->flags & IPR_OPEN_MONITOR) && (o->busy_poll_us || o->coalesce_us))
+		err = ipr_fail(-EINVAL, "busy polling and coalescing pace a queue: a monitor "
+					"handle has none (the kernel batches its copies)");
+	return err;
+}
+
 /* Fill defaults and refuse absurd values, each with a reason. */
 static int check_options(struct ipr_options *o)
 {
@@ -181,6 +200,9 @@ static int check_options(struct ipr_options *o)
 	if (o->deadline_ms > DEADLINE_MAX_MS)
 		return ipr_fail(-EINVAL, "verdict deadline %u ms: at most %u", o->deadline_ms,
 				DEADLINE_MAX_MS);
+	err = check_waits(o);
+	if (err)
+		return err;
 	err = check_interface("input interface", o->in_interface);
 	if (!err)
 		err = check_interface("output interface", o->out_interface);
@@ -343,10 +365,15 @@ static int open_queue_range(struct ipr_handle *h, const struct ipr_options *o,
 {
 	int err = 0;
 
-	for (unsigned int i = 0; i < h->nmembers && !err; i++)
-		err = busy_or_denied(ipr_queue_open(&h->members[i]->queue, first + i, o->snaplen,
-						    o->queue_maxlen, o->flags, o->deadline_ms),
+	for (unsigned int i = 0; i < h->nmembers && !err; i++) {
+		struct ipr_queue *q = &h->members[i]->queue;
+
+		err = busy_or_denied(ipr_queue_open(q, first + i, o->snaplen, o->queue_maxlen,
+						    o->flags, o->deadline_ms),
 				     first + i);
+		q->busy_poll_us = o->busy_poll_us;
+		q->coalesce_us = o->coalesce_us;
+	}
 	if (err)
 		close_queues(h); /* a queue that never opened closes as a no-op */
 	return err;

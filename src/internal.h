@@ -162,6 +162,9 @@ struct ipr_queue {
 	unsigned int held_cap;        /* the kernel's queue length: it never holds more */
 	uint32_t free_held;           /* first unused entry; held_cap = none */
 	unsigned int deadline_ms;     /* accept packets undecided this long */
+	unsigned int busy_poll_us;    /* poll this long before a receive sleeps */
+	unsigned int coalesce_us;     /* pause after a partial batch of several packets */
+	int last_partial;             /* the last receive returned 2..max-1 packets */
 	uint64_t next_scan_ms;        /* when to look for expired packets again */
 	uint64_t expired;             /* packets accepted by the deadline */
 	uint32_t last_id;             /* newest packet id received */

@@ -41,6 +41,9 @@ bad_arguments() {
 	rejected bad_priority "99999" "$IPREDIR" passthru -p 99999
 	rejected bad_snap "abc" "$IPREDIR" passthru --snap abc
 	rejected bad_batch "0" "$IPREDIR" passthru -b 0
+	rejected bad_busy_poll "1000001" "$IPREDIR" passthru --busy-poll 1000001
+	rejected bad_coalesce "abc" "$IPREDIR" passthru --coalesce abc
+	rejected monitor_busy_poll "monitor" "$IPREDIR" dump --monitor --busy-poll 10
 	rejected extra_argument "extra" "$IPREDIR" passthru extra
 	rejected bad_command "nosuchcommand" "$IPREDIR" nosuchcommand
 	rejected iprtap_bad_filter "tcp port" "$IPRTAP" -f "tcp port"

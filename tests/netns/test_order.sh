@@ -5,7 +5,8 @@
 # full queue, so every flow must arrive in order (reordered=0, duplicates=0;
 # drops are allowed and reported). The same flood fail-open (the default) is
 # reported too: there datagrams that pass around a full queue overtake held
-# ones, by design.
+# ones, by design. The fail-closed flood runs again with --busy-poll and with
+# --coalesce: the same guarantees.
 # TCP: 3 streams A->B for TCP_SECONDS, every byte checked; the reordering
 # the sender detected (nstat TcpExtTCPSACKReorder + TCPTSReorder +
 # TCPRenoReorder: reordering told apart from loss) is compared with the same
@@ -110,12 +111,22 @@ tcp_case() {
 	TOTAL=0
 }
 
-CHECK_REDIRECTED=1 udp_case failclosed --fail-closed &&
-	check udp_failclosed.in_order "reordered in fail-closed: $(grep '^flows=' "$WORK/failclosed.recv")" \
-		test "$(field reordered "$WORK/failclosed.recv")" = 0 -a \
-		"$(field duplicates "$WORK/failclosed.recv")" = 0 -a \
-		"$(field flows "$WORK/failclosed.recv")" = "$FLOWS"
+# udp_in_order NAME ARGS...: the fail-closed flood through passthru ARGS arrives in
+# order, without duplicates, on every flow, and all of it went through passthru.
+udp_in_order() {
+	local name=$1 rlog=$WORK/$1.recv
+	shift
+	CHECK_REDIRECTED=1 udp_case "$name" --fail-closed "$@" &&
+		check "udp_$name.in_order" "reordered in fail-closed: $(grep '^flows=' "$rlog")" \
+			test "$(field reordered "$rlog")" = 0 -a "$(field duplicates "$rlog")" = 0 -a \
+			"$(field flows "$rlog")" = "$FLOWS"
+}
+
+udp_in_order failclosed
 udp_case failopen
+# The receive pacing modes change when packets are read, never which or in what order.
+udp_in_order busy_poll --busy-poll 50
+udp_in_order coalesce --coalesce 200
 # Threads mixing a flow's packets would reorder thousands of times.
 tcp_case without none && base=$REORDER
 tcp_case with && check tcp.no_more_reordering "A detected reordering $REORDER times with passthru -q 2, $base without" \

@@ -263,6 +263,13 @@ static void set_cgroup_forward(struct ipr_options *o)
 	o->cgroup = "/";
 	o->layers = IPR_LAYER_FORWARD;
 }
+static void set_busy_poll(struct ipr_options *o) { o->busy_poll_us = 1000001; }
+static void set_coalesce(struct ipr_options *o) { o->coalesce_us = 0xffffffffu; }
+static void set_monitor_busy_poll(struct ipr_options *o)
+{
+	o->flags = IPR_OPEN_MONITOR;
+	o->busy_poll_us = 10;
+}
 static void set_bad_filter(struct ipr_options *o) { o->filter = "tcp port 99999999"; }
 
 static const struct bad_option bad_options[] = {
@@ -287,6 +294,9 @@ static const struct bad_option bad_options[] = {
 	{ "queue range past 65535", set_queue_range, -EINVAL, "65535" },
 	{ "monitor with queues", set_monitor_queues, -EINVAL, "monitor" },
 	{ "cgroup on forward", set_cgroup_forward, -EINVAL, "cgroup" },
+	{ "busy poll over 1 s", set_busy_poll, -EINVAL, "busy poll" },
+	{ "coalescing of 71 minutes", set_coalesce, -EINVAL, "coalescing" },
+	{ "monitor with busy poll", set_monitor_busy_poll, -EINVAL, "monitor" },
 	{ "bad filter", set_bad_filter, -EINVAL, "bad filter" },
 };
 

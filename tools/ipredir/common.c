@@ -26,6 +26,8 @@ enum {
 	OPT_QUEUE,
 	OPT_FAIL_CLOSED,
 	OPT_DEADLINE,
+	OPT_BUSY_POLL,
+	OPT_COALESCE,
 	OPT_USER,
 	OPT_VERSION,
 };
@@ -45,6 +47,8 @@ static const struct option redirect_options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
 	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
+	{ "coalesce", required_argument, NULL, OPT_COALESCE },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ 0 },
 };
@@ -69,6 +73,11 @@ static const char redirect_help[] =
 	"      --queue N          NFQUEUE number (default: a free one)\n"
 	"      --fail-closed      drop packets when the queue overflows (default: pass)\n"
 	"      --deadline MS      accept packets left without a verdict this long (default 5000)\n"
+	"      --busy-poll US     poll up to US microseconds before sleeping for a packet:\n"
+	"                         lower latency, one CPU busy per queue (default 0)\n"
+	"      --coalesce US      after a partial batch of several packets wait US\n"
+	"                         microseconds so batches fill: more packets/s and less CPU\n"
+	"                         under floods of small packets (default 0)\n"
 	"      --user NAME        run as user NAME once the redirector is set up\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
@@ -194,6 +203,8 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 	case OPT_FAIL_CLOSED: o->flags |= IPR_OPEN_FAIL_CLOSED; break;
 	case OPT_DEADLINE:
 		return parse_number("deadline", arg, 1, 86400000, &o->deadline_ms, 0);
+	case OPT_BUSY_POLL: return parse_number("busy-poll", arg, 0, 1000000, &o->busy_poll_us, 0);
+	case OPT_COALESCE: return parse_number("coalesce", arg, 0, 1000000, &o->coalesce_us, 0);
 	case OPT_USER:
 		if (!*arg)
 			return parse_fail("--user needs a user name");
