@@ -44,7 +44,7 @@
 # measured value and met/missed.
 #
 # Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
-# "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 3),
+# "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 5),
 # BENCH_SECONDS (TCP seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
 # default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
 # (where the CSV files and the chart go, default bench/results).
@@ -75,7 +75,7 @@ SMOKE=${BENCH_SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
 	RUNS=1 TCP_LENGTH=(-n 8M) UDP_COUNT=${BENCH_UDP_COUNT:-20000} RR_COUNT=${BENCH_RR_COUNT:-200}
 else
-	RUNS=${BENCH_RUNS:-3} TCP_LENGTH=(-t "${BENCH_SECONDS:-3}")
+	RUNS=${BENCH_RUNS:-5} TCP_LENGTH=(-t "${BENCH_SECONDS:-3}")
 	UDP_COUNT=${BENCH_UDP_COUNT:-150000} RR_COUNT=${BENCH_RR_COUNT:-10000}
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
