@@ -121,7 +121,7 @@ static int dump_tables(struct mnl_socket *nl, struct list_ctx *ctx)
 	uint32_t seq = (uint32_t)time(NULL);
 	uint32_t portid = mnl_socket_get_portid(nl);
 	struct nlmsghdr *nlh;
-	int ret, len;
+	int ret = MNL_CB_OK, len; /* an interrupted first receive goes round again */
 
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_DUMP, seq);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
