@@ -1,6 +1,8 @@
 #!/bin/bash
 # `ipredir dump`, IPv4 and IPv6: -w writes a LINUX_SLL2 pcap file that
-# tcpdump reads with exactly -c packets, the right directions and interface;
+# tcpdump reads with exactly -c packets, the right directions and interface,
+# every packet whole with a right ICMP checksum; an unwritable file stops it
+# at once;
 # the text mode prints one line per packet with the right addresses; --monitor
 # does the same from copies.
 #
@@ -49,6 +51,37 @@ dump_finish() {
 	check "$name.table_gone" "the table outlived dump" no_table "$NS_B"
 }
 
+# intact_records FILE: how many records of a LINUX_SLL2 pcap file hold a whole echo
+# request or reply whose ICMP/ICMPv6 checksum is right (every byte as sent).
+intact_records() {
+	python3 - "$1" <<'PYEOF'
+import struct, sys
+
+def csum(data):
+    data += b"\0" * (len(data) & 1)
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+raw = open(sys.argv[1], "rb").read()
+pos, good = 24, 0
+while pos + 16 <= len(raw):
+    _, _, caplen, length = struct.unpack("=IIII", raw[pos:pos + 16])
+    ip = raw[pos + 16 + 20:pos + 16 + caplen]
+    pos += 16 + caplen
+    if caplen != length or not ip:
+        continue
+    if ip[0] >> 4 == 4:
+        ok = ip[9] == 1 and csum(ip[ip[0] % 16 * 4:]) == 0xffff
+    else:
+        pseudo = ip[8:40] + struct.pack("!I3xB", len(ip) - 40, 58)
+        ok = ip[6] == 58 and csum(pseudo + ip[40:]) == 0xffff
+    good += ok
+print(good)
+PYEOF
+}
+
 # pcap_case VERSION: dump -w FILE -c N, read back by tcpdump in B's namespace.
 pcap_case() {
 	local v=$1 name="pcap_v$1" file=$WORK/pcap_v$1.pcap read=$WORK/pcap_v$1.read a b
@@ -67,6 +100,8 @@ pcap_case() {
 		show "$read"
 	check "$name.out" "not $PINGS echo replies marked Out on $IF_B" \
 		test "$(count_lines "$read" " $IF_B +Out +IP6? ${b//./\\.} > ${a//./\\.}: ICMP6?,? echo reply")" = "$PINGS"
+	check "$name.bytes" "$(intact_records "$file") of $PACKETS records whole with a right checksum" \
+		test "$(intact_records "$file")" = "$PACKETS"
 }
 
 # text_case VERSION [--monitor]: one line per packet with direction, interface and addresses.
@@ -101,6 +136,18 @@ signal_case() {
 	check "$name.flows_again" "no ping reply after dump exited" pings "$NS_A" "$b" 1
 }
 
+# full_case: a file that cannot be written stops dump at once with the reason, status 1
+# and nothing installed.
+full_case() {
+	local log=$WORK/full.log rc
+	in_ns "$NS_B" "$IPREDIR" dump -w /dev/full >"$log" 2>&1
+	rc=$?
+	check full.exit "dump -w /dev/full exited $rc, not 1" test "$rc" = 1
+	check full.reason "no reason given" has_line "$log" "cannot write /dev/full"
+	check full.no_table "a table was left behind" no_table "$NS_B"
+}
+
+full_case
 for v in 4 6; do
 	pcap_case "$v"
 	signal_case "$v"

@@ -8,12 +8,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
@@ -30,10 +33,21 @@ struct dump_config {
 	int monitor;                /* --monitor: copies only */
 };
 
-/* The pcap output of -w. */
+/* What goes before each packet's bytes in the file: pcap's record header (host byte
+ * order, as libpcap writes it) and the SLL2 header. */
+struct record_head {
+	uint32_t ts_sec, ts_usec, caplen, len;
+	uint8_t sll2[SLL2_HDR_LEN];
+};
+
+/* The pcap output of -w: libpcap writes the file header; the records of a batch go
+ * out in one writev, the packet bytes straight from the receive buffer. */
 struct dump_out {
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
+	int fd;
+	struct record_head heads[DUMP_BATCH];
+	struct iovec iov[2 * DUMP_BATCH];
 };
 
 static struct dump_config dump_config;
@@ -197,6 +211,11 @@ static int out_open(struct dump_out *o, const char *file, unsigned int snaplen)
 		fprintf(stderr, "ipredir dump: %s\n", pcap_geterr(o->pcap));
 		return -1;
 	}
+	if (pcap_dump_flush(o->dumper) < 0) { /* the file header; records bypass stdio */
+		fprintf(stderr, "ipredir dump: cannot write %s\n", file);
+		return -1;
+	}
+	o->fd = fileno(pcap_dump_file(o->dumper));
 	return 0;
 }
 
@@ -229,17 +248,44 @@ static void sll2_header(const struct ipr_packet *pkt, uint8_t *h)
 	h[11] = 0; /* no link-layer address */
 }
 
-static void write_packet(struct dump_out *o, const struct ipr_packet *pkt, uint8_t *rec)
+static void record_head(const struct ipr_packet *pkt, struct record_head *r)
 {
-	struct pcap_pkthdr ph = {
-		.ts = { .tv_sec = (time_t)pkt->ts_sec, .tv_usec = (suseconds_t)(pkt->ts_nsec / 1000) },
-		.caplen = SLL2_HDR_LEN + pkt->caplen,
-		.len = SLL2_HDR_LEN + pkt->len,
-	};
+	r->ts_sec = (uint32_t)pkt->ts_sec;
+	r->ts_usec = pkt->ts_nsec / 1000;
+	r->caplen = SLL2_HDR_LEN + pkt->caplen;
+	r->len = SLL2_HDR_LEN + pkt->len;
+	sll2_header(pkt, r->sll2);
+}
 
-	sll2_header(pkt, rec);
-	memcpy(rec + SLL2_HDR_LEN, pkt->data, pkt->caplen);
-	pcap_dump((u_char *)o->dumper, &ph, rec);
+/* writev all of iov, going on after short writes and signals; 0 or -errno. */
+static int write_all(int fd, struct iovec *iov, int cnt)
+{
+	while (cnt > 0) {
+		ssize_t n = writev(fd, iov, cnt > IOV_MAX ? IOV_MAX : cnt);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -EIO;
+		for (; cnt > 0 && (size_t)n >= iov->iov_len; iov++, cnt--)
+			n -= (ssize_t)iov->iov_len;
+		if (cnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Append n packets to the file without copying their bytes; 0 or -errno. */
+static int write_packets(struct dump_out *o, const struct ipr_packet *pkts, int n)
+{
+	for (int i = 0; i < n; i++) {
+		record_head(&pkts[i], &o->heads[i]);
+		o->iov[2 * i] = (struct iovec){ &o->heads[i], sizeof(o->heads[i]) };
+		o->iov[2 * i + 1] = (struct iovec){ (void *)pkts[i].data, pkts[i].caplen };
+	}
+	return write_all(o->fd, o->iov, 2 * n);
 }
 
 /* ---- the loop ---- */
@@ -250,7 +296,6 @@ struct dump_loop {
 	void *buf;
 	size_t buflen;
 	struct ipr_packet pkts[DUMP_BATCH];
-	uint8_t *rec;               /* one pcap record: SLL2 header + packet */
 	unsigned long long written; /* packets printed or written */
 };
 
@@ -259,23 +304,29 @@ static int count_reached(const struct dump_loop *l)
 	return dump_config.count && l->written >= dump_config.count;
 }
 
-static void handle_batch(struct dump_loop *l, int n)
+/* Print or write the packets of a batch up to --count; 0 or -errno of a failed write. */
+static int handle_batch(struct dump_loop *l, int n)
 {
-	for (int i = 0; i < n && !count_reached(l); i++) {
-		if (l->out.dumper)
-			write_packet(&l->out, &l->pkts[i], l->rec);
-		else
+	int err = 0;
+
+	if (dump_config.count && (unsigned long long)n > dump_config.count - l->written)
+		n = (int)(dump_config.count - l->written);
+	if (l->out.dumper) {
+		err = write_packets(&l->out, l->pkts, n);
+	} else {
+		for (int i = 0; i < n; i++)
 			print_packet(&l->pkts[i]);
-		l->written++;
-	}
-	if (!l->out.dumper)
 		fflush(stdout);
+	}
+	if (!err)
+		l->written += (unsigned long long)n;
+	return err;
 }
 
 static int run_loop(struct dump_loop *l)
 {
 	while (!cli_stop && !count_reached(l)) {
-		int n = ipr_recv_batch(l->h, l->buf, l->buflen, l->pkts, DUMP_BATCH, 0);
+		int n = ipr_recv_batch(l->h, l->buf, l->buflen, l->pkts, DUMP_BATCH, 0), err;
 
 		if (n == -EINTR || n == -EAGAIN)
 			continue;
@@ -283,7 +334,12 @@ static int run_loop(struct dump_loop *l)
 			fprintf(stderr, "ipredir dump: %s\n", ipr_last_error());
 			return 1;
 		}
-		handle_batch(l, n);
+		err = handle_batch(l, n);
+		if (err < 0) {
+			fprintf(stderr, "ipredir dump: cannot write %s: %s\n", dump_config.file,
+				strerror(-err));
+			return 1;
+		}
 		/* Every packet goes on, also those past --count; a monitor holds none. */
 		if (!dump_config.monitor &&
 		    ipr_set_verdicts(l->h, l->pkts, (unsigned int)n, IPR_ACCEPT) < 0) {
@@ -301,11 +357,6 @@ static int setup_output(struct dump_loop *l)
 
 	if (!dump_config.file)
 		return 0;
-	l->rec = malloc(SLL2_HDR_LEN + IPR_SNAPLEN_MAX);
-	if (!l->rec) {
-		fprintf(stderr, "ipredir dump: out of memory\n");
-		return -1;
-	}
 	return out_open(&l->out, dump_config.file, snaplen);
 }
 
@@ -365,7 +416,6 @@ out:
 		status = 1;
 	}
 	free(l->buf);
-	free(l->rec);
 	free(l);
 	return status;
 }
