@@ -95,8 +95,9 @@ struct ipr_options {
 	uint32_t inject_mask;      /* its bits; 0 = inject_mark */
 	const char *cgroup;        /* only packets of sockets in this cgroup v2 path */
 	unsigned int deadline_ms;  /* accept packets left undecided this long; 0 = default */
-	unsigned int busy_poll_us; /* poll this long without sleeping before a receive waits;
-	                              lower latency for a CPU kept busy; 0 = sleep at once */
+	unsigned int busy_poll_us; /* while packets come within this long of each other, poll
+	                              this long before a receive sleeps: lower latency for a
+	                              CPU kept busy; 0 = sleep at once */
 	unsigned int coalesce_us;  /* after a partial batch of several packets, wait this long
 	                              before the next receive so batches fill; 0 = never */
 };

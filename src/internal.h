@@ -165,6 +165,7 @@ struct ipr_queue {
 	unsigned int busy_poll_us;    /* poll this long before a receive sleeps */
 	unsigned int coalesce_us;     /* pause after a partial batch of several packets */
 	int last_partial;             /* the last receive returned 2..max-1 packets */
+	int poll_pays;                /* the last packet came within busy_poll_us */
 	uint64_t next_scan_ms;        /* when to look for expired packets again */
 	uint64_t expired;             /* packets accepted by the deadline */
 	uint32_t last_id;             /* newest packet id received */

@@ -398,15 +398,32 @@ static uint64_t now_us(void)
 
 /* Receive without sleeping, again and again for up to busy_poll_us: the thread stays
  * on its CPU, so a packet's arrival costs no wake-up. -EAGAIN if none came. */
-static int busy_poll(struct ipr_queue *q, unsigned int max)
+static int busy_poll(struct ipr_queue *q, unsigned int max, uint64_t start)
 {
-	uint64_t end = now_us() + q->busy_poll_us;
+	uint64_t end = start + q->busy_poll_us;
 	int n;
 
 	do
 		n = recvmmsg(q->fd, q->rx_msgs, max, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EAGAIN && now_us() < end);
 	return n < 0 ? -errno : n;
+}
+
+/* Poll first only while packets keep coming within busy_poll_us of the previous
+ * receive: on a link where the next packet takes longer, spinning is all cost. */
+static int wait_polling(struct ipr_queue *q, unsigned int max)
+{
+	uint64_t start = now_us();
+	int n = -EAGAIN;
+
+	if (q->poll_pays)
+		n = busy_poll(q, max, start);
+	if (n == -EAGAIN) {
+		n = recvmmsg(q->fd, q->rx_msgs, max, MSG_WAITFORONE, NULL);
+		n = n < 0 ? -errno : n;
+	}
+	q->poll_pays = n > 0 && now_us() - start <= q->busy_poll_us;
+	return n;
 }
 
 /* After a partial batch of several packets more are on their way: waiting a moment
@@ -424,16 +441,16 @@ static int receive_messages(struct ipr_handle *h, uint8_t *buf, size_t slot, uns
 			    unsigned int flags)
 {
 	struct ipr_queue *q = &h->queue;
-	int n = -EAGAIN;
+	int n;
 
 	for (unsigned int i = 0; i < max; i++) {
 		q->rx_iov[i].iov_base = buf + i * slot;
 		q->rx_iov[i].iov_len = slot;
 		q->rx_msgs[i].msg_hdr.msg_flags = 0;
 	}
-	if (q->busy_poll_us && !(flags & IPR_RECV_NONBLOCK))
-		n = busy_poll(q, max);
-	if (n == -EAGAIN) {
+	if (q->busy_poll_us && !(flags & IPR_RECV_NONBLOCK)) {
+		n = wait_polling(q, max);
+	} else {
 		n = recvmmsg(q->fd, q->rx_msgs, max,
 			     MSG_WAITFORONE | ((flags & IPR_RECV_NONBLOCK) ? MSG_DONTWAIT : 0), NULL);
 		n = n < 0 ? -errno : n;
