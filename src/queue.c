@@ -396,6 +396,14 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* One recvmmsg of up to max messages, waiting for the first unless MSG_DONTWAIT. */
+static int receive(struct ipr_queue *q, unsigned int max, int sockflags)
+{
+	int n = recvmmsg(q->fd, q->rx_msgs, max, MSG_WAITFORONE | sockflags, NULL);
+
+	return n < 0 ? -errno : n;
+}
+
 /* Receive without sleeping, again and again for up to busy_poll_us: the thread stays
  * on its CPU, so a packet's arrival costs no wake-up. -EAGAIN if none came. */
 static int busy_poll(struct ipr_queue *q, unsigned int max, uint64_t start)
@@ -404,9 +412,9 @@ static int busy_poll(struct ipr_queue *q, unsigned int max, uint64_t start)
 	int n;
 
 	do
-		n = recvmmsg(q->fd, q->rx_msgs, max, MSG_DONTWAIT, NULL);
-	while (n < 0 && errno == EAGAIN && now_us() < end);
-	return n < 0 ? -errno : n;
+		n = receive(q, max, MSG_DONTWAIT);
+	while (n == -EAGAIN && now_us() < end);
+	return n;
 }
 
 /* Poll first only while packets keep coming within busy_poll_us of the previous
@@ -418,10 +426,8 @@ static int wait_polling(struct ipr_queue *q, unsigned int max)
 
 	if (q->poll_pays)
 		n = busy_poll(q, max, start);
-	if (n == -EAGAIN) {
-		n = recvmmsg(q->fd, q->rx_msgs, max, MSG_WAITFORONE, NULL);
-		n = n < 0 ? -errno : n;
-	}
+	if (n == -EAGAIN)
+		n = receive(q, max, 0);
 	q->poll_pays = n > 0 && now_us() - start <= q->busy_poll_us;
 	return n;
 }
@@ -448,13 +454,10 @@ static int receive_messages(struct ipr_handle *h, uint8_t *buf, size_t slot, uns
 		q->rx_iov[i].iov_len = slot;
 		q->rx_msgs[i].msg_hdr.msg_flags = 0;
 	}
-	if (q->busy_poll_us && !(flags & IPR_RECV_NONBLOCK)) {
-		n = wait_polling(q, max);
-	} else {
-		n = recvmmsg(q->fd, q->rx_msgs, max,
-			     MSG_WAITFORONE | ((flags & IPR_RECV_NONBLOCK) ? MSG_DONTWAIT : 0), NULL);
-		n = n < 0 ? -errno : n;
-	}
+	if (flags & IPR_RECV_NONBLOCK)
+		n = receive(q, max, MSG_DONTWAIT);
+	else
+		n = q->busy_poll_us ? wait_polling(q, max) : receive(q, max, 0);
 	q->last_partial = n > 1 && (unsigned int)n < max;
 	return n;
 }
