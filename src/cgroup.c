@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+#define LEVEL_MAX 255 /* deepest cgroup level the nft socket expression matches */
+
 /* Where cgroup v2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems. */
 IPR_EXPORT int ipr_cgroup2_mount(char *buf, size_t size)
 {
@@ -65,5 +67,8 @@ int ipr_cgroup_resolve(const char *path, uint64_t *id, unsigned int *level)
 				full);
 	*id = st.st_ino;
 	*level = depth(rel);
+	if (*level > LEVEL_MAX)
+		return ipr_fail(-EINVAL, "cgroup \"%s\" is %u levels deep: the kernel matches "
+				"levels 0-%d", path, *level, LEVEL_MAX);
 	return 0;
 }

@@ -463,6 +463,12 @@ int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned
 	return direction == IPR_LAYER_OUT ? send_out(in, pkt, len) : send_in(in, pkt, len);
 }
 
+IPR_EXPORT int ipr_send(struct ipr_handle *h, const void *pkt, size_t len,
+			unsigned int direction)
+{
+	return ipr_inject_send(&h->inject, pkt, len, direction);
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)

@@ -1,5 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* internal.h - private declarations shared by the libipredir sources. */
+/*
+ * internal.h - private declarations shared by the libipredir sources.
+ *
+ * A file calls only files of the layers below its own (scripts/check-layers.sh
+ * checks it over the objects); engines are reached through struct ipr_engine:
+ *
+ *   handle.c                          open and close: the orchestration
+ *   engine.c                          the data-path calls, passed to the engine
+ *   nfqueue.c nflog.c                 the engines
+ *   verdict.c options.c status.c inject.c rules.c
+ *   nfnl.c filter.c packet.c cgroup.c rules_batch.c rules_expr.c
+ *   error.c                           last error and log callback
+ */
 #ifndef IPREDIR_INTERNAL_H
 #define IPREDIR_INTERNAL_H
 
@@ -7,19 +19,38 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "ipredir.h"
 
 #define IPR_EXPORT __attribute__((visibility("default")))
 #define IPR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* ---- errors and logging (handle.c) ---- */
+/* ---- error.c: the last error and the log callback ---- */
+
+#define IPR_ERROR_MAX 512 /* bytes of one reason or log message */
 
 /* Record the reason of a failure for ipr_last_error(), log it, return err (< 0). */
 int ipr_fail(int err, const char *fmt, ...) IPR_PRINTF(2, 3);
 
 /* Send one message to the log callback, if its level is enabled. */
 void ipr_log(enum ipr_log_level level, const char *fmt, ...) IPR_PRINTF(2, 3);
+
+/* ---- options.c: ipr_options copied, completed and checked, once ---- */
+
+struct ipr_engine;
+struct nlattr;
+struct nlmsghdr;
+
+/*
+ * Copy the caller's options (from an older or newer header) into *out, fill in
+ * the defaults and refuse absurd values, each with a reason: 0 or -EINVAL,
+ * -E2BIG for fields this library does not know.
+ */
+int ipr_options_load(const struct ipr_options *in, struct ipr_options *out);
+
+/* Refuse options the engine cannot serve (an observer holds no queue): 0 or -EINVAL. */
+int ipr_options_fit(const struct ipr_options *o, const struct ipr_engine *e);
 
 /* ---- filter.c: pcap expression -> classic BPF ---- */
 
@@ -57,6 +88,21 @@ enum ipr_queue_kind {
 	IPR_QUEUE_COMPAT = 2, /* xt NFQUEUE target v3 through nft_compat */
 };
 
+enum ipr_action_kind {
+	IPR_ACTION_QUEUE, /* hold: NFQUEUE */
+	IPR_ACTION_LOG,   /* copy: NFLOG */
+};
+
+/* What the rules do with a packet that matches: an engine's open() says. */
+struct ipr_rules_action {
+	enum ipr_action_kind kind;
+	unsigned int first;        /* the (first) queue number, or the NFLOG group */
+	unsigned int count;        /* queues first..first+count-1, flows spread by symhash */
+	enum ipr_queue_kind queue_kind;
+	uint32_t snaplen;          /* log: bytes copied per packet */
+	uint16_t threshold;        /* log: packets the kernel batches per message */
+};
+
 struct ipr_rules_spec {
 	const char *table;         /* table name (family inet) */
 	const char *comment;       /* stored as table user data, shown by status tools */
@@ -65,11 +111,9 @@ struct ipr_rules_spec {
 	const char *in_interface;  /* input interface must be; NULL = any */
 	const char *out_interface; /* output interface must be; NULL = any */
 	int priority;              /* chain priority is -priority */
-	unsigned int queue;        /* first NFQUEUE number */
-	unsigned int queues;       /* queues queue..queue+queues-1, flows spread by symhash; 0 = 1 */
+	struct ipr_rules_action action;
 	const struct sock_filter *bpf; /* xt_bpf program; NULL = no match */
 	unsigned int bpf_len;
-	enum ipr_queue_kind queue_kind;
 	uint32_t inject_mark;      /* packets with (mark & inject_mask) == inject_mark skip us */
 	uint32_t inject_mask;      /* 0 = no such rule */
 	const char *skip_iifname_prefix; /* packets arriving on such devices skip us; NULL = none */
@@ -77,17 +121,14 @@ struct ipr_rules_spec {
 	uint32_t bypass_mask;      /* a verdict sets these bits in the packet mark to offload its flow; 0 = off */
 	uint64_t cgroup_id;        /* only sockets in this cgroup v2 (inode number); 0 = any */
 	unsigned int cgroup_level; /* its depth below the cgroup v2 root */
-	int monitor;               /* 1: log to NFLOG log_group instead of queueing */
-	uint16_t log_group;
-	uint32_t log_snaplen;
-	uint16_t log_threshold;    /* packets the kernel batches per NFLOG message */
 };
 
 struct ipr_rules;
 
 /*
  * Create the table (NFT_TABLE_F_OWNER), one base chain per layer and the queue
- * rules, atomically in one batch. Returns 0 or -errno with a reason.
+ * rules, atomically in one batch. The spec comes from checked options: only
+ * the kernel refuses it. Returns 0 or -errno with a reason.
  */
 int ipr_rules_install(const struct ipr_rules_spec *spec, struct ipr_rules **out);
 
@@ -107,11 +148,33 @@ int ipr_rules_detach(struct ipr_rules *r);
 /* Delete the table and free r (NULL is ignored). */
 void ipr_rules_remove(struct ipr_rules *r);
 
-/* ---- nfnl.c: shared by the NFQUEUE and NFLOG engines ---- */
+/* ---- status.c: the table comment, written at open and read by ipr_list_redirectors ---- */
+
+#define IPR_COMMENT_MAX 128 /* nft keeps at most 127 characters */
+
+/* "pid=P layers=L queue|group=N queues=Q filter=F", cut visibly with "..." to fit. */
+void ipr_comment_format(char *buf, size_t size, unsigned int layers,
+			const struct ipr_rules_action *act, const char *filter);
+
+/* ---- nfnl.c: what the netlink engines share ---- */
+
+/*
+ * A NETLINK_NETFILTER socket bound to an automatic port, with receive (and,
+ * if not 0, send) buffers of these sizes, forced where allowed, overflow
+ * errors off and error acks capped. Returns the fd or -errno with a reason.
+ */
+int ipr_nfnl_socket(int rcvbuf, int sndbuf);
 
 /* Start an nfnetlink request of subsystem subsys for resource res_id (queue or group). */
 struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, uint16_t res_id,
 				     uint32_t seq);
+
+/* A configuration message of the queue or log subsystem (NFNL_SUBSYS_QUEUE, _ULOG). */
+struct nlmsghdr *ipr_nfnl_put_config(void *buf, uint8_t subsys, uint16_t res_id, uint32_t seq);
+
+/* A configuration message carrying one command (bind, unbind). */
+struct nlmsghdr *ipr_nfnl_put_command(void *buf, uint8_t subsys, uint16_t res_id, uint32_t seq,
+				      uint8_t command);
 
 /* One configuration request of the queue or log subsystem; zero the buffer:
  * mnl_attr_put() leaves attribute padding as it is, and the kernel gets it. */
@@ -120,19 +183,58 @@ struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, ui
 /* Send the request with NLM_F_ACK on fd and wait for its ack; 0 or the kernel's -errno. */
 int ipr_nfnl_talk(int fd, struct nlmsghdr *nlh);
 
-/* The enum ipr_layer of a netfilter hook number. */
-uint8_t ipr_hook_layer(uint8_t hook);
+/* Try one queue or group number: 0, -EBUSY if it is taken, other -errno. */
+typedef int (*ipr_try_fn)(void *arg, unsigned int num);
+
+/*
+ * Offer the automatic range of numbers (49152-65535, starting at a place set by
+ * the pid) step at a time until try_number() says other than -EBUSY; returns
+ * what it said, or -EBUSY naming what (e.g. "NFLOG group") when all are taken.
+ */
+int ipr_nfnl_find_free(const char *what, unsigned int step, ipr_try_fn try_number, void *arg);
+
+/* What an attribute of a packet message carries, for those both subsystems send. */
+enum ipr_meta {
+	IPR_META_NONE,
+	IPR_META_PAYLOAD,
+	IPR_META_MARK,
+	IPR_META_IFINDEX_IN,
+	IPR_META_IFINDEX_OUT,
+	IPR_META_UID,
+	IPR_META_GID,
+	IPR_META_TIMESTAMP,
+};
+
+/* Copy the value of attribute a into p as meta says; a short attribute is ignored. */
+void ipr_nfnl_take_meta(const struct nlattr *a, enum ipr_meta meta, struct ipr_packet *p);
+
+/* The hook and link protocol of a packet header attribute. */
+void ipr_nfnl_take_hook(uint8_t hook, uint16_t hw_protocol_be, struct ipr_packet *p);
+
+/* Complete a parsed packet: receive time (if the kernel gave none), layer, queue number. */
+void ipr_nfnl_finish_packet(struct ipr_packet *p, const struct timespec *now, uint16_t num);
 
 /* Move a kernel sequence (packet id, NFLOG seq) on to value; returns the values it skipped. */
 uint32_t ipr_seq_advance(uint32_t *last, int *have, uint32_t value);
 
-/* ---- queue.c / verdict.c: the NFQUEUE engine ---- */
+/* A failed receive: -EAGAIN and -EINTR as they are, others with a reason. */
+int ipr_recv_failed(int err);
+
+/*
+ * The first n numbers of the line for num in /proc/net/netfilter/<file>
+ * (nfnetlink_queue, nfnetlink_log). Returns 0, -ENOENT if no line is for num,
+ * or -errno with a reason if the file cannot be read.
+ */
+int ipr_nfnl_proc_line(const char *file, unsigned int num, unsigned long long *v,
+		       unsigned int n);
+
+/* ---- verdict.c: the verdicts of one queue, sent together ---- */
 
 #define IPR_BATCH_MAX 1024     /* packets one ipr_recv_batch() call can return */
 #define IPR_PENDING_MAX 1024   /* verdicts queued before an automatic flush */
 #define IPR_PENDING_BYTES (1u << 20) /* new packet bytes queued before a flush */
 
-/* One verdict waiting for ipr_flush(). */
+/* One verdict waiting for a flush. */
 struct ipr_pending {
 	uint32_t id;
 	uint32_t len;      /* bytes at data; 0 = unchanged */
@@ -142,47 +244,76 @@ struct ipr_pending {
 	uint8_t verdict;   /* NF_ACCEPT or NF_DROP */
 };
 
-/* A packet handed to the program and not yet answered. */
-struct ipr_held {
-	uint32_t id;
-	uint32_t next_free;  /* free-list link while unused */
-	uint64_t since_ms;   /* when it was handed out; 0 = unused */
-};
-
-struct ipr_queue {
-	int fd;                       /* NETLINK_NETFILTER socket bound to the queue */
-	uint16_t num;                 /* queue number */
-	uint32_t seq;                 /* netlink sequence of config requests */
+struct ipr_verdicts {
+	int fd;                       /* the queue's socket */
+	uint16_t num;                 /* the queue's number */
+	unsigned int undecided;       /* packets handed out without a verdict yet */
 	struct ipr_pending *pending;  /* verdicts not yet sent, in call order */
 	unsigned int npending;
-	size_t pending_bytes;
-	int pending_sorted;           /* pending ids strictly increase */
-	unsigned int undecided;       /* packets handed out without a verdict yet */
-	struct ipr_held *held;        /* those packets, indexed by ipr_packet.priv */
-	unsigned int held_cap;        /* the kernel's queue length: it never holds more */
-	uint32_t free_held;           /* first unused entry; held_cap = none */
-	unsigned int deadline_ms;     /* accept packets undecided this long */
-	unsigned int busy_poll_us;    /* poll this long before a receive sleeps */
-	unsigned int coalesce_us;     /* pause after a partial batch of several packets */
-	int last_partial;             /* the last receive returned 2..max-1 packets */
-	int poll_pays;                /* the last packet came within busy_poll_us */
-	uint64_t next_scan_ms;        /* when to look for expired packets again */
-	uint64_t expired;             /* packets accepted by the deadline */
-	uint32_t last_id;             /* newest packet id received */
-	int have_id;                  /* last_id is valid */
-	uint64_t id_gaps;             /* ids the kernel skipped (socket full) */
-	struct mmsghdr *rx_msgs;      /* recvmmsg vectors, IPR_BATCH_MAX each */
-	struct iovec *rx_iov;
-	struct iovec *tx_iov;         /* sendmsg vectors for a flush */
+	size_t bytes;                 /* new packet bytes among them */
+	int sorted;                   /* pending ids strictly increase */
+	struct iovec *tx_iov;         /* sendmsg vectors of a flush */
 	uint8_t *tx_hdrs;             /* netlink headers of a flush */
 };
+
+/* Allocate the lists for queue num on socket fd; 0 or -ENOMEM. */
+int ipr_verdicts_init(struct ipr_verdicts *vb, int fd, uint16_t num);
+
+/* Free the lists (unsent verdicts are lost). */
+void ipr_verdicts_free(struct ipr_verdicts *vb);
+
+/* Queue one verdict (already checked); flushes when the list is full. */
+int ipr_verdicts_add(struct ipr_verdicts *vb, const struct ipr_pending *v);
+
+/* Send every queued verdict in one sendmsg; 0 or -errno with a reason. */
+int ipr_verdicts_flush(struct ipr_verdicts *vb);
+
+/* One batch verdict: accept every packet of the queue up to id. */
+int ipr_verdicts_accept_upto(struct ipr_verdicts *vb, uint32_t id);
+
+/* Count v in the verdict counters of s. */
+void ipr_verdict_count(struct ipr_stats *s, const struct ipr_pending *v);
+
+/* ---- the engines (nfqueue.c, nflog.c): one file each behind this interface ---- */
+
+/* One receive call: the caller's buffer cut into slots, and its packet array. */
+struct ipr_rx {
+	uint8_t *buf;
+	size_t buflen;
+	size_t slot;               /* ipr_slot_size() */
+	struct ipr_packet *pkts;
+	unsigned int max;          /* 1..IPR_BATCH_MAX, and slots in buf */
+	unsigned int flags;        /* enum ipr_recv_flags */
+};
+
+struct ipr_engine {
+	const char *name;
+	int holds;  /* 1: packets wait for verdicts (queues, pacing, bypass, deadline) */
+	/* Bind kernel resources for every member of owner h, set each member's priv
+	 * and fd, and say what the rules must do; 0 or -errno with a reason. */
+	int (*open)(struct ipr_handle *h, const struct ipr_options *o,
+		    struct ipr_rules_action *act);
+	/* Receive up to rx->max packets: >= 1, or -errno (see ipr_recv_batch()). */
+	int (*recv)(struct ipr_handle *h, const struct ipr_rx *rx);
+	/* Queue the checked verdict v for pkt; NULL for an observer (nothing waits). */
+	int (*verdict)(struct ipr_handle *h, struct ipr_packet *pkt, const struct ipr_pending *v);
+	/* Send queued verdicts; NULL for an observer. */
+	int (*flush)(struct ipr_handle *h);
+	/* Add the engine's kernel counters to s. */
+	int (*stats)(struct ipr_handle *h, struct ipr_stats *s);
+	/* Release one member (held packets accepted first); harmless if never opened. */
+	int (*close)(struct ipr_handle *h);
+};
+
+extern const struct ipr_engine ipr_engine_nfqueue; /* holds packets: NFQUEUE */
+extern const struct ipr_engine ipr_engine_nflog;   /* monitor: NFLOG copies */
 
 /* ---- cgroup.c ---- */
 
 /*
  * Resolve a cgroup v2 directory, given as a path below the cgroup2 mount
  * ("/system.slice/x.service") or as a filesystem path under it, to its id
- * (inode number) and depth. Returns 0, -ENOENT with a reason.
+ * (inode number) and depth. Returns 0, -ENOENT or -EINVAL with a reason.
  */
 int ipr_cgroup_resolve(const char *path, uint64_t *id, unsigned int *level);
 
@@ -206,46 +337,18 @@ struct ipr_inject {
 int ipr_inject_check(const void *pkt, size_t len);
 
 /* Refuse malformed packets; send pkt out (IPR_LAYER_OUT) or in (IPR_LAYER_IN);
- * (NULL, 0) only opens that direction's socket or tun device. */
+ * (NULL, 0) only opens that direction's socket or tun device. ipr_send() of a handle. */
 int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction);
 
 /* Close the sockets and remove the tun device. */
 void ipr_inject_close(struct ipr_inject *in);
 
-/* ---- monitor.c: NFLOG copies for IPR_OPEN_MONITOR handles ---- */
-
-#define IPR_MONITOR_BATCH 64             /* copies the kernel gathers per NFLOG datagram */
-#define IPR_MONITOR_DGRAM_MAX (128u << 10) /* largest NFLOG datagram (kernel skb limit) */
-#define IPR_MONITOR_RX_DGRAMS 4          /* datagrams one receive call takes at most */
-
-struct ipr_monitor {
-	int fd;                    /* NETLINK_NETFILTER socket bound to the NFLOG group */
-	uint16_t group;
-	uint32_t seq;              /* netlink sequence of config requests */
-	uint32_t snaplen;          /* bytes copied per packet */
-	uint32_t last_seq;         /* NFULA_SEQ of the newest copy */
-	int have_seq;
-	uint64_t lost;             /* copies the kernel could not deliver (sequence gaps) */
-	uint8_t *stash;            /* messages received but not yet handed out (max reached) */
-	size_t stash_off;          /* the first of them */
-	size_t stash_len;          /* their bytes; 0 = none */
-	struct mmsghdr rx_msgs[IPR_MONITOR_RX_DGRAMS]; /* recvmmsg vectors */
-	struct iovec rx_iov[IPR_MONITOR_RX_DGRAMS];
-};
-
-/* Bind a free NFLOG group and configure copies of snaplen bytes. */
-int ipr_monitor_open(struct ipr_monitor *m, unsigned int snaplen);
-
-/* ipr_recv_batch() for a monitor handle. */
-int ipr_monitor_recv(struct ipr_handle *h, void *buf, size_t buflen, struct ipr_packet *pkts,
-		     unsigned int max, unsigned int flags);
-
-/* Unbind and close. */
-void ipr_monitor_close(struct ipr_monitor *m);
+/* ---- the handle ---- */
 
 struct ipr_handle {
-	struct ipr_queue queue;
-	struct ipr_monitor monitor;
+	const struct ipr_engine *engine;
+	void *priv;                     /* the engine's state of this handle */
+	int fd;                         /* what ipr_fd() returns */
 	struct ipr_inject inject;
 	struct ipr_filter filter;       /* shared by the members; the owner frees it */
 	struct ipr_rules *rules;        /* the owner's */
@@ -255,29 +358,9 @@ struct ipr_handle {
 	uint32_t bypass_mark, bypass_mask;
 	struct ipr_info info;
 	struct ipr_stats stats;
-	unsigned int flags;         /* enum ipr_open_flags */
+	unsigned int flags;             /* enum ipr_open_flags */
 	unsigned int snaplen;
-	char comment[128];          /* table comment: nft keeps at most 127 characters */
+	char comment[IPR_COMMENT_MAX];
 };
-
-/* Open the netlink socket, bind queue num and configure it; -EBUSY if it is taken. */
-int ipr_queue_open(struct ipr_queue *q, unsigned int num, unsigned int snaplen,
-		   unsigned int maxlen, unsigned int open_flags, unsigned int deadline_ms);
-
-/* Accept every packet still held (received or not), unbind, close. */
-int ipr_queue_close(struct ipr_queue *q);
-
-/* Queue one verdict (already validated). Flushes when the list is full. */
-int ipr_queue_verdict(struct ipr_queue *q, const struct ipr_pending *v);
-
-/* Take a handed-out packet off the held list; -EINVAL/-ETIMEDOUT if it is not on it. */
-int ipr_queue_release(struct ipr_queue *q, const struct ipr_packet *pkt);
-
-/* Send every queued verdict in one sendmsg. */
-int ipr_queue_flush(struct ipr_queue *q);
-
-/* Kernel counters of the queue from /proc/net/netfilter/nfnetlink_queue. */
-int ipr_queue_kernel_stats(const struct ipr_queue *q, uint64_t *queue_dropped,
-			   uint64_t *user_dropped, uint64_t *waiting, uint64_t *last_id);
 
 #endif /* IPREDIR_INTERNAL_H */

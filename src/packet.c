@@ -19,6 +19,22 @@
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
 
+/* Why the last internal check failed; the public call that fails reports it. */
+static __thread const char *why;
+
+/* A failed check: remember its reason, return err. */
+static int fault(int err, const char *reason)
+{
+	why = reason;
+	return err;
+}
+
+/* The public call's failure: err with the reason of the check that failed. */
+static int fail(const char *call, int err)
+{
+	return ipr_fail(err, "%s: %s", call, why);
+}
+
 /* A parse result plus what only the checksum code needs. */
 struct parse_ctx {
 	struct ipr_parsed p;
@@ -126,8 +142,8 @@ static int header_fits(const struct ipr_parsed *p, uint32_t off, uint32_t len)
 	if (end <= p->l3_len)
 		return 0;
 	if (p->ip_len && end > p->ip_len)
-		return -EINVAL;
-	return -EMSGSIZE;
+		return fault(-EINVAL, "a header runs past the IP length");
+	return fault(-EMSGSIZE, "the capture ends inside the IP headers");
 }
 
 /* A transport header of len bytes at off: 1 there, 0 cut short legitimately, or -EINVAL. */
@@ -194,7 +210,7 @@ static int parse_transport(struct ipr_parsed *p)
 	if (p->proto == IPPROTO_TCP) {
 		len = (p->l3[off + 12] >> 4) * 4u;
 		if (len < TCP_HDR_MIN)
-			return -EINVAL;
+			return fault(-EINVAL, "TCP data offset below 5");
 		ret = transport_fits(p, off, len);
 		if (ret <= 0)
 			return ret;
@@ -220,12 +236,12 @@ static int parse_ipv4(struct parse_ctx *c, const uint8_t *pkt, uint32_t caplen)
 	uint16_t frag;
 
 	if (hdr_len < IP4_HDR_MIN)
-		return -EINVAL;
+		return fault(-EINVAL, "IPv4 header length below 20 bytes");
 	if (hdr_len > caplen)
-		return -EMSGSIZE;
+		return fault(-EMSGSIZE, "the capture ends inside the IPv4 header");
 	ip_len = get_be16(pkt + 2);
 	if (ip_len && ip_len < hdr_len)
-		return -EINVAL;
+		return fault(-EINVAL, "IPv4 total length shorter than its header");
 	set_network(p, pkt, caplen, ip_len);
 	p->l3_hdr_len = (uint16_t)hdr_len;
 	p->ttl = pkt[IP4_TTL_OFF];
@@ -282,7 +298,7 @@ static int ipv6_ext(struct parse_ctx *c, uint8_t nexthdr, uint32_t off)
 	int err;
 
 	if (nexthdr == IPPROTO_HOPOPTS && off != IP6_HDR_LEN)
-		return -EINVAL;
+		return fault(-EINVAL, "IPv6 hop-by-hop options not first");
 	err = header_fits(&c->p, off, 2);
 	if (err)
 		return err;
@@ -305,7 +321,7 @@ static int parse_ipv6(struct parse_ctx *c, const uint8_t *pkt, uint32_t caplen)
 	uint32_t off = IP6_HDR_LEN;
 
 	if (caplen < IP6_HDR_LEN)
-		return -EMSGSIZE;
+		return fault(-EMSGSIZE, "the capture ends inside the IPv6 header");
 	payload_len = get_be16(pkt + 4);
 	set_network(p, pkt, caplen, payload_len ? IP6_HDR_LEN + payload_len : 0);
 	p->ttl = pkt[IP6_HOP_LIMIT_OFF];
@@ -320,7 +336,7 @@ static int parse_ipv6(struct parse_ctx *c, const uint8_t *pkt, uint32_t caplen)
 		nexthdr = pkt[off];
 		off += (uint32_t)len;
 		if (off > UINT16_MAX)
-			return -EINVAL;
+			return fault(-EINVAL, "IPv6 extension headers longer than 64 KiB");
 	}
 	p->proto = nexthdr;
 	p->l3_hdr_len = (uint16_t)off;
@@ -336,16 +352,16 @@ static int parse_ctx_init(struct parse_ctx *c, const void *pkt, size_t caplen)
 
 	memset(c, 0, sizeof(*c));
 	if (!pkt)
-		return -EINVAL;
+		return fault(-EINVAL, "no packet (NULL)");
 	if (!cap)
-		return -EMSGSIZE;
+		return fault(-EMSGSIZE, "empty packet");
 	c->p.version = bytes[0] >> 4;
 	if (c->p.version == 4)
 		err = parse_ipv4(c, bytes, cap);
 	else if (c->p.version == 6)
 		err = parse_ipv6(c, bytes, cap);
 	else
-		err = -EINVAL;
+		err = fault(-EINVAL, "not IPv4 or IPv6 (version nibble)");
 	if (err || c->later_fragment)
 		return err;
 	return parse_transport(&c->p);
@@ -357,10 +373,10 @@ IPR_EXPORT int ipr_parse(const void *pkt, size_t caplen, struct ipr_parsed *out)
 	int err;
 
 	if (!out)
-		return -EINVAL;
+		return ipr_fail(-EINVAL, "ipr_parse: no place for the result (NULL)");
 	err = parse_ctx_init(&c, pkt, caplen);
 	*out = err ? (struct ipr_parsed){ 0 } : c.p;
-	return err;
+	return err ? fail("ipr_parse", err) : 0;
 }
 
 /* ---- whole-packet checksums ---- */
@@ -372,7 +388,7 @@ static int parse_whole(struct parse_ctx *c, const void *pkt, size_t len)
 
 	if (err)
 		return err;
-	return c->p.truncated ? -EMSGSIZE : 0;
+	return c->p.truncated ? fault(-EMSGSIZE, "shorter than its IP length") : 0;
 }
 
 /* The transport checksum covers the whole datagram: not computable from a fragment. */
@@ -441,12 +457,26 @@ IPR_EXPORT int ipr_checksum_fill(void *pkt, size_t len)
 	int err = parse_whole(&c, pkt, len);
 
 	if (err)
-		return err;
+		return fail("ipr_checksum_fill", err);
 	if (c.p.version == 4)
 		fill_ipv4_header(bytes, c.p.l3_hdr_len);
 	if (has_transport_csum(&c.p))
 		fill_transport(&c, bytes + (c.p.l4 - c.p.l3));
 	return 0;
+}
+
+static const char *transport_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	default:
+		return "ICMPv6";
+	}
 }
 
 static int transport_csum_ok(const struct parse_ctx *c)
@@ -465,11 +495,12 @@ IPR_EXPORT int ipr_checksum_verify(const void *pkt, size_t len)
 	int err = parse_whole(&c, pkt, len);
 
 	if (err)
-		return err;
+		return fail("ipr_checksum_verify", err);
 	if (c.p.version == 4 && csum_partial(c.p.l3, c.p.l3_hdr_len, 0) != 0xffff)
-		return -EBADMSG;
+		return ipr_fail(-EBADMSG, "ipr_checksum_verify: the IPv4 header checksum is wrong");
 	if (has_transport_csum(&c.p) && !transport_csum_ok(&c))
-		return -EBADMSG;
+		return ipr_fail(-EBADMSG, "ipr_checksum_verify: the %s checksum is wrong",
+				transport_name(c.p.proto));
 	return 0;
 }
 
@@ -479,11 +510,12 @@ IPR_EXPORT int ipr_checksum_verify(const void *pkt, size_t len)
 static int ttl_offset(const uint8_t *pkt, size_t len)
 {
 	if (!pkt || !len)
-		return -EINVAL;
+		return fault(-EINVAL, "empty packet");
 	if (pkt[0] >> 4 == 6)
-		return len >= IP6_HDR_LEN ? IP6_HOP_LIMIT_OFF : -EINVAL;
+		return len >= IP6_HDR_LEN ? IP6_HOP_LIMIT_OFF :
+					    fault(-EINVAL, "shorter than an IPv6 header");
 	if (pkt[0] >> 4 != 4 || (pkt[0] & 0x0f) < 5 || (pkt[0] & 0x0f) * 4u > len)
-		return -EINVAL;
+		return fault(-EINVAL, "not a whole IPv4 or IPv6 header");
 	return IP4_TTL_OFF;
 }
 
@@ -510,9 +542,9 @@ IPR_EXPORT int ipr_decrement_ttl(void *pkt, size_t len)
 	int off = ttl_offset(bytes, len);
 
 	if (off < 0)
-		return off;
+		return fail("ipr_decrement_ttl", off);
 	if (bytes[off] <= 1)
-		return -ETIMEDOUT;
+		return ipr_fail(-ETIMEDOUT, "ipr_decrement_ttl: the TTL is already %u", bytes[off]);
 	write_ttl(bytes, off, (uint8_t)(bytes[off] - 1));
 	return bytes[off];
 }
@@ -522,7 +554,7 @@ IPR_EXPORT int ipr_set_ttl(void *pkt, size_t len, uint8_t ttl)
 	int off = ttl_offset(pkt, len);
 
 	if (off < 0)
-		return off;
+		return fail("ipr_set_ttl", off);
 	write_ttl(pkt, off, ttl);
 	return 0;
 }
@@ -532,7 +564,7 @@ IPR_EXPORT int ipr_set_ttl(void *pkt, size_t len, uint8_t ttl)
 IPR_EXPORT int ipr_addr_parse(const char *text, struct ipr_addr *addr)
 {
 	if (!text || !addr)
-		return -EINVAL;
+		return ipr_fail(-EINVAL, "ipr_addr_parse: no text or no place for the result");
 	memset(addr, 0, sizeof(*addr));
 	if (inet_pton(AF_INET, text, addr->bytes) == 1)
 		addr->family = AF_INET;
@@ -540,7 +572,7 @@ IPR_EXPORT int ipr_addr_parse(const char *text, struct ipr_addr *addr)
 		addr->family = AF_INET6;
 	else
 		memset(addr, 0, sizeof(*addr));
-	return addr->family ? 0 : -EINVAL;
+	return addr->family ? 0 : ipr_fail(-EINVAL, "\"%.64s\" is not an IPv4 or IPv6 address", text);
 }
 
 IPR_EXPORT int ipr_addr_format(const struct ipr_addr *addr, char *buf, size_t size)
@@ -548,9 +580,9 @@ IPR_EXPORT int ipr_addr_format(const struct ipr_addr *addr, char *buf, size_t si
 	socklen_t room = size < IPR_ADDR_STRLEN ? (socklen_t)size : IPR_ADDR_STRLEN;
 
 	if (!addr || !buf || (addr->family != AF_INET && addr->family != AF_INET6))
-		return -EINVAL;
+		return ipr_fail(-EINVAL, "ipr_addr_format: no address, no buffer or an unknown family");
 	if (!inet_ntop(addr->family, addr->bytes, buf, room))
-		return -ENOSPC;
+		return ipr_fail(-ENOSPC, "ipr_addr_format: %zu bytes cannot hold the address", size);
 	return (int)strlen(buf);
 }
 
@@ -569,15 +601,14 @@ IPR_EXPORT int ipr_packet_addrs(const struct ipr_parsed *p, struct ipr_addr *src
 	size_t off = 12, len = 4;
 	uint8_t family = AF_INET;
 
-	if (!p || !p->l3 || (p->version != 4 && p->version != 6))
-		return -EINVAL;
+	if (!p || !p->l3 || (p->version != 4 && p->version != 6) ||
+	    p->l3_hdr_len < (p->version == 6 ? 40 : 20))
+		return ipr_fail(-EINVAL, "ipr_packet_addrs: not a packet ipr_parse() accepted");
 	if (p->version == 6) {
 		off = 8;
 		len = 16;
 		family = AF_INET6;
 	}
-	if (p->l3_hdr_len < off + 2 * len)
-		return -EINVAL;
 	set_addr(src, family, p->l3 + off, len);
 	set_addr(dst, family, p->l3 + off + len, len);
 	return 0;

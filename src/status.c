@@ -3,16 +3,17 @@
  * status.c - what ipredir redirectors this network namespace holds.
  *
  * Every handle installs an nf_tables table (family inet) named "ipredir_..."
- * whose comment says who owns it and what it takes (handle.c, describe()).
- * ipr_list_redirectors() dumps the tables over netlink and parses those
- * comments; ipr_queue_counters() reads the kernel's per-queue counters from
- * /proc/net/netfilter/nfnetlink_queue.
+ * whose comment says who owns it and what it takes; the comment's format is
+ * written and read here alone. ipr_list_redirectors() dumps the tables over
+ * netlink and parses those comments; ipr_queue_counters() reads the kernel's
+ * per-queue counters from /proc/net/netfilter/nfnetlink_queue.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -25,7 +26,33 @@
 #include "internal.h"
 
 #define TABLE_PREFIX "ipredir_"
-#define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
+#define COMMENT_FORMAT "pid=%d layers=%s %s=%u queues=%u filter=%s"
+#define COMMENT_SCAN "pid=%d layers=%31s %7[a-z]=%u queues=%u"
+
+/* ---- the comment ---- */
+
+static void format_layers(unsigned int layers, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", layers & IPR_LAYER_IN ? ",in" : "",
+		 layers & IPR_LAYER_OUT ? ",out" : "", layers & IPR_LAYER_FORWARD ? ",forward" : "");
+	memmove(buf, buf + 1, strlen(buf)); /* drop the leading comma */
+}
+
+void ipr_comment_format(char *buf, size_t size, unsigned int layers,
+			const struct ipr_rules_action *act, const char *filter)
+{
+	char names[32];
+	int n;
+
+	format_layers(layers, names, sizeof(names));
+	n = snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
+		     act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first, act->count,
+		     filter ? filter : "");
+	if (n >= (int)size && size >= 4)
+		memcpy(buf + size - 4, "...", 4); /* a long filter is cut, visibly */
+}
+
+/* ---- the tables ---- */
 
 /* Where the table dump goes. */
 struct list_ctx {
@@ -65,14 +92,13 @@ static void table_comment(const struct nftnl_table *t, char *buf, size_t size)
 	buf[len] = '\0';
 }
 
-/* "pid=P layers=L queue|group=N queues=Q filter=F" -> r. */
+/* What ipr_comment_format() wrote -> r. */
 static void parse_comment(const char *comment, struct ipr_redirector *r)
 {
 	const char *filter = strstr(comment, " filter=");
 	char kind[8] = "";
 
-	if (sscanf(comment, "pid=%d layers=%31s %7[a-z]=%u queues=%u", &r->pid, r->layers, kind,
-		   &r->queue, &r->queues) >= 3)
+	if (sscanf(comment, COMMENT_SCAN, &r->pid, r->layers, kind, &r->queue, &r->queues) >= 3)
 		r->monitor = strcmp(kind, "group") == 0;
 	if (!r->queues)
 		r->queues = 1;
@@ -160,28 +186,21 @@ IPR_EXPORT int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max
 
 IPR_EXPORT int ipr_queue_counters(unsigned int queue, struct ipr_queue_counters *c)
 {
-	unsigned int num, portid, waiting, mode, range, qdrop, udrop, id;
-	FILE *f = fopen(PROC_QUEUES, "re");
-	char line[256];
-	int err = -ENOENT;
+	unsigned long long v[8];
+	int err = ipr_nfnl_proc_line("nfnetlink_queue", queue, v, 8);
 
-	if (!f)
-		return ipr_fail(-errno, "%s: %s", PROC_QUEUES, strerror(errno));
-	while (err && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%u %u %u %u %u %u %u %u", &num, &portid, &waiting, &mode, &range,
-			   &qdrop, &udrop, &id) != 8 || num != queue)
-			continue;
-		*c = (struct ipr_queue_counters){
-			.portid = portid,
-			.waiting = waiting,
-			.copy_mode = mode,
-			.copy_range = range,
-			.queue_dropped = qdrop,
-			.user_dropped = udrop,
-			.last_id = id,
-		};
-		err = 0;
-	}
-	fclose(f);
-	return err ? ipr_fail(err, "queue %u is not bound in this network namespace", queue) : 0;
+	if (err == -ENOENT)
+		return ipr_fail(err, "queue %u is not bound in this network namespace", queue);
+	if (err)
+		return err;
+	*c = (struct ipr_queue_counters){
+		.portid = (unsigned int)v[1],
+		.waiting = (unsigned int)v[2],
+		.copy_mode = (unsigned int)v[3],
+		.copy_range = (unsigned int)v[4],
+		.queue_dropped = v[5],
+		.user_dropped = v[6],
+		.last_id = (uint32_t)v[7],
+	};
+	return 0;
 }

@@ -1,22 +1,45 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* verdict.c - verdicts: collected per handle, sent together in one sendmsg. */
+/* verdict.c - verdicts of one queue: collected in call order, sent together in one sendmsg. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define MIN_PACKET 20                              /* an IPv4 header */
-#define MAX_PAYLOAD (0xffff - (int)MNL_ATTR_HDRLEN) /* an attribute length is 16 bits */
+#define HDR_ROOM 64 /* netlink header, verdict and mark attributes of one verdict */
 
-/* A flush under construction: headers in q->tx_hdrs, vectors in q->tx_iov. */
+int ipr_verdicts_init(struct ipr_verdicts *vb, int fd, uint16_t num)
+{
+	vb->fd = fd;
+	vb->num = num;
+	vb->sorted = 1;
+	vb->pending = calloc(IPR_PENDING_MAX, sizeof(*vb->pending));
+	vb->tx_iov = calloc(3 * IPR_PENDING_MAX + 1, sizeof(*vb->tx_iov));
+	vb->tx_hdrs = calloc(IPR_PENDING_MAX, HDR_ROOM);
+	if (!vb->pending || !vb->tx_iov || !vb->tx_hdrs)
+		return ipr_fail(-ENOMEM, "out of memory");
+	return 0;
+}
+
+void ipr_verdicts_free(struct ipr_verdicts *vb)
+{
+	free(vb->pending);
+	free(vb->tx_iov);
+	free(vb->tx_hdrs);
+	vb->pending = NULL;
+	vb->tx_iov = NULL;
+	vb->tx_hdrs = NULL;
+}
+
+/* A flush under construction: headers in vb->tx_hdrs, vectors in vb->tx_iov. */
 struct tx {
-	struct ipr_queue *q;
-	size_t used;          /* bytes of q->tx_hdrs written */
+	struct ipr_verdicts *vb;
+	size_t used;          /* bytes of vb->tx_hdrs written */
 	size_t open;          /* start of the header bytes not yet in a vector */
 	unsigned int niov;
 };
@@ -26,8 +49,8 @@ static void tx_close_run(struct tx *t)
 {
 	if (t->used == t->open)
 		return;
-	t->q->tx_iov[t->niov].iov_base = t->q->tx_hdrs + t->open;
-	t->q->tx_iov[t->niov].iov_len = t->used - t->open;
+	t->vb->tx_iov[t->niov].iov_base = t->vb->tx_hdrs + t->open;
+	t->vb->tx_iov[t->niov].iov_len = t->used - t->open;
 	t->niov++;
 	t->open = t->used;
 }
@@ -35,8 +58,8 @@ static void tx_close_run(struct tx *t)
 /* Append one verdict message; with new bytes, they go in a vector of their own. */
 static void tx_put(struct tx *t, uint8_t type, const struct ipr_pending *v)
 {
-	struct nlmsghdr *nlh = ipr_nfnl_put_header(t->q->tx_hdrs + t->used, NFNL_SUBSYS_QUEUE,
-						   (uint8_t)type, t->q->num, 0);
+	struct nlmsghdr *nlh = ipr_nfnl_put_header(t->vb->tx_hdrs + t->used, NFNL_SUBSYS_QUEUE,
+						   type, t->vb->num, 0);
 	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v->verdict), .id = htonl(v->id) };
 	struct nlattr *a;
 
@@ -46,16 +69,16 @@ static void tx_put(struct tx *t, uint8_t type, const struct ipr_pending *v)
 	t->used += nlh->nlmsg_len;
 	if (!v->data)
 		return;
-	a = (struct nlattr *)(t->q->tx_hdrs + t->used);
+	a = (struct nlattr *)(t->vb->tx_hdrs + t->used);
 	a->nla_type = NFQA_PAYLOAD;
 	a->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + v->len);
 	t->used += MNL_ATTR_HDRLEN;
 	nlh->nlmsg_len += MNL_ALIGN(MNL_ATTR_HDRLEN + v->len);
 	tx_close_run(t);
-	t->q->tx_iov[t->niov].iov_base = (void *)v->data;
-	t->q->tx_iov[t->niov].iov_len = v->len;
+	t->vb->tx_iov[t->niov].iov_base = (void *)v->data;
+	t->vb->tx_iov[t->niov].iov_len = v->len;
 	t->niov++;
-	memset(t->q->tx_hdrs + t->used, 0, MNL_ALIGN(v->len) - v->len); /* padding */
+	memset(t->vb->tx_hdrs + t->used, 0, MNL_ALIGN(v->len) - v->len); /* padding */
 	t->used += MNL_ALIGN(v->len) - v->len;
 	tx_close_run(t);
 	t->used = t->open = MNL_ALIGN(t->used); /* the next header starts aligned */
@@ -67,11 +90,11 @@ static int plain_accept(const struct ipr_pending *p)
 }
 
 /* Length of the run of plain accepts starting at pending[i]. */
-static unsigned int accept_run(const struct ipr_queue *q, unsigned int i)
+static unsigned int accept_run(const struct ipr_verdicts *vb, unsigned int i)
 {
 	unsigned int j = i;
 
-	while (j < q->npending && plain_accept(&q->pending[j]))
+	while (j < vb->npending && plain_accept(&vb->pending[j]))
 		j++;
 	return j - i;
 }
@@ -83,20 +106,19 @@ static unsigned int accept_run(const struct ipr_queue *q, unsigned int i)
  */
 static void build(struct tx *t)
 {
-	struct ipr_queue *q = t->q;
-	int coalesce = !q->undecided && q->pending_sorted;
+	struct ipr_verdicts *vb = t->vb;
+	int coalesce = !vb->undecided && vb->sorted;
 	unsigned int i = 0;
 
-	while (i < q->npending) {
-		const struct ipr_pending *p = &q->pending[i];
-		unsigned int run = coalesce ? accept_run(q, i) : 0;
+	while (i < vb->npending) {
+		unsigned int run = coalesce ? accept_run(vb, i) : 0;
 
 		if (run >= 2) {
-			tx_put(t, NFQNL_MSG_VERDICT_BATCH, &q->pending[i + run - 1]);
+			tx_put(t, NFQNL_MSG_VERDICT_BATCH, &vb->pending[i + run - 1]);
 			i += run;
 			continue;
 		}
-		tx_put(t, NFQNL_MSG_VERDICT, p);
+		tx_put(t, NFQNL_MSG_VERDICT, &vb->pending[i]);
 		i++;
 	}
 	tx_close_run(t);
@@ -113,152 +135,54 @@ static int send_all(int fd, struct iovec *iov, unsigned int niov)
 	return n < 0 ? -errno : 0;
 }
 
-int ipr_queue_flush(struct ipr_queue *q)
+int ipr_verdicts_flush(struct ipr_verdicts *vb)
 {
-	struct tx t = { .q = q };
+	struct tx t = { .vb = vb };
 	int err;
 
-	if (!q->npending)
+	if (!vb->npending)
 		return 0;
 	build(&t);
-	err = send_all(q->fd, q->tx_iov, t.niov);
-	q->npending = 0;
-	q->pending_bytes = 0;
-	q->pending_sorted = 1;
+	err = send_all(vb->fd, vb->tx_iov, t.niov);
+	vb->npending = 0;
+	vb->bytes = 0;
+	vb->sorted = 1;
 	if (err)
-		return ipr_fail(err, "sending verdicts to queue %u: %s", q->num, strerror(-err));
+		return ipr_fail(err, "sending verdicts to queue %u: %s", vb->num, strerror(-err));
 	return 0;
 }
 
-int ipr_queue_verdict(struct ipr_queue *q, const struct ipr_pending *v)
+int ipr_verdicts_add(struct ipr_verdicts *vb, const struct ipr_pending *v)
 {
-	if (q->npending && (int32_t)(v->id - q->pending[q->npending - 1].id) <= 0)
-		q->pending_sorted = 0;
-	q->pending[q->npending++] = *v;
-	q->pending_bytes += v->len;
-	if (q->npending == IPR_PENDING_MAX || q->pending_bytes >= IPR_PENDING_BYTES)
-		return ipr_queue_flush(q);
+	if (vb->npending && (int32_t)(v->id - vb->pending[vb->npending - 1].id) <= 0)
+		vb->sorted = 0;
+	vb->pending[vb->npending++] = *v;
+	vb->bytes += v->len;
+	if (vb->npending == IPR_PENDING_MAX || vb->bytes >= IPR_PENDING_BYTES)
+		return ipr_verdicts_flush(vb);
 	return 0;
 }
 
-static int check_new_bytes(const struct ipr_packet *pkt, enum ipr_verdict verdict, size_t len)
+int ipr_verdicts_accept_upto(struct ipr_verdicts *vb, uint32_t id)
 {
-	if (verdict != IPR_ACCEPT)
-		return ipr_fail(-EINVAL, "new packet bytes go only with an accept verdict");
-	if (pkt->flags & IPR_PKT_TRUNCATED)
-		return ipr_fail(-EINVAL,
-				"packet %u was copied truncated (%u of %u bytes) and cannot be "
-				"replaced: open with a snap length that covers it",
-				pkt->id, pkt->caplen, pkt->len);
-	if (len < MIN_PACKET || len > MAX_PAYLOAD)
-		return ipr_fail(-EINVAL, "new packet of %zu bytes: allowed %d to %d", len,
-				MIN_PACKET, MAX_PAYLOAD);
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct nlmsghdr *nlh;
+	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(NF_ACCEPT), .id = htonl(id) };
+
+	nlh = ipr_nfnl_put_header(buf, NFNL_SUBSYS_QUEUE, NFQNL_MSG_VERDICT_BATCH, vb->num, 0);
+	mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof(vh), &vh);
+	if (send(vb->fd, nlh, nlh->nlmsg_len, 0) < 0)
+		return ipr_fail(-errno, "accepting the packets still held in queue %u: %s",
+				vb->num, strerror(errno));
 	return 0;
 }
 
-static void count_verdict(struct ipr_stats *s, enum ipr_verdict verdict, const void *data)
+void ipr_verdict_count(struct ipr_stats *s, const struct ipr_pending *v)
 {
-	if (verdict == IPR_DROP)
+	if (v->verdict == NF_DROP)
 		s->dropped++;
-	else if (data)
+	else if (v->data)
 		s->modified++;
 	else
 		s->accepted++;
-}
-
-static int check_verdict(const struct ipr_handle *h, const struct ipr_packet *pkt,
-			 enum ipr_verdict verdict, const void *data, size_t len)
-{
-	if (pkt->flags & IPR_PKT_DECIDED)
-		return ipr_fail(-EALREADY, "packet %u already has a verdict", pkt->id);
-	if (pkt->queue != h->queue.num)
-		return ipr_fail(-EINVAL, "packet %u came from queue %u, not this handle's %u",
-				pkt->id, pkt->queue, h->queue.num);
-	if (verdict != IPR_ACCEPT && verdict != IPR_DROP)
-		return ipr_fail(-EINVAL, "unknown verdict %d", (int)verdict);
-	return data ? check_new_bytes(pkt, verdict, len) : 0;
-}
-
-IPR_EXPORT int ipr_set_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
-			       enum ipr_verdict verdict, const void *data, size_t len)
-{
-	struct ipr_pending v = {
-		.id = pkt->id,
-		.verdict = verdict == IPR_ACCEPT ? NF_ACCEPT : NF_DROP,
-		.data = data,
-		.len = data ? (uint32_t)len : 0,
-		.mark = pkt->new_mark,
-		.set_mark = !!(pkt->flags & IPR_PKT_SET_MARK),
-	};
-	int err;
-
-	if (h->flags & IPR_OPEN_MONITOR) /* copies: nothing waits for an answer */
-		return 0;
-	err = check_verdict(h, pkt, verdict, data, len);
-	if (!err)
-		err = ipr_queue_release(&h->queue, pkt);
-	if (err)
-		return err;
-	pkt->flags |= IPR_PKT_DECIDED;
-	count_verdict(&h->stats, verdict, data);
-	return ipr_queue_verdict(&h->queue, &v);
-}
-
-IPR_EXPORT int ipr_accept(struct ipr_handle *h, struct ipr_packet *pkt)
-{
-	return ipr_set_verdict(h, pkt, IPR_ACCEPT, NULL, 0);
-}
-
-IPR_EXPORT int ipr_accept_modified(struct ipr_handle *h, struct ipr_packet *pkt,
-				   const void *data, size_t len)
-{
-	if (!data)
-		return ipr_fail(-EINVAL, "accept_modified needs the new packet bytes");
-	return ipr_set_verdict(h, pkt, IPR_ACCEPT, data, len);
-}
-
-IPR_EXPORT int ipr_drop(struct ipr_handle *h, struct ipr_packet *pkt)
-{
-	return ipr_set_verdict(h, pkt, IPR_DROP, NULL, 0);
-}
-
-IPR_EXPORT int ipr_set_verdicts(struct ipr_handle *h, struct ipr_packet *pkts, unsigned int n,
-				enum ipr_verdict verdict)
-{
-	int first = 0;
-
-	for (unsigned int i = 0; i < n; i++) {
-		int err = ipr_set_verdict(h, &pkts[i], verdict, NULL, 0);
-		if (err && !first)
-			first = err;
-	}
-	return first;
-}
-
-IPR_EXPORT int ipr_flush(struct ipr_handle *h)
-{
-	return ipr_queue_flush(&h->queue);
-}
-
-IPR_EXPORT int ipr_set_mark(struct ipr_packet *pkt, uint32_t value, uint32_t mask)
-{
-	uint32_t base = (pkt->flags & IPR_PKT_SET_MARK) ? pkt->new_mark : pkt->mark;
-
-	pkt->new_mark = (base & ~mask) | (value & mask);
-	pkt->flags |= IPR_PKT_SET_MARK;
-	return 0;
-}
-
-/* The table's post chain moves these packet-mark bits into the flow's conntrack mark. */
-IPR_EXPORT int ipr_accept_bypass(struct ipr_handle *h, struct ipr_packet *pkt)
-{
-	int err;
-
-	if (!(h->flags & IPR_OPEN_BYPASS))
-		return ipr_fail(-EINVAL, "flow bypass needs a handle opened with IPR_OPEN_BYPASS");
-	ipr_set_mark(pkt, h->bypass_mark, h->bypass_mask);
-	err = ipr_accept(h, pkt);
-	if (!err)
-		h->stats.bypassed++;
-	return err;
 }

@@ -27,6 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
 #include <pcap/pcap.h>
 
 #include "internal.h"
@@ -210,36 +214,59 @@ static int wait_for_end(struct ipr_rules *r)
 	return ret;
 }
 
-static void close_queues(struct ipr_queue *qs, unsigned int n)
+static void close_queues(int *fds, unsigned int n)
 {
-	unsigned int i;
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]); /* the kernel unbinds the queue */
+	free(fds);
+}
 
-	for (i = 0; i < n; i++)
-		ipr_queue_close(&qs[i]);
-	free(qs);
+/* Bind queue num on a socket of its own, copying 128 bytes per packet; the fd or -1. */
+static int bind_queue(unsigned int num)
+{
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct nfqnl_msg_config_params params = { htonl(128), NFQNL_COPY_PACKET };
+	struct nlmsghdr *nlh;
+	int fd = ipr_nfnl_socket(1 << 20, 0);
+
+	if (fd < 0)
+		return -1;
+	if (ipr_nfnl_talk(fd, ipr_nfnl_put_command(buf, NFNL_SUBSYS_QUEUE, (uint16_t)num, 1,
+						   NFQNL_CFG_CMD_BIND)) < 0) {
+		close(fd);
+		return -1;
+	}
+	memset(buf, 0, sizeof(buf));
+	nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, (uint16_t)num, 2);
+	mnl_attr_put(nlh, NFQA_CFG_PARAMS, sizeof(params), &params);
+	if (ipr_nfnl_talk(fd, nlh) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Bind the spec's queues so the kernel holds their packets; NULL after an error. */
-static struct ipr_queue *bind_queues(const struct ipr_rules_spec *spec, unsigned int *n)
+static int *bind_queues(const struct ipr_rules_spec *spec, unsigned int *n)
 {
-	struct ipr_queue *qs;
-	unsigned int i;
+	int *fds;
 
-	*n = spec->queues > 1 ? spec->queues : 1;
-	qs = calloc(*n, sizeof(*qs));
-	if (!qs) {
+	*n = spec->action.count > 1 ? spec->action.count : 1;
+	fds = calloc(*n, sizeof(*fds));
+	if (!fds) {
 		printf("error: out of memory\n");
 		return NULL;
 	}
-	for (i = 0; i < *n; i++) {
-		if (ipr_queue_open(&qs[i], spec->queue + i, 128, 8192, 0, 0) < 0) {
-			printf("error: %s\n", ipr_last_error());
-			close_queues(qs, i);
+	for (unsigned int i = 0; i < *n; i++) {
+		fds[i] = bind_queue(spec->action.first + i);
+		if (fds[i] < 0) {
+			printf("error: cannot bind queue %u\n", spec->action.first + i);
+			close_queues(fds, i);
 			return NULL;
 		}
 	}
 	printf("bound\n");
-	return qs;
+	return fds;
 }
 
 int main(int argc, char **argv)
@@ -273,7 +300,7 @@ int main(int argc, char **argv)
 	struct sock_filter *prog = NULL;
 	const char *bpf = NULL;
 	struct ipr_rules *r = NULL;
-	struct ipr_queue *qs = NULL;
+	int *qs = NULL;
 	unsigned int nqs = 0;
 	int opt, bind = 0, ret = 1;
 
@@ -282,22 +309,22 @@ int main(int argc, char **argv)
 		case 't': spec.table = optarg; break;
 		case 'l': spec.layers = parse_layers(optarg); break;
 		case 'p': spec.priority = (int)parse_long(optarg); break;
-		case 'q': spec.queue = (unsigned int)parse_long(optarg); break;
+		case 'q': spec.action.first = (unsigned int)parse_long(optarg); break;
 		case 'b': bpf = optarg; break;
 		case 'i': spec.interface = optarg; break;
 		case 'I': spec.in_interface = optarg; break;
 		case 'O': spec.out_interface = optarg; break;
-		case 'k': spec.queue_kind = parse_kind(optarg); break;
+		case 'k': spec.action.queue_kind = parse_kind(optarg); break;
 		case 'c': spec.comment = optarg; break;
-		case 'Q': spec.queues = (unsigned int)parse_long(optarg); break;
+		case 'Q': spec.action.count = (unsigned int)parse_long(optarg); break;
 		case 'B': parse_mark(optarg, &spec.bypass_mark, &spec.bypass_mask); break;
 		case 'J': parse_mark(optarg, &spec.inject_mark, &spec.inject_mask); break;
 		case 'P': spec.skip_iifname_prefix = optarg; break;
 		case 'G': spec.cgroup_id = parse_u64(optarg); break;
 		case 'L': spec.cgroup_level = (unsigned int)parse_long(optarg); break;
 		case 'M':
-			spec.monitor = 1;
-			spec.log_group = (uint16_t)parse_long(optarg);
+			spec.action.kind = IPR_ACTION_LOG;
+			spec.action.first = (uint16_t)parse_long(optarg);
 			break;
 		case 'N': bind = 1; break;
 		case 'v': ipr_set_log(log_stderr, NULL, IPR_LOG_DEBUG); break;

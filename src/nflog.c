@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* monitor.c - the NFLOG socket of monitor handles: bind a group, batched copies, lost copies. */
+/*
+ * nflog.c - the NFLOG engine of monitor handles: the kernel copies each packet
+ * to an NFLOG group, batched; nothing is held and there are no verdicts. The
+ * group's sequence numbers count the copies the kernel could not deliver.
+ */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,82 +17,70 @@
 
 #include "internal.h"
 
+#define BATCH 64                   /* copies the kernel gathers per NFLOG datagram */
+#define DGRAM_MAX (128u << 10)     /* largest NFLOG datagram (kernel skb limit) */
+#define RX_DGRAMS 4                /* datagrams one receive call takes at most */
 #define SOCKET_BUFFER (64 << 20)   /* copies a stopped program can fall behind before losing any */
 #define NLBUFSIZ (124u << 10)      /* kernel batch buffer: with the skb's own overhead its
-				      allocation stays within IPR_MONITOR_DGRAM_MAX */
+				      allocation stays within DGRAM_MAX */
 #define COPY_MAX (0xffff - MNL_ATTR_HDRLEN) /* the kernel's largest copy (16-bit attribute) */
 #define FLUSH_TIMEOUT 1            /* 1/100 s: a quiet link still delivers within 10 ms */
-#define AUTO_GROUP_FIRST 49152     /* auto-picked groups: far from hand-written rules */
-#define AUTO_GROUP_SPAN 16384
-#define PROC_GROUPS "/proc/net/netfilter/nfnetlink_log"
 #define ULOG_PACKET ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)
-#define STASH_SIZE (IPR_MONITOR_RX_DGRAMS * IPR_MONITOR_DGRAM_MAX)
+#define STASH_SIZE (RX_DGRAMS * DGRAM_MAX)
 
-/* Start a log subsystem message of the given type for group. */
-static struct nlmsghdr *put_log_header(void *buf, uint8_t type, uint16_t group, uint32_t seq)
+struct monitor {
+	int fd;                    /* NETLINK_NETFILTER socket bound to the NFLOG group */
+	uint16_t group;
+	uint32_t seq;              /* netlink sequence of config requests */
+	uint32_t snaplen;          /* bytes copied per packet */
+	uint32_t last_seq;         /* NFULA_SEQ of the newest copy */
+	int have_seq;
+	uint64_t lost;             /* copies the kernel could not deliver (sequence gaps) */
+	uint8_t *stash;            /* messages received but not yet handed out (max reached) */
+	size_t stash_off;          /* the first of them */
+	size_t stash_len;          /* their bytes; 0 = none */
+	struct mmsghdr rx_msgs[RX_DGRAMS]; /* recvmmsg vectors */
+	struct iovec rx_iov[RX_DGRAMS];
+};
+
+/* ---- open and close ---- */
+
+static struct nlmsghdr *put_command(void *buf, struct monitor *m, uint8_t command)
 {
-	return ipr_nfnl_put_header(buf, NFNL_SUBSYS_ULOG, type, group, seq);
+	return ipr_nfnl_put_command(buf, NFNL_SUBSYS_ULOG, m->group, ++m->seq, command);
 }
 
-static struct nlmsghdr *put_command(void *buf, struct ipr_monitor *m, uint8_t command)
-{
-	struct nlmsghdr *nlh = put_log_header(buf, NFULNL_MSG_CONFIG, m->group, ++m->seq);
-	struct nfulnl_msg_config_cmd cmd = { .command = command };
-
-	mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(cmd), &cmd);
-	return nlh;
-}
-
-static int send_command(struct ipr_monitor *m, uint8_t command)
+/* One group of the automatic range; -EBUSY if some socket holds it (the kernel says EPERM). */
+static int try_group(void *arg, unsigned int group)
 {
 	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct monitor *m = arg;
+	unsigned long long v[1];
+	int err;
 
-	return ipr_nfnl_talk(m->fd, put_command(buf, m, command));
+	m->group = (uint16_t)group;
+	err = ipr_nfnl_talk(m->fd, put_command(buf, m, NFULNL_CFG_CMD_BIND));
+	if (err == -EPERM && ipr_nfnl_proc_line("nfnetlink_log", group, v, 1) == 0)
+		err = -EBUSY;
+	return err;
 }
 
-/* Whether some socket has bound group (the kernel says EPERM for a group bound elsewhere). */
-static int group_taken(uint16_t group)
+static int bind_group(struct monitor *m)
 {
-	FILE *f = fopen(PROC_GROUPS, "re");
-	unsigned int num;
-	char line[128];
-	int taken = 0;
+	int err = ipr_nfnl_find_free("NFLOG group", 1, try_group, m);
 
-	if (!f)
-		return 0;
-	while (!taken && fgets(line, sizeof(line), f))
-		taken = sscanf(line, "%u", &num) == 1 && num == group;
-	fclose(f);
-	return taken;
-}
-
-/* Bind the first free group of the automatic range. */
-static int bind_group(struct ipr_monitor *m)
-{
-	unsigned int start = (unsigned int)getpid() % AUTO_GROUP_SPAN;
-	int err = -EBUSY;
-
-	for (unsigned int i = 0; i < AUTO_GROUP_SPAN && err == -EBUSY; i++) {
-		m->group = (uint16_t)(AUTO_GROUP_FIRST + (start + i) % AUTO_GROUP_SPAN);
-		err = send_command(m, NFULNL_CFG_CMD_BIND);
-		if (err == -EPERM && group_taken(m->group))
-			err = -EBUSY;
-	}
 	if (err == -EPERM)
 		return ipr_fail(err, "binding an NFLOG group needs CAP_NET_ADMIN: run as root");
-	if (err == -EBUSY)
-		return ipr_fail(err, "every NFLOG group from %d to %d is taken", AUTO_GROUP_FIRST,
-				AUTO_GROUP_FIRST + AUTO_GROUP_SPAN - 1);
-	if (err)
+	if (err && err != -EBUSY)
 		return ipr_fail(err, "binding NFLOG group %u: %s", m->group, strerror(-err));
-	return 0;
+	return err;
 }
 
 /* Whole copies of snaplen bytes, batched, flushed after 10 ms, numbered to count losses. */
-static int configure(struct ipr_monitor *m)
+static int configure(struct monitor *m)
 {
 	char buf[IPR_REQUEST_SIZE] = { 0 };
-	struct nlmsghdr *nlh = put_log_header(buf, NFULNL_MSG_CONFIG, m->group, ++m->seq);
+	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_ULOG, m->group, ++m->seq);
 	struct nfulnl_msg_config_mode mode = {
 		.copy_range = htonl(m->snaplen),
 		.copy_mode = NFULNL_COPY_PACKET,
@@ -100,7 +90,7 @@ static int configure(struct ipr_monitor *m)
 	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
 	mnl_attr_put_u32(nlh, NFULA_CFG_NLBUFSIZ, htonl(NLBUFSIZ));
 	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(FLUSH_TIMEOUT));
-	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(IPR_MONITOR_BATCH));
+	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(BATCH));
 	mnl_attr_put_u16(nlh, NFULA_CFG_FLAGS, htons(NFULNL_CFG_F_SEQ));
 	err = ipr_nfnl_talk(m->fd, nlh);
 	if (err)
@@ -108,36 +98,31 @@ static int configure(struct ipr_monitor *m)
 	return 0;
 }
 
-static int open_socket(struct ipr_monitor *m)
+/* Unbind and close; safe on a monitor that never opened. */
+static int nflog_close(struct ipr_handle *h)
 {
-	struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
-	int size = SOCKET_BUFFER, on = 1;
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct monitor *m = h->priv;
+	struct nlmsghdr *nlh;
 
-	m->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-	if (m->fd < 0)
-		return ipr_fail(-errno, "netlink socket: %s", strerror(errno));
-	if (bind(m->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return ipr_fail(-errno, "netlink bind: %s", strerror(errno));
-	if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	/* Lost copies show as sequence gaps; an ENOBUFS error would only stop a loop. */
-	setsockopt(m->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, sizeof(on));
+	if (!m)
+		return 0;
+	if (m->fd >= 0) {
+		/* No ack: the socket may hold megabytes of copies to read past first. */
+		nlh = put_command(buf, m, NFULNL_CFG_CMD_UNBIND);
+		send(m->fd, nlh, nlh->nlmsg_len, 0);
+		close(m->fd); /* also releases the group if it is still bound */
+	}
+	free(m->stash);
+	free(m);
+	h->priv = NULL;
+	h->fd = -1;
 	return 0;
 }
 
-static void free_monitor(struct ipr_monitor *m)
+static int open_monitor(struct monitor *m, unsigned int snaplen)
 {
-	if (m->fd >= 0)
-		close(m->fd); /* also releases the group if it is still bound */
-	m->fd = -1;
-	free(m->stash);
-	m->stash = NULL;
-	m->stash_len = 0;
-}
-
-int ipr_monitor_open(struct ipr_monitor *m, unsigned int snaplen)
-{
-	int err = 0;
+	int err;
 
 	m->snaplen = snaplen < COPY_MAX ? snaplen : COPY_MAX;
 	/* A group's sequence starts at 0: copies lost before the first one count too. */
@@ -145,106 +130,66 @@ int ipr_monitor_open(struct ipr_monitor *m, unsigned int snaplen)
 	m->have_seq = 1;
 	m->stash = malloc(STASH_SIZE);
 	if (!m->stash)
-		err = ipr_fail(-ENOMEM, "out of memory");
-	if (!err)
-		err = open_socket(m);
-	if (!err)
-		err = bind_group(m);
-	if (!err)
-		err = configure(m);
-	if (err)
-		free_monitor(m);
-	return err;
+		return ipr_fail(-ENOMEM, "out of memory");
+	m->fd = ipr_nfnl_socket(SOCKET_BUFFER, 0);
+	if (m->fd < 0)
+		return m->fd;
+	err = bind_group(m);
+	return err ? err : configure(m);
 }
 
-void ipr_monitor_close(struct ipr_monitor *m)
+static int nflog_open(struct ipr_handle *h, const struct ipr_options *o,
+		      struct ipr_rules_action *act)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 };
-	struct nlmsghdr *nlh;
+	struct monitor *m = calloc(1, sizeof(*m));
+	int err;
 
-	if (m->fd < 0)
-		return;
-	/* No ack: the socket may hold megabytes of copies to read past first. */
-	nlh = put_command(buf, m, NFULNL_CFG_CMD_UNBIND);
-	send(m->fd, nlh, nlh->nlmsg_len, 0);
-	free_monitor(m);
+	if (!m)
+		return ipr_fail(-ENOMEM, "out of memory");
+	m->fd = -1;
+	h->priv = m;
+	err = open_monitor(m, o->snaplen);
+	h->fd = m->fd;
+	if (err) {
+		nflog_close(h);
+		return err;
+	}
+	*act = (struct ipr_rules_action){
+		.kind = IPR_ACTION_LOG,
+		.first = m->group,
+		.count = 1,
+		.snaplen = o->snaplen,
+		.threshold = BATCH,
+	};
+	return 0;
 }
 
 /* ---- one packet message ---- */
 
-/* Smallest payload of the attributes we read; shorter ones are ignored. */
-static const uint8_t attr_size[NFULA_MAX + 1] = {
-	[NFULA_PACKET_HDR] = sizeof(struct nfulnl_msg_packet_hdr),
-	[NFULA_MARK] = 4,
-	[NFULA_TIMESTAMP] = sizeof(struct nfulnl_msg_packet_timestamp),
-	[NFULA_IFINDEX_INDEV] = 4,
-	[NFULA_IFINDEX_OUTDEV] = 4,
-	[NFULA_UID] = 4,
-	[NFULA_GID] = 4,
-	[NFULA_SEQ] = 4,
+/* What the shared attributes of a packet message carry. */
+static const uint8_t attr_meta[] = {
+	[NFULA_PAYLOAD] = IPR_META_PAYLOAD,
+	[NFULA_MARK] = IPR_META_MARK,
+	[NFULA_IFINDEX_INDEV] = IPR_META_IFINDEX_IN,
+	[NFULA_IFINDEX_OUTDEV] = IPR_META_IFINDEX_OUT,
+	[NFULA_UID] = IPR_META_UID,
+	[NFULA_GID] = IPR_META_GID,
+	[NFULA_TIMESTAMP] = IPR_META_TIMESTAMP,
 };
-
-static uint32_t attr_u32(const struct nlattr *a)
-{
-	return ntohl(mnl_attr_get_u32(a));
-}
-
-static void parse_timestamp(const struct nlattr *a, struct ipr_packet *p)
-{
-	struct nfulnl_msg_packet_timestamp ts;
-
-	memcpy(&ts, mnl_attr_get_payload(a), sizeof(ts));
-	if (!ts.sec && !ts.usec)
-		return; /* the kernel had no time for this packet */
-	p->ts_sec = (int64_t)be64toh(ts.sec);
-	p->ts_nsec = (uint32_t)be64toh(ts.usec) * 1000;
-	p->flags |= IPR_PKT_KERNEL_TIME;
-}
 
 /* Copy one attribute into the packet's metadata; returns 1 for NFULA_SEQ. */
 static int parse_attr(const struct nlattr *a, struct ipr_packet *p)
 {
-	uint16_t type = mnl_attr_get_type(a);
+	uint16_t type = mnl_attr_get_type(a), len = mnl_attr_get_payload_len(a);
+	const struct nfulnl_msg_packet_hdr *ph = mnl_attr_get_payload(a);
 
-	if (type > NFULA_MAX || mnl_attr_get_payload_len(a) < attr_size[type])
-		return 0;
-	switch (type) {
-	case NFULA_PACKET_HDR: {
-		const struct nfulnl_msg_packet_hdr *ph = mnl_attr_get_payload(a);
-		p->hook = ph->hook;
-		if (ntohs(ph->hw_protocol) == 0x86dd)
-			p->flags |= IPR_PKT_IPV6;
-		break;
-	}
-	case NFULA_PAYLOAD:
-		p->data = mnl_attr_get_payload(a);
-		p->caplen = mnl_attr_get_payload_len(a);
-		break;
-	case NFULA_MARK:
-		p->mark = attr_u32(a);
-		break;
-	case NFULA_IFINDEX_INDEV:
-		p->ifindex_in = attr_u32(a);
-		break;
-	case NFULA_IFINDEX_OUTDEV:
-		p->ifindex_out = attr_u32(a);
-		break;
-	case NFULA_UID:
-		p->uid = attr_u32(a);
-		p->flags |= IPR_PKT_HAS_UID;
-		break;
-	case NFULA_GID:
-		p->gid = attr_u32(a);
-		p->flags |= IPR_PKT_HAS_GID;
-		break;
-	case NFULA_TIMESTAMP:
-		parse_timestamp(a, p);
-		break;
-	case NFULA_SEQ:
-		p->id = attr_u32(a);
-		return 1;
-	}
-	return 0;
+	if (type == NFULA_PACKET_HDR && len >= sizeof(*ph))
+		ipr_nfnl_take_hook(ph->hook, ph->hw_protocol, p);
+	else if (type == NFULA_SEQ && len >= 4)
+		p->id = ntohl(mnl_attr_get_u32(a));
+	else if (type < sizeof(attr_meta))
+		ipr_nfnl_take_meta(a, attr_meta[type], p);
+	return type == NFULA_SEQ && len >= 4;
 }
 
 /* Length of the whole packet from its IP header; 0 if the header does not say. */
@@ -264,7 +209,7 @@ static uint32_t ip_length(const uint8_t *pkt, uint32_t caplen)
 }
 
 /* NFLOG gives no original length: take it from the IP header when the copy was cut. */
-static void set_length(const struct ipr_monitor *m, struct ipr_packet *p)
+static void set_length(const struct monitor *m, struct ipr_packet *p)
 {
 	uint32_t ip_len = ip_length(p->data, p->caplen);
 
@@ -284,14 +229,8 @@ static void set_version(struct ipr_packet *p)
 		p->flags &= ~(uint32_t)IPR_PKT_IPV6;
 }
 
-/* Note the sequence: a jump means the kernel could not deliver the copies in between. */
-static void track_seq(struct ipr_monitor *m, uint32_t seq)
-{
-	m->lost += ipr_seq_advance(&m->last_seq, &m->have_seq, seq);
-}
-
 /* Parse one packet message into p; returns 1, or 0 if it carries no packet. */
-static int parse_packet(struct ipr_monitor *m, const struct nlmsghdr *nlh,
+static int parse_packet(struct monitor *m, const struct nlmsghdr *nlh,
 			const struct timespec *now, struct ipr_packet *p)
 {
 	const struct nlattr *a;
@@ -300,24 +239,20 @@ static int parse_packet(struct ipr_monitor *m, const struct nlmsghdr *nlh,
 	memset(p, 0, sizeof(*p));
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		has_seq |= parse_attr(a, p);
+	/* A sequence jump means the kernel could not deliver the copies in between. */
 	if (has_seq)
-		track_seq(m, p->id);
+		m->lost += ipr_seq_advance(&m->last_seq, &m->have_seq, p->id);
 	if (!p->data)
 		return 0;
 	set_length(m, p);
 	set_version(p);
-	if (!(p->flags & IPR_PKT_KERNEL_TIME)) {
-		p->ts_sec = now->tv_sec;
-		p->ts_nsec = (uint32_t)now->tv_nsec;
-	}
-	p->layer = ipr_hook_layer(p->hook);
-	p->queue = m->group;
+	ipr_nfnl_finish_packet(p, now, m->group);
 	return 1;
 }
 
 /* ---- receive ---- */
 
-/* One ipr_monitor_recv() call: the caller's buffer and packet array. */
+/* One nflog_recv() call: the caller's buffer and packet array. */
 struct batch {
 	uint8_t *buf;
 	size_t buflen;
@@ -339,7 +274,7 @@ static int take_packet(struct ipr_handle *h, struct batch *b, const struct nlmsg
 {
 	struct ipr_packet *p = &b->pkts[b->count];
 
-	if (!parse_packet(&h->monitor, nlh, &b->now, p))
+	if (!parse_packet(h->priv, nlh, &b->now, p))
 		return 0;
 	if (h->filter.user && !ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) {
 		h->stats.filtered++;
@@ -382,7 +317,7 @@ static size_t take_datagram(struct ipr_handle *h, struct batch *b, uint8_t *data
 	return len;
 }
 
-static void stash_put(struct ipr_monitor *m, const uint8_t *data, size_t len)
+static void stash_put(struct monitor *m, const uint8_t *data, size_t len)
 {
 	if (!m->stash_len)
 		m->stash_off = 0;
@@ -396,7 +331,7 @@ static void stash_put(struct ipr_monitor *m, const uint8_t *data, size_t len)
  */
 static int take_stash(struct ipr_handle *h, struct batch *b)
 {
-	struct ipr_monitor *m = &h->monitor;
+	struct monitor *m = h->priv;
 
 	while (m->stash_len && b->count < b->max) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(m->stash + m->stash_off);
@@ -425,30 +360,30 @@ static int take_stash(struct ipr_handle *h, struct batch *b)
 static void warn_cut(size_t len)
 {
 	ipr_log(IPR_LOG_WARN, "an NFLOG datagram of %zu bytes was cut to %u: copies lost", len,
-		IPR_MONITOR_DGRAM_MAX);
+		DGRAM_MAX);
 }
 
 /* Datagrams for the packets still wanted, as many as the buffer holds whole. */
 static unsigned int direct_count(const struct batch *b)
 {
-	unsigned int want = (b->max - b->count + IPR_MONITOR_BATCH - 1) / IPR_MONITOR_BATCH;
-	size_t fit = (b->buflen - b->used) / IPR_MONITOR_DGRAM_MAX;
+	unsigned int want = (b->max - b->count + BATCH - 1) / BATCH;
+	size_t fit = (b->buflen - b->used) / DGRAM_MAX;
 
 	if (want > fit)
 		want = (unsigned int)fit;
-	return want < IPR_MONITOR_RX_DGRAMS ? want : IPR_MONITOR_RX_DGRAMS;
+	return want < RX_DGRAMS ? want : RX_DGRAMS;
 }
 
 /* Receive datagrams straight into the caller's buffer; what max leaves over is stashed. */
 static int receive_direct(struct ipr_handle *h, struct batch *b, unsigned int vlen, int how)
 {
-	struct ipr_monitor *m = &h->monitor;
+	struct monitor *m = h->priv;
 	uint8_t *base = b->buf + b->used;
 	int n;
 
 	for (unsigned int i = 0; i < vlen; i++) {
-		m->rx_iov[i].iov_base = base + (size_t)i * IPR_MONITOR_DGRAM_MAX;
-		m->rx_iov[i].iov_len = IPR_MONITOR_DGRAM_MAX;
+		m->rx_iov[i].iov_base = base + (size_t)i * DGRAM_MAX;
+		m->rx_iov[i].iov_len = DGRAM_MAX;
 		m->rx_msgs[i].msg_hdr.msg_iov = &m->rx_iov[i];
 		m->rx_msgs[i].msg_hdr.msg_iovlen = 1;
 		m->rx_msgs[i].msg_hdr.msg_flags = 0;
@@ -472,16 +407,16 @@ static int receive_direct(struct ipr_handle *h, struct batch *b, unsigned int vl
 }
 
 /* Receive one datagram into the stash, for a buffer too small to take one whole. */
-static int receive_stashed(struct ipr_monitor *m, struct batch *b, int how)
+static int receive_stashed(struct monitor *m, struct batch *b, int how)
 {
-	ssize_t n = recv(m->fd, m->stash, IPR_MONITOR_DGRAM_MAX, how | MSG_TRUNC);
+	ssize_t n = recv(m->fd, m->stash, DGRAM_MAX, how | MSG_TRUNC);
 
 	if (n < 0)
 		return -errno;
 	clock_gettime(CLOCK_REALTIME, &b->now);
-	if (n > IPR_MONITOR_DGRAM_MAX) {
+	if (n > DGRAM_MAX) {
 		warn_cut((size_t)n);
-		n = IPR_MONITOR_DGRAM_MAX;
+		n = DGRAM_MAX;
 	}
 	m->stash_off = 0;
 	m->stash_len = (size_t)n;
@@ -498,17 +433,14 @@ static int receive(struct ipr_handle *h, struct batch *b, int how)
 	vlen = direct_count(b);
 	if (vlen)
 		return receive_direct(h, b, vlen, how);
-	return receive_stashed(&h->monitor, b, how);
+	return receive_stashed(h->priv, b, how);
 }
 
-int ipr_monitor_recv(struct ipr_handle *h, void *buf, size_t buflen, struct ipr_packet *pkts,
-		     unsigned int max, unsigned int flags)
+static int nflog_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 {
-	struct batch b = { .buf = buf, .buflen = buflen, .pkts = pkts, .max = max };
+	struct batch b = { .buf = rx->buf, .buflen = rx->buflen, .pkts = rx->pkts, .max = rx->max };
 	int err, tried = 0;
 
-	if (b.max > IPR_BATCH_MAX)
-		b.max = IPR_BATCH_MAX;
 	clock_gettime(CLOCK_REALTIME, &b.now);
 	for (;;) {
 		err = take_stash(h, &b);
@@ -517,14 +449,25 @@ int ipr_monitor_recv(struct ipr_handle *h, void *buf, size_t buflen, struct ipr_
 		if (b.count == b.max || (b.count && tried))
 			break;
 		/* Wait only while nothing is in hand. */
-		err = receive(h, &b, b.count || (flags & IPR_RECV_NONBLOCK) ? MSG_DONTWAIT : 0);
+		err = receive(h, &b, b.count || (rx->flags & IPR_RECV_NONBLOCK) ? MSG_DONTWAIT : 0);
 		if (err)
 			break;
 		tried = 1;
 	}
-	if (b.count || !err)
-		return (int)b.count;
-	if (err == -EAGAIN || err == -EINTR)
-		return err;
-	return ipr_fail(err, "receive: %s", strerror(-err));
+	return b.count || !err ? (int)b.count : ipr_recv_failed(err);
 }
+
+static int nflog_stats(struct ipr_handle *h, struct ipr_stats *s)
+{
+	s->failopen = ((struct monitor *)h->priv)->lost;
+	return 0;
+}
+
+const struct ipr_engine ipr_engine_nflog = {
+	.name = "nflog",
+	.holds = 0,
+	.open = nflog_open,
+	.recv = nflog_recv,
+	.stats = nflog_stats,
+	.close = nflog_close,
+};

@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nfqueue.c - the NFQUEUE engine: the kernel holds each packet until a verdict.
+ *
+ * One queue per member of the handle: a netlink socket bound to it, batched
+ * receive (with optional busy polling and coalescing), the packets handed out
+ * and not yet answered (the verdict deadline accepts those held too long),
+ * verdicts through verdict.c, and on close every held packet accepted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <poll.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SOCKET_BUFFER (64 << 20) /* room for a burst of GSO packets */
+#define DRAIN_BUFFER (IPR_SNAPLEN_MAX + 512)
+#define PACKET_MSG ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)
+
+/* A packet handed to the program and not yet answered. */
+struct held {
+	uint32_t id;
+	uint32_t next_free;  /* free-list link while unused */
+	uint64_t since_ms;   /* when it was handed out; 0 = unused */
+};
+
+struct queue {
+	int fd;                       /* NETLINK_NETFILTER socket bound to the queue */
+	uint16_t num;                 /* queue number */
+	uint32_t seq;                 /* netlink sequence of config requests */
+	struct ipr_verdicts verdicts; /* not yet sent */
+	struct held *held;            /* packets handed out, indexed by ipr_packet.priv */
+	unsigned int held_cap;        /* the kernel's queue length: it never holds more */
+	uint32_t free_held;           /* first unused entry; held_cap = none */
+	unsigned int deadline_ms;     /* accept packets undecided this long */
+	unsigned int busy_poll_us;    /* poll this long before a receive sleeps */
+	unsigned int coalesce_us;     /* pause after a partial batch of several packets */
+	int last_partial;             /* the last receive returned 2..max-1 packets */
+	int poll_pays;                /* the last packet came within busy_poll_us */
+	uint64_t next_scan_ms;        /* when to look for expired packets again */
+	uint32_t last_id;             /* newest packet id received */
+	int have_id;                  /* last_id is valid */
+	uint64_t id_gaps;             /* ids the kernel skipped (socket full) */
+	struct mmsghdr rx_msgs[IPR_BATCH_MAX]; /* recvmmsg vectors */
+	struct iovec rx_iov[IPR_BATCH_MAX];
+};
+
+/* ---- open ---- */
+
+static int send_command(struct queue *q, uint8_t command)
+{
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+
+	return ipr_nfnl_talk(q->fd, ipr_nfnl_put_command(buf, NFNL_SUBSYS_QUEUE, q->num,
+							 ++q->seq, command));
+}
+
+static uint32_t queue_flags(unsigned int open_flags)
+{
+	uint32_t flags = NFQA_CFG_F_UID_GID;
+
+	if (!(open_flags & IPR_OPEN_NO_GSO))
+		flags |= NFQA_CFG_F_GSO;
+	if (!(open_flags & IPR_OPEN_FAIL_CLOSED))
+		flags |= NFQA_CFG_F_FAIL_OPEN;
+	return flags;
+}
+
+static int configure(struct queue *q, const struct ipr_options *o)
+{
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, q->num, ++q->seq);
+	struct nfqnl_msg_config_params params = {
+		.copy_range = htonl(o->snaplen),
+		.copy_mode = NFQNL_COPY_PACKET,
+	};
+	uint32_t flags = queue_flags(o->flags);
+	int err;
+
+	mnl_attr_put(nlh, NFQA_CFG_PARAMS, sizeof(params), &params);
+	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(o->queue_maxlen));
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	err = ipr_nfnl_talk(q->fd, nlh);
+	if (err)
+		return ipr_fail(err, "configuring queue %u: %s", q->num, strerror(-err));
+	return 0;
+}
+
+static int queue_listed(unsigned int num)
+{
+	unsigned long long v[1];
+
+	return ipr_nfnl_proc_line("nfnetlink_queue", num, v, 1) == 0;
+}
+
+/*
+ * Bind queue num. The kernel refuses a queue that another socket holds with
+ * -EPERM, as it refuses a caller without CAP_NET_ADMIN: a queue listed in /proc
+ * is taken (-EBUSY), whoever holds it, even this process's other handles.
+ */
+static int bind_queue(struct queue *q, unsigned int num)
+{
+	int err;
+
+	q->num = (uint16_t)num;
+	err = send_command(q, NFQNL_CFG_CMD_BIND);
+	if (err == -EPERM && queue_listed(num))
+		err = -EBUSY;
+	if (err == -EPERM)
+		return ipr_fail(err, "binding an NFQUEUE needs CAP_NET_ADMIN: run as root");
+	if (err == -EBUSY)
+		return ipr_fail(err, "queue %u is held by another program", num);
+	if (err)
+		return ipr_fail(err, "binding queue %u: %s", num, strerror(-err));
+	return 0;
+}
+
+static int alloc_held(struct queue *q, unsigned int cap)
+{
+	q->held = calloc(cap, sizeof(*q->held));
+	if (!q->held)
+		return ipr_fail(-ENOMEM, "out of memory");
+	q->held_cap = cap;
+	for (unsigned int i = 0; i < cap; i++)
+		q->held[i].next_free = i + 1;
+	q->free_held = 0;
+	return 0;
+}
+
+static struct queue *new_queue(const struct ipr_options *o)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->fd = -1;
+	q->deadline_ms = o->deadline_ms;
+	q->busy_poll_us = o->busy_poll_us;
+	q->coalesce_us = o->coalesce_us;
+	for (unsigned int i = 0; i < IPR_BATCH_MAX; i++) {
+		q->rx_msgs[i].msg_hdr.msg_iov = &q->rx_iov[i];
+		q->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return q;
+}
+
+static void free_queue(struct queue *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	ipr_verdicts_free(&q->verdicts);
+	free(q->held);
+	free(q);
+}
+
+/* Undo a failed open: unbind what was bound, close the socket. */
+static void abandon(struct queue *q, int bound)
+{
+	if (bound)
+		send_command(q, NFQNL_CFG_CMD_UNBIND);
+	close(q->fd);
+	q->fd = -1;
+}
+
+/* Open the socket, bind queue num and configure it; -EBUSY if it is taken. */
+static int open_queue(struct queue *q, unsigned int num, const struct ipr_options *o)
+{
+	int err = ipr_nfnl_socket(SOCKET_BUFFER, IPR_PENDING_BYTES * 4);
+
+	if (err < 0)
+		return err;
+	q->fd = err;
+	err = ipr_verdicts_init(&q->verdicts, q->fd, (uint16_t)num);
+	if (!err)
+		err = alloc_held(q, o->queue_maxlen);
+	if (!err)
+		err = bind_queue(q, num);
+	if (!err)
+		err = configure(q, o);
+	if (err)
+		abandon(q, err != -EBUSY && q->num == num);
+	return err;
+}
+
+static int nfqueue_close(struct ipr_handle *h);
+
+/* One attempt at queues first..first+n-1 for the n members, all or none. */
+struct range {
+	struct ipr_handle *owner;
+	const struct ipr_options *o;
+};
+
+static int open_range(void *arg, unsigned int first)
+{
+	const struct range *r = arg;
+	int err = 0;
+
+	for (unsigned int i = 0; i < r->owner->nmembers && !err; i++) {
+		struct ipr_handle *m = r->owner->members[i];
+		struct queue *q = new_queue(r->o);
+
+		m->priv = q;
+		err = q ? open_queue(q, first + i, r->o) : ipr_fail(-ENOMEM, "out of memory");
+		m->fd = q ? q->fd : -1;
+	}
+	for (unsigned int i = 0; i < r->owner->nmembers && err; i++)
+		nfqueue_close(r->owner->members[i]);
+	return err;
+}
+
+static enum ipr_queue_kind queue_kind(unsigned int flags)
+{
+	if (flags & IPR_OPEN_QUEUE_NATIVE)
+		return IPR_QUEUE_NATIVE;
+	return flags & IPR_OPEN_QUEUE_COMPAT ? IPR_QUEUE_COMPAT : IPR_QUEUE_AUTO;
+}
+
+/* The queue range the options name, or the first free one of the automatic range. */
+static int nfqueue_open(struct ipr_handle *h, const struct ipr_options *o,
+			struct ipr_rules_action *act)
+{
+	struct range r = { h, o };
+	int err;
+
+	if (o->queue)
+		err = open_range(&r, o->queue);
+	else
+		err = ipr_nfnl_find_free("range of queues", o->queues, open_range, &r);
+	if (err)
+		return err;
+	*act = (struct ipr_rules_action){
+		.kind = IPR_ACTION_QUEUE,
+		.first = ((struct queue *)h->priv)->num,
+		.count = o->queues,
+		.queue_kind = queue_kind(o->flags),
+	};
+	return 0;
+}
+
+/* ---- packets handed out, and the verdict deadline ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+/* Note a packet handed to the program; pkt->priv finds it again. */
+static void hold(struct queue *q, struct ipr_packet *p, uint64_t now)
+{
+	uint32_t i = q->free_held;
+
+	p->priv = UINT32_MAX;
+	if (i >= q->held_cap)
+		return; /* more than the kernel queue holds: cannot happen */
+	q->verdicts.undecided++;
+	q->free_held = q->held[i].next_free;
+	q->held[i].id = p->id;
+	q->held[i].since_ms = now;
+	p->priv = i;
+}
+
+static void unhold(struct queue *q, uint32_t i)
+{
+	q->held[i].since_ms = 0;
+	q->held[i].next_free = q->free_held;
+	q->free_held = i;
+	q->verdicts.undecided--;
+}
+
+/* Take a handed-out packet off the held list; -ESTALE if it is not on it. */
+static int release(struct queue *q, const struct ipr_packet *pkt)
+{
+	uint32_t i = pkt->priv;
+
+	if (i >= q->held_cap || !q->held[i].since_ms || q->held[i].id != pkt->id)
+		return ipr_fail(-ESTALE,
+				"packet %u is not held: it was answered already, or the verdict "
+				"deadline (%u ms) accepted it",
+				pkt->id, q->deadline_ms);
+	unhold(q, i);
+	return 0;
+}
+
+/* Accept every packet the program has held longer than the deadline. */
+static int expire(struct ipr_handle *h, struct queue *q, uint64_t now)
+{
+	int err = 0;
+
+	if (!q->deadline_ms || !q->verdicts.undecided || now < q->next_scan_ms)
+		return 0;
+	q->next_scan_ms = now + (q->deadline_ms >= 40 ? q->deadline_ms / 4 : 10);
+	for (uint32_t i = 0; i < q->held_cap && !err; i++) {
+		struct ipr_pending v = { .id = q->held[i].id, .verdict = NF_ACCEPT };
+
+		if (!q->held[i].since_ms || now - q->held[i].since_ms < q->deadline_ms)
+			continue;
+		ipr_log(IPR_LOG_WARN, "packet %u of queue %u had no verdict for %u ms: accepted",
+			v.id, q->num, q->deadline_ms);
+		unhold(q, i);
+		h->stats.expired++;
+		err = ipr_verdicts_add(&q->verdicts, &v);
+	}
+	return err;
+}
+
+/* Before a blocking receive with packets held: wake up in time to expire them. */
+static int wait_with_deadline(struct ipr_handle *h, struct queue *q, unsigned int flags)
+{
+	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+
+	while (!(flags & IPR_RECV_NONBLOCK) && q->deadline_ms && q->verdicts.undecided) {
+		int n = poll(&pfd, 1, (int)(q->deadline_ms >= 40 ? q->deadline_ms / 4 : 10));
+
+		if (n > 0)
+			return 0;
+		if (n < 0)
+			return -errno;
+		n = expire(h, q, now_ms());
+		if (!n)
+			n = ipr_verdicts_flush(&q->verdicts);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
+/* ---- receive ---- */
+
+/* What the shared attributes of a packet message carry. */
+static const uint8_t attr_meta[] = {
+	[NFQA_PAYLOAD] = IPR_META_PAYLOAD,
+	[NFQA_MARK] = IPR_META_MARK,
+	[NFQA_IFINDEX_INDEV] = IPR_META_IFINDEX_IN,
+	[NFQA_IFINDEX_OUTDEV] = IPR_META_IFINDEX_OUT,
+	[NFQA_UID] = IPR_META_UID,
+	[NFQA_GID] = IPR_META_GID,
+	[NFQA_TIMESTAMP] = IPR_META_TIMESTAMP,
+};
+
+static void take_skb_info(uint32_t info, struct ipr_packet *p)
+{
+	if (info & NFQA_SKB_GSO)
+		p->flags |= IPR_PKT_GSO;
+	if (info & NFQA_SKB_CSUMNOTREADY)
+		p->flags |= IPR_PKT_CSUM_NOT_READY;
+	if (info & NFQA_SKB_CSUM_NOTVERIFIED)
+		p->flags |= IPR_PKT_CSUM_NOT_VERIFIED;
+}
+
+/* Copy one attribute of a packet message into the packet's metadata. */
+static void parse_attr(const struct nlattr *a, struct ipr_packet *p)
+{
+	uint16_t type = mnl_attr_get_type(a);
+	const struct nfqnl_msg_packet_hdr *ph;
+
+	switch (type) {
+	case NFQA_PACKET_HDR:
+		if (mnl_attr_get_payload_len(a) < sizeof(*ph))
+			break;
+		ph = mnl_attr_get_payload(a);
+		p->id = ntohl(ph->packet_id);
+		ipr_nfnl_take_hook(ph->hook, ph->hw_protocol, p);
+		break;
+	case NFQA_CAP_LEN:
+		p->len = ntohl(mnl_attr_get_u32(a));
+		break;
+	case NFQA_SKB_INFO:
+		take_skb_info(ntohl(mnl_attr_get_u32(a)), p);
+		break;
+	default:
+		if (type < sizeof(attr_meta))
+			ipr_nfnl_take_meta(a, attr_meta[type], p);
+	}
+}
+
+/* Note a kernel verdict error; a queue answers acks only for refused verdicts. */
+static void note_error(struct ipr_handle *h, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (!e->error)
+		return;
+	h->stats.verdict_errors++;
+	ipr_log(IPR_LOG_WARN, "kernel refused a verdict: %s", strerror(-e->error));
+}
+
+/* Parse one packet message; returns 1 for a packet, 0 for anything else. */
+static int parse_packet(struct ipr_handle *h, struct queue *q, const struct nlmsghdr *nlh,
+			size_t n, int truncated, const struct timespec *now, struct ipr_packet *p)
+{
+	const struct nlattr *a;
+
+	if (!mnl_nlmsg_ok(nlh, (int)n))
+		return 0;
+	if (nlh->nlmsg_type == NLMSG_ERROR)
+		note_error(h, nlh);
+	if (nlh->nlmsg_type != PACKET_MSG)
+		return 0;
+	memset(p, 0, sizeof(*p));
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		parse_attr(a, p);
+	if (!p->data)
+		return 0;
+	if (!p->len)
+		p->len = p->caplen;
+	if (p->caplen < p->len || truncated)
+		p->flags |= IPR_PKT_TRUNCATED;
+	ipr_nfnl_finish_packet(p, now, q->num);
+	/* An id jump means the kernel skipped packets it could not deliver. */
+	q->id_gaps += ipr_seq_advance(&q->last_id, &q->have_id, p->id);
+	return 1;
+}
+
+/* The library's own answer for packets the user-space filter rejects. */
+static int filtered_out(struct ipr_handle *h, struct queue *q, const struct ipr_packet *p)
+{
+	struct ipr_pending v = { .id = p->id, .verdict = NF_ACCEPT };
+
+	if (!h->filter.user || ipr_filter_match(&h->filter, p->data, p->caplen, p->len))
+		return 0;
+	h->stats.filtered++;
+	ipr_verdicts_add(&q->verdicts, &v);
+	return 1;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One recvmmsg of up to max messages, waiting for the first unless MSG_DONTWAIT. */
+static int receive(struct queue *q, unsigned int max, int sockflags)
+{
+	int n = recvmmsg(q->fd, q->rx_msgs, max, MSG_WAITFORONE | sockflags, NULL);
+
+	return n < 0 ? -errno : n;
+}
+
+/* Receive without sleeping, again and again for up to busy_poll_us: the thread stays
+ * on its CPU, so a packet's arrival costs no wake-up. -EAGAIN if none came. */
+static int busy_poll(struct queue *q, unsigned int max, uint64_t start)
+{
+	uint64_t end = start + q->busy_poll_us;
+	int n;
+
+	do
+		n = receive(q, max, MSG_DONTWAIT);
+	while (n == -EAGAIN && now_us() < end);
+	return n;
+}
+
+/* Poll first only while packets keep coming within busy_poll_us of the previous
+ * receive: on a link where the next packet takes longer, spinning is all cost. */
+static int wait_polling(struct queue *q, unsigned int max)
+{
+	uint64_t start = now_us();
+	int n = -EAGAIN;
+
+	if (q->poll_pays)
+		n = busy_poll(q, max, start);
+	if (n == -EAGAIN)
+		n = receive(q, max, 0);
+	q->poll_pays = n > 0 && now_us() - start <= q->busy_poll_us;
+	return n;
+}
+
+/* After a partial batch of several packets more are on their way: waiting a moment
+ * lets the next receive take them together, for fewer system calls and wake-ups per
+ * packet. A lone packet (a quiet link) is never delayed. */
+static void coalesce(struct queue *q, unsigned int flags)
+{
+	struct timespec pause = { 0, (long)q->coalesce_us * 1000 };
+
+	if (q->coalesce_us && q->last_partial && !(flags & IPR_RECV_NONBLOCK))
+		nanosleep(&pause, NULL);
+}
+
+static int receive_messages(struct queue *q, const struct ipr_rx *rx)
+{
+	int n;
+
+	for (unsigned int i = 0; i < rx->max; i++) {
+		q->rx_iov[i].iov_base = rx->buf + i * rx->slot;
+		q->rx_iov[i].iov_len = rx->slot;
+		q->rx_msgs[i].msg_hdr.msg_flags = 0;
+	}
+	if (rx->flags & IPR_RECV_NONBLOCK)
+		n = receive(q, rx->max, MSG_DONTWAIT);
+	else
+		n = q->busy_poll_us ? wait_polling(q, rx->max) : receive(q, rx->max, 0);
+	q->last_partial = n > 1 && (unsigned int)n < rx->max;
+	return n;
+}
+
+/* Turn received datagrams into packets, dropping replies and filtered packets. */
+static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n,
+				    struct ipr_packet *pkts)
+{
+	unsigned int count = 0;
+	uint64_t held_since = now_ms();
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (int i = 0; i < n; i++) {
+		const struct msghdr *m = &q->rx_msgs[i].msg_hdr;
+		struct ipr_packet *p = &pkts[count];
+
+		if (!parse_packet(h, q, m->msg_iov->iov_base, q->rx_msgs[i].msg_len,
+				  !!(m->msg_flags & MSG_TRUNC), &now, p) ||
+		    filtered_out(h, q, p))
+			continue;
+		h->stats.received++;
+		h->stats.bytes += p->len;
+		hold(q, p, held_since);
+		count++;
+	}
+	return count;
+}
+
+static int nfqueue_recv(struct ipr_handle *h, const struct ipr_rx *rx)
+{
+	struct queue *q = h->priv;
+	int n, err;
+
+	do {
+		err = expire(h, q, now_ms());
+		if (!err)
+			err = ipr_verdicts_flush(&q->verdicts);
+		if (!err)
+			err = wait_with_deadline(h, q, rx->flags);
+		if (err)
+			return err;
+		coalesce(q, rx->flags);
+		n = receive_messages(q, rx);
+		if (n < 0)
+			return ipr_recv_failed(n);
+		n = (int)collect_packets(h, q, n, rx->pkts);
+	} while (!n);
+	return n;
+}
+
+/* ---- verdicts ---- */
+
+static int nfqueue_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
+			   const struct ipr_pending *v)
+{
+	struct queue *q = h->priv;
+	int err = release(q, pkt);
+
+	if (err)
+		return err;
+	pkt->flags |= IPR_PKT_DECIDED;
+	ipr_verdict_count(&h->stats, v);
+	return ipr_verdicts_add(&q->verdicts, v);
+}
+
+static int nfqueue_flush(struct ipr_handle *h)
+{
+	return ipr_verdicts_flush(&((struct queue *)h->priv)->verdicts);
+}
+
+/* ---- counters ---- */
+
+struct kernel_counters {
+	uint64_t queue_dropped, user_dropped, waiting, last_id;
+};
+
+static int kernel_counters(const struct queue *q, struct kernel_counters *c)
+{
+	unsigned long long v[8];
+	int err = ipr_nfnl_proc_line("nfnetlink_queue", q->num, v, 8);
+
+	if (err)
+		return err == -ENOENT ? ipr_fail(err, "queue %u not found in /proc", q->num) : err;
+	*c = (struct kernel_counters){ v[5], v[6], v[2], v[7] };
+	return 0;
+}
+
+/* Sum of the kernel's last packet ids over the owner's queues. */
+static int last_ids(const struct ipr_handle *owner, uint64_t *sum)
+{
+	struct kernel_counters c = { 0 };
+	int err = 0;
+
+	*sum = 0;
+	for (unsigned int i = 0; i < owner->nmembers && !err; i++) {
+		err = kernel_counters(owner->members[i]->priv, &c);
+		*sum += c.last_id;
+	}
+	return err;
+}
+
+/*
+ * Packets that passed unredirected: those the rule counter saw that got no id
+ * in any queue (queue full), charged to the owner, plus each queue's id gaps
+ * (socket full). Summed over a handle's queues, that is the exact total.
+ */
+static int count_failopen(const struct ipr_handle *h, const struct queue *q,
+			  uint64_t *failopen)
+{
+	uint64_t matched = 0, ids = 0;
+	int err;
+
+	*failopen = 0;
+	if (h->flags & IPR_OPEN_FAIL_CLOSED)
+		return 0; /* id gaps are socket drops then, counted as such */
+	*failopen = q->id_gaps;
+	if (h->owner != h)
+		return 0;
+	/* The rule counter first: a packet arriving between the reads is not miscounted. */
+	err = ipr_rules_matched(h->rules, &matched);
+	if (!err)
+		err = last_ids(h, &ids);
+	if (!err && matched > ids)
+		*failopen += matched - ids;
+	return err;
+}
+
+static int nfqueue_stats(struct ipr_handle *h, struct ipr_stats *s)
+{
+	struct kernel_counters c;
+	int err = kernel_counters(h->priv, &c);
+
+	if (err)
+		return err;
+	s->queue_dropped = c.queue_dropped;
+	s->user_dropped = c.user_dropped;
+	s->waiting = c.waiting;
+	return count_failopen(h, h->priv, &s->failopen);
+}
+
+/* ---- close ---- */
+
+/* Read whatever is still queued to us, noting the newest id; no packet is kept. */
+static void drain(struct queue *q)
+{
+	char buf[DRAIN_BUFFER];
+	ssize_t n;
+
+	while ((n = recv(q->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		const struct nlattr *a;
+
+		if (!mnl_nlmsg_ok(nlh, (int)n) || nlh->nlmsg_type != PACKET_MSG)
+			continue;
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+			if (mnl_attr_get_type(a) == NFQA_PACKET_HDR)
+				ipr_seq_advance(&q->last_id, &q->have_id,
+						ntohl(((const struct nfqnl_msg_packet_hdr *)
+							       mnl_attr_get_payload(a))->packet_id));
+	}
+}
+
+/* Accept every packet still held (received or not), unbind, close. */
+static int nfqueue_close(struct ipr_handle *h)
+{
+	struct queue *q = h->priv;
+	int err = 0;
+
+	if (!q)
+		return 0;
+	if (q->fd >= 0) {
+		err = ipr_verdicts_flush(&q->verdicts);
+		drain(q);
+		if (!err && q->have_id)
+			err = ipr_verdicts_accept_upto(&q->verdicts, q->last_id);
+		send_command(q, NFQNL_CFG_CMD_UNBIND);
+	}
+	free_queue(q);
+	h->priv = NULL;
+	h->fd = -1;
+	return err;
+}
+
+const struct ipr_engine ipr_engine_nfqueue = {
+	.name = "nfqueue",
+	.holds = 1,
+	.open = nfqueue_open,
+	.recv = nfqueue_recv,
+	.verdict = nfqueue_verdict,
+	.flush = nfqueue_flush,
+	.stats = nfqueue_stats,
+	.close = nfqueue_close,
+};

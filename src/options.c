@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* options.c - struct ipr_options copied, completed and checked, in this one place. */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define DEFAULT_QUEUE_MAXLEN 8192
+#define QUEUE_MAXLEN_MAX (1u << 20)
+#define SNAPLEN_MIN 40 /* an IPv6 header */
+#define DEADLINE_MAX_MS (24u * 3600 * 1000)
+#define WAIT_MAX_US 1000000u /* busy polling and coalescing: at most 1 s */
+#define KNOWN_FLAGS                                                                            \
+	(IPR_OPEN_FAIL_CLOSED | IPR_OPEN_NO_GSO | IPR_OPEN_QUEUE_COMPAT | IPR_OPEN_QUEUE_NATIVE | \
+	 IPR_OPEN_USER_FILTER | IPR_OPEN_MONITOR | IPR_OPEN_BYPASS)
+
+/* Copy the caller's options, which may come from an older or newer header. */
+static int copy_options(const struct ipr_options *in, struct ipr_options *out)
+{
+	const unsigned char *extra;
+
+	if (!in || in->size < offsetof(struct ipr_options, filter))
+		return ipr_fail(-EINVAL, "options not initialised: start from IPR_OPTIONS_INIT");
+	extra = (const unsigned char *)in + sizeof(*out);
+	memset(out, 0, sizeof(*out));
+	memcpy(out, in, in->size < sizeof(*out) ? in->size : sizeof(*out));
+	for (size_t i = sizeof(*out); i < in->size; i++)
+		if (extra[i - sizeof(*out)])
+			return ipr_fail(-E2BIG, "options use fields this library (%s) does not know",
+					IPR_VERSION_STRING);
+	return 0;
+}
+
+static void fill_defaults(struct ipr_options *o)
+{
+	if (!o->layers)
+		o->layers = IPR_LAYER_IN | IPR_LAYER_OUT;
+	if (!o->snaplen)
+		o->snaplen = IPR_SNAPLEN_MAX;
+	if (!o->queue_maxlen)
+		o->queue_maxlen = DEFAULT_QUEUE_MAXLEN;
+	if (!o->queues)
+		o->queues = 1;
+	if (!o->bypass_mark)
+		o->bypass_mark = IPR_DEFAULT_BYPASS_MARK;
+	if (!o->bypass_mask)
+		o->bypass_mask = o->bypass_mark;
+	if (!o->inject_mark)
+		o->inject_mark = IPR_DEFAULT_INJECT_MARK;
+	if (!o->inject_mask)
+		o->inject_mask = o->inject_mark;
+	if (!o->deadline_ms)
+		o->deadline_ms = IPR_DEFAULT_DEADLINE_MS;
+}
+
+static int check_interface(const char *what, const char *name)
+{
+	if (name && (!*name || strlen(name) >= IFNAMSIZ))
+		return ipr_fail(-EINVAL, "%s \"%s\": names have 1 to %d characters", what, name,
+				IFNAMSIZ - 1);
+	return 0;
+}
+
+static int check_interfaces(const struct ipr_options *o)
+{
+	int err = check_interface("input interface", o->in_interface);
+
+	if (!err)
+		err = check_interface("output interface", o->out_interface);
+	return err ? err : check_interface("interface", o->interface);
+}
+
+static int check_layers(const struct ipr_options *o)
+{
+	const unsigned int all = IPR_LAYER_IN | IPR_LAYER_OUT | IPR_LAYER_FORWARD;
+
+	if (o->layers & ~all)
+		return ipr_fail(-EINVAL, "unknown layer bits 0x%x", o->layers & ~all);
+	if (o->in_interface && !(o->layers & (IPR_LAYER_IN | IPR_LAYER_FORWARD)))
+		return ipr_fail(-EINVAL, "an input interface needs the in or forward layer");
+	if (o->out_interface && !(o->layers & (IPR_LAYER_OUT | IPR_LAYER_FORWARD)))
+		return ipr_fail(-EINVAL, "an output interface needs the out or forward layer");
+	if (o->cgroup && (o->layers & IPR_LAYER_FORWARD))
+		return ipr_fail(-EINVAL, "forwarded packets have no local socket: a cgroup "
+					 "applies to the in and out layers only");
+	return 0;
+}
+
+static int check_marks(const struct ipr_options *o)
+{
+	if ((o->bypass_mark & ~o->bypass_mask) || (o->inject_mark & ~o->inject_mask))
+		return ipr_fail(-EINVAL, "a mark has bits outside its mask");
+	if (o->bypass_mask & o->inject_mask)
+		return ipr_fail(-EINVAL, "bypass mask 0x%x and inject mask 0x%x overlap",
+				o->bypass_mask, o->inject_mask);
+	return 0;
+}
+
+static int check_queues(const struct ipr_options *o)
+{
+	if (o->queues > IPR_QUEUES_MAX)
+		return ipr_fail(-EINVAL, "%u queues: at most %d", o->queues, IPR_QUEUES_MAX);
+	if ((uint64_t)o->queue + o->queues - 1 > 65535)
+		return ipr_fail(-EINVAL, "queues %u to %llu: queue numbers go up to 65535",
+				o->queue, (unsigned long long)o->queue + o->queues - 1);
+	if (o->queue_maxlen > QUEUE_MAXLEN_MAX)
+		return ipr_fail(-EINVAL, "queue length %u: at most %u", o->queue_maxlen,
+				QUEUE_MAXLEN_MAX);
+	return 0;
+}
+
+static int check_wait(const char *what, unsigned int us)
+{
+	return us > WAIT_MAX_US ? ipr_fail(-EINVAL, "%s %u us: at most %u", what, us, WAIT_MAX_US)
+				: 0;
+}
+
+static int check_ranges(const struct ipr_options *o)
+{
+	if (o->priority > IPR_PRIORITY_MAX || o->priority < -IPR_PRIORITY_MAX)
+		return ipr_fail(-EINVAL, "priority %d: allowed range is %d to %d", o->priority,
+				-IPR_PRIORITY_MAX, IPR_PRIORITY_MAX);
+	if (o->snaplen < SNAPLEN_MIN || o->snaplen > IPR_SNAPLEN_MAX)
+		return ipr_fail(-EINVAL, "snap length %u: allowed range is %d to %d", o->snaplen,
+				SNAPLEN_MIN, IPR_SNAPLEN_MAX);
+	if (o->deadline_ms > DEADLINE_MAX_MS)
+		return ipr_fail(-EINVAL, "verdict deadline %u ms: at most %u", o->deadline_ms,
+				DEADLINE_MAX_MS);
+	if (check_wait("busy poll", o->busy_poll_us))
+		return -EINVAL;
+	return check_wait("coalescing", o->coalesce_us);
+}
+
+static int check_flags(unsigned int flags)
+{
+	if (flags & ~KNOWN_FLAGS)
+		return ipr_fail(-EINVAL, "unknown open flags 0x%x", flags & ~KNOWN_FLAGS);
+	if ((flags & IPR_OPEN_QUEUE_COMPAT) && (flags & IPR_OPEN_QUEUE_NATIVE))
+		return ipr_fail(-EINVAL, "the queue cannot be both native and compat");
+	return 0;
+}
+
+int ipr_options_load(const struct ipr_options *in, struct ipr_options *out)
+{
+	int err = copy_options(in, out);
+
+	if (err)
+		return err;
+	fill_defaults(out);
+	err = check_flags(out->flags);
+	if (!err)
+		err = check_ranges(out);
+	if (!err)
+		err = check_interfaces(out);
+	if (!err)
+		err = check_layers(out);
+	if (!err)
+		err = check_marks(out);
+	return err ? err : check_queues(out);
+}
+
+int ipr_options_fit(const struct ipr_options *o, const struct ipr_engine *e)
+{
+	if (e->holds)
+		return 0;
+	if (o->queues > 1)
+		return ipr_fail(-EINVAL, "a monitor handle has no queues to spread over");
+	if (o->busy_poll_us || o->coalesce_us)
+		return ipr_fail(-EINVAL, "busy polling and coalescing pace a queue: a monitor "
+					 "handle has none (the kernel batches its copies)");
+	return 0;
+}
