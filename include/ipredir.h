@@ -7,8 +7,11 @@
  * program accepts it (unchanged or modified) or drops it.
  *
  * Conventions: integer calls return 0 (or a count) on success and -errno on
- * failure; after a failure ipr_last_error() explains what went wrong. The
- * library never prints: install a log callback with ipr_set_log().
+ * failure; after a failure ipr_last_error() explains what went wrong, for every
+ * call, the packet helpers included. Two returns of a receive are no failure
+ * and leave ipr_last_error() as it was: -EAGAIN (nothing waiting) and -EINTR
+ * (a signal). The library never prints: install a log callback with
+ * ipr_set_log().
  */
 #ifndef IPREDIR_H
 #define IPREDIR_H
@@ -187,7 +190,8 @@ enum ipr_recv_flags {
  * Receive up to max packets into buf (buflen bytes, split into slots of
  * ipr_slot_size()). Waits for the first packet unless IPR_RECV_NONBLOCK;
  * pending verdicts are flushed before waiting. Returns the number of packets
- * (>= 1), -EAGAIN, -EINTR when a signal arrived, -EINVAL if buf holds no slot.
+ * (>= 1), -EAGAIN, -EINTR when a signal arrived (neither sets ipr_last_error()),
+ * -EINVAL if buf holds no slot, other -errno.
  */
 int ipr_recv_batch(struct ipr_handle *h, void *buf, size_t buflen,
 		   struct ipr_packet *pkts, unsigned int max, unsigned int flags);

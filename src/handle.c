@@ -12,11 +12,18 @@
 #include "internal.h"
 
 /* The engines in order of preference: a handle gets the first that serves its options. */
+static const struct ipr_engine *const engines[] = {
+	&ipr_engine_nflog,
+	&ipr_engine_nfqueue,
+};
+
 static const struct ipr_engine *choose_engine(const struct ipr_options *o)
 {
-	if (o->flags & IPR_OPEN_MONITOR)
-		return &ipr_engine_nflog;
-	return &ipr_engine_nfqueue;
+	size_t i = 0;
+
+	while (i + 1 < sizeof(engines) / sizeof(engines[0]) && !engines[i]->serves(o))
+		i++;
+	return engines[i]; /* the last serves every handle */
 }
 
 /* A new handle: the owner when owner is NULL, else a member sharing its state. */

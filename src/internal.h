@@ -289,6 +289,8 @@ struct ipr_rx {
 struct ipr_engine {
 	const char *name;
 	int holds;  /* 1: packets wait for verdicts (queues, pacing, bypass, deadline) */
+	/* 1 if the engine serves a handle with these (checked) options. */
+	int (*serves)(const struct ipr_options *o);
 	/* Bind kernel resources for every member of owner h, set each member's priv
 	 * and fd, and say what the rules must do; 0 or -errno with a reason. */
 	int (*open)(struct ipr_handle *h, const struct ipr_options *o,

@@ -457,6 +457,11 @@ static int nflog_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 	return b.count || !err ? (int)b.count : ipr_recv_failed(err);
 }
 
+static int nflog_serves(const struct ipr_options *o)
+{
+	return !!(o->flags & IPR_OPEN_MONITOR);
+}
+
 static int nflog_stats(struct ipr_handle *h, struct ipr_stats *s)
 {
 	s->failopen = ((struct monitor *)h->priv)->lost;
@@ -466,6 +471,7 @@ static int nflog_stats(struct ipr_handle *h, struct ipr_stats *s)
 const struct ipr_engine ipr_engine_nflog = {
 	.name = "nflog",
 	.holds = 0,
+	.serves = nflog_serves,
 	.open = nflog_open,
 	.recv = nflog_recv,
 	.stats = nflog_stats,

@@ -687,9 +687,15 @@ static int nfqueue_close(struct ipr_handle *h)
 	return err;
 }
 
+static int nfqueue_serves(const struct ipr_options *o)
+{
+	return !(o->flags & IPR_OPEN_MONITOR);
+}
+
 const struct ipr_engine ipr_engine_nfqueue = {
 	.name = "nfqueue",
 	.holds = 1,
+	.serves = nfqueue_serves,
 	.open = nfqueue_open,
 	.recv = nfqueue_recv,
 	.verdict = nfqueue_verdict,

@@ -873,6 +873,57 @@ static void test_parse_bad_arguments(void)
 	CHECK(ipr_parse(ipv4_udp, 0, &p) == -EMSGSIZE);
 }
 
+/* Leave a known reason, so a helper that fails without its own is caught. */
+static void stale_reason(void)
+{
+	struct ipr_handle *h = NULL;
+
+	CHECK(ipr_open(NULL, &h) == -EINVAL && strstr(ipr_last_error(), "IPR_OPTIONS_INIT"));
+}
+
+/* ipr_last_error() holds words of the helper's own reason. */
+static int reason_has(const char *a, const char *b)
+{
+	return strstr(ipr_last_error(), a) && (!b || strstr(ipr_last_error(), b));
+}
+
+/* Every failure of a packet helper leaves its reason in ipr_last_error(). */
+static void test_helpers_leave_reasons(void)
+{
+	uint8_t pkt[sizeof(ipv4_udp)], small[8];
+	struct ipr_parsed p;
+	struct ipr_addr a;
+
+	memcpy(pkt, ipv4_udp, sizeof(pkt));
+	stale_reason();
+	CHECK(ipr_parse(pkt, 10, &p) == -EMSGSIZE && reason_has("ipr_parse", "IPv4 header"));
+	stale_reason();
+	pkt[0] = 0x35;
+	CHECK(ipr_parse(pkt, sizeof(pkt), &p) == -EINVAL && reason_has("ipr_parse", "version"));
+	pkt[0] = 0x45;
+	stale_reason();
+	CHECK(ipr_checksum_fill(pkt, 30) == -EMSGSIZE &&
+	      reason_has("ipr_checksum_fill", "IP length"));
+	pkt[30] ^= 0xff;
+	stale_reason();
+	CHECK(ipr_checksum_verify(pkt, sizeof(pkt)) == -EBADMSG &&
+	      reason_has("ipr_checksum_verify", "UDP checksum"));
+	pkt[8] = 1;
+	stale_reason();
+	CHECK(ipr_decrement_ttl(pkt, sizeof(pkt)) == -ETIMEDOUT && reason_has("TTL", NULL));
+	stale_reason();
+	CHECK(ipr_set_ttl(pkt, 4, 9) == -EINVAL && reason_has("ipr_set_ttl", "header"));
+	stale_reason();
+	CHECK(ipr_addr_parse("10.0.0.300", &a) == -EINVAL && reason_has("10.0.0.300", NULL));
+	CHECK(ipr_addr_parse("fd00::1234", &a) == 0);
+	stale_reason();
+	CHECK(ipr_addr_format(&a, (char *)small, sizeof(small)) == -ENOSPC &&
+	      reason_has("ipr_addr_format", "8 bytes"));
+	memset(&p, 0, sizeof(p));
+	stale_reason();
+	CHECK(ipr_packet_addrs(&p, &a, NULL) == -EINVAL && reason_has("ipr_packet_addrs", NULL));
+}
+
 CHECK_MAIN("packet",
 	   CHECK_CASE(test_parse_canned),
 	   CHECK_CASE(test_parse_payload_views),
@@ -907,4 +958,5 @@ CHECK_MAIN("packet",
 	   CHECK_CASE(test_addr_bytes),
 	   CHECK_CASE(test_addr_bad_text),
 	   CHECK_CASE(test_addr_format_errors),
-	   CHECK_CASE(test_packet_addrs))
+	   CHECK_CASE(test_packet_addrs),
+	   CHECK_CASE(test_helpers_leave_reasons))
