@@ -26,10 +26,10 @@ struct ipr_rules {
 	char rx[IPR_NL_RECV];
 };
 
+/* ---- rules_batch.c: the socket and its batches ---- */
+
 /* Open the netlink socket that will own the table; 0 or -errno with a reason. */
 int ipr_rules_socket(struct ipr_rules *r);
-
-/* ---- rules_batch.c: batches ---- */
 
 enum ipr_step_kind {
 	IPR_STEP_TABLE,
