@@ -21,9 +21,18 @@ CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passth
            "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
            "monsnap": "monitor --snap 128", "q1": "-q 1", "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100"}
+COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
 UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
-COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
+COST_COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
+UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
 SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5}   # CPU cost per this much throughput
+
+
+def label(config):
+    """The configuration's name in the table and chart."""
+    if config.endswith(COMPARED):
+        return CONFIGS[config[:-len(COMPARED)]] + " (compared build)"
+    return CONFIGS[config]
 
 
 class Cell:
@@ -87,7 +96,7 @@ def table(cells, configs, out):
         r, k = ratio(cells, t, w, c), cost(w, cell)
         added = cell.value - base.value if w == "rr" and base else None
         print("| %s | %s | %s | %s | %s | %.0f | %s | %d |" % (
-            TOPOLOGIES[t], WORKLOADS[w], CONFIGS[c], shown(w, cell, base),
+            TOPOLOGIES[t], WORKLOADS[w], label(c), shown(w, cell, base),
             "-" if r is None else "%.2f" % r, cell.cpu,
             "-" if k is None else "%.1f %s" % (k, COST_UNITS[w]), cell.redirected))
         value = cell.value / 1e9 if w in ("tcp", "tcp1") else cell.value
@@ -159,7 +168,7 @@ def chart_data(cells, configs, out):
             values = [ratio(cells, t, w, c) for t, w in series]
             if all(v is None for v in values):
                 continue
-            f.write('"%s" %s\n' % (CONFIGS[c], " ".join(
+            f.write('"%s" %s\n' % (label(c), " ".join(
                 "?" if v is None else "%.3f" % v for v in values)))
 
 

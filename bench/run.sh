@@ -34,6 +34,9 @@
 #   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
 #   poll     ipredir passthru --quiet --busy-poll 50 (spin before sleeping: latency)
 #   coalesce ipredir passthru --quiet --coalesce 100 (fuller batches: small packets)
+#   CONFIG@cmp  any ipredir configuration run with the build named by BENCH_COMPARE
+#            (e.g. BENCH_COMPARE=/tmp/old/build BENCH_CONFIGS="base full full@cmp"): the
+#            same redirector before and after a change, side by side in one run
 # For the udp workload the queueing redirectors drop on overflow (--fail-closed for
 # ipredir and naive+; naive has no fail-open), so every counted datagram was redirected.
 # Per cell: median over the runs of the throughput (or round trip), its ratio to base,
@@ -45,6 +48,7 @@
 #
 # Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
 # "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 5),
+# BENCH_COMPARE (another build directory for the CONFIG@cmp configurations),
 # BENCH_SECONDS (TCP seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
 # default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
 # (where the CSV files and the chart go, default bench/results).
@@ -109,7 +113,11 @@ cpu_percent() {
 redirector_start() {
 	local config=$1 workload=$2 log=$WORK/redirector.log closed=()
 	REDIR_PID=
+	REDIR_BIN=$IPREDIR
 	[ "$workload" = udp ] && closed=(--fail-closed)
+	if [[ $config == *@cmp ]]; then
+		REDIR_BIN=$BENCH_COMPARE/ipredir config=${config%@cmp}
+	fi
 	case "$config" in
 	base) return 0 ;;
 	naive) naive_start "$log" ;;
@@ -129,7 +137,7 @@ redirector_start() {
 ipredir_start() {
 	local log=$1
 	shift
-	spawn "$NS_B" "$log" "$IPREDIR" "$@"
+	spawn "$NS_B" "$log" "$REDIR_BIN" "$@"
 	REDIR_PID=$!
 	wait_table "$NS_B"
 }
@@ -330,6 +338,9 @@ report_complete() {
 for prog in "$IPREDIR" "$NAIVE" "$PINGPONG" "$UDPSEQ"; do
 	[ -x "$prog" ] || die "${prog#"$ROOT"/} is missing: run make first"
 done
+if [[ " $CONFIGS " == *@cmp\ * ]] && [ ! -x "${BENCH_COMPARE:-}/ipredir" ]; then
+	die "configurations named CONFIG@cmp need BENCH_COMPARE=DIR with DIR/ipredir"
+fi
 command -v iperf3 >/dev/null || die "iperf3 is missing: sudo make deps"
 command -v iptables-nft >/dev/null || die "iptables-nft is missing: sudo make deps"
 
