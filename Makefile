@@ -7,8 +7,10 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
 IPR_CFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE
+# Every compile writes the headers it read to a .d file beside its output, included below.
+DEPFLAGS := -MMD -MP
 # The build's flags first, so that the user's can override them.
-COMPILE = $(CC) $(IPR_CFLAGS) $(CFLAGS)
+COMPILE = $(CC) $(IPR_CFLAGS) $(CFLAGS) $(DEPFLAGS)
 LINK = $(CC) $(IPR_CFLAGS) $(CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lnftnl -lmnl -lpcap)
@@ -27,7 +29,7 @@ BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 all: $(B)/libipredir.a $(B)/libipredir.so $(B)/ipredir $(EXAMPLES) $(UNIT_TESTS) \
 	$(TEST_TOOLS) $(BENCH_TOOLS)
 
-$(B)/obj/lib/%.o: src/%.c src/internal.h include/ipredir.h
+$(B)/obj/lib/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(COMPILE) $(PKG_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
@@ -41,7 +43,7 @@ $(B)/libipredir.so: $(LIB_OBJS) src/libipredir.map
 	ln -sf libipredir.so.$(VERSION) $(B)/libipredir.so.$(SOVERSION)
 	ln -sf libipredir.so.$(VERSION) $@
 
-$(B)/obj/cli/%.o: tools/ipredir/%.c tools/ipredir/cli.h include/ipredir.h
+$(B)/obj/cli/%.o: tools/ipredir/%.c
 	@mkdir -p $(@D)
 	$(COMPILE) -c $< -o $@
 
@@ -53,16 +55,16 @@ $(B)/examples/%: examples/%.c $(B)/libipredir.a
 	$(COMPILE) $(LDFLAGS) -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 
 # Unit tests may reach the private header: they test internals over canned bytes.
-$(B)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/packets.h $(B)/libipredir.a
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libipredir.a
 	@mkdir -p $(@D)
 	$(COMPILE) $(LDFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS)
 
 # Test tools of the netns suite; rules_probe drives the private rules API.
-$(B)/tests/%: tests/netns/%.c tests/netns/toolkit.h $(B)/libipredir.a
+$(B)/tests/%: tests/netns/%.c $(B)/libipredir.a
 	@mkdir -p $(@D)
 	$(COMPILE) $(LDFLAGS) -Isrc -o $@ $< $(B)/libipredir.a $(PKG_LIBS) -lpthread
 
-$(B)/bench/%: bench/%.c tests/netns/toolkit.h
+$(B)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(COMPILE) $(LDFLAGS) -o $@ $< -lpthread
 
@@ -91,6 +93,10 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps check demo bench clean
+
+# What each object and program was built from, headers included (from DEPFLAGS).
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(addsuffix .d,$(EXAMPLES) $(UNIT_TESTS) \
+	$(TEST_TOOLS) $(BENCH_TOOLS))
 
 # Further targets (install, fuzzing, sanitizers, soak), one file per concern.
 include $(sort $(wildcard mk/*.mk))

@@ -9,18 +9,18 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir $(FUZZ_SANITIZE)
+FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir $(FUZZ_SANITIZE) $(DEPFLAGS)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # the library and the CLI's parsing core, instrumented for coverage
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o \
 	$(B)/fuzz/obj/cli_watchdog.o
 
-$(B)/fuzz/obj/%.o: src/%.c src/internal.h include/ipredir.h
+$(B)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c tools/ipredir/cli.h include/ipredir.h
+$(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -32,6 +32,7 @@ fuzz-build: $(FUZZ_BINS)
 
 # objects made through the pattern rules are kept, so a second build links only
 .SECONDARY: $(FUZZ_OBJS)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
 
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
