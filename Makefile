@@ -1,4 +1,13 @@
-# ipredir - Linux IP packet redirector. `make` builds everything into build/.
+# ipredir - Linux IP packet redirector. `make` builds everything into build/ (B=dir).
+#
+#   make all         the library, the CLI, examples, unit tests, test tools and bench tools
+#   make deps        install the Debian packages that building and testing need (root)
+#   make check       build, then run every test (tests/run.sh; the netns tests need root)
+#   make demo        build, then iperf3 with and without the redirector (scripts/demo.sh; root)
+#   make bench       build, then measure against no redirector (bench/run.sh; root)
+#   make clean       remove the build tree
+#   make help        this list
+#
 # CFLAGS (default -O2 -g) and LDFLAGS are the user's; what the build needs is in IPR_CFLAGS.
 CC ?= cc
 B ?= build
@@ -92,7 +101,12 @@ bench: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check demo bench clean
+# The "make TARGET  what it does" lines that open this file and each mk/*.mk.
+help:
+	@awk '/^#   make [a-z]/ { t = $$3; sub(/^#   make [^ ]+ +/, ""); printf "  %-13s %s\n", t, $$0 }' \
+		Makefile $(sort $(wildcard mk/*.mk))
+
+.PHONY: all deps check demo bench clean help
 
 # What each object and program was built from, headers included (from DEPFLAGS).
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(addsuffix .d,$(EXAMPLES) $(UNIT_TESTS) \

@@ -1,8 +1,9 @@
-# fuzz.mk - libFuzzer harnesses of tests/fuzz/ and the sanitizer build.
+# mk/fuzz.mk - libFuzzer harnesses of tests/fuzz/ and the sanitizer build.
 #
-#   make fuzz        build the harnesses into $(B)/fuzz/ and run each for FUZZ_SECONDS
-#   make check-asan  build everything with ASan+UBSan into build-asan/ and run tests/run.sh
-#                    on it, any sanitizer report being fatal
+#   make fuzz        build the harnesses into build/fuzz/ and run each for FUZZ_SECONDS (60)
+#   make fuzz-build  build the harnesses only
+#   make check-asan  run tests/run.sh on an ASan+UBSan build in build-asan/; any report fails
+#
 # The harnesses need clang (libFuzzer) and their own flags, whatever CFLAGS says;
 # make check runs each for a few seconds through tests/netns/test_fuzz.sh.
 
