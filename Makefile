@@ -1,7 +1,7 @@
 # ipredir - Linux IP packet redirector. `make` builds everything into build/ (B=dir).
 #
 #   make all         the library, the CLI, examples, unit tests, test tools and bench tools
-#   make deps        install the Debian packages that building and testing need (root)
+#   make deps        install the Debian packages that building, testing and lint need (root)
 #   make check       build, then run every test (tests/run.sh; the netns tests need root)
 #   make demo        build, then iperf3 with and without the redirector (scripts/demo.sh; root)
 #   make bench       build, then measure against no redirector (bench/run.sh; root)
