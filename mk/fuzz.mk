@@ -1,28 +1,27 @@
-# fuzz.mk - libFuzzer harnesses of tests/fuzz/ and the sanitizer build.
+# mk/fuzz.mk - libFuzzer harnesses of tests/fuzz/ and the sanitizer build.
 #
-#   make fuzz        build the harnesses into $(B)/fuzz/ and run each for FUZZ_SECONDS
-#   make check-asan  build everything with ASan+UBSan into build-asan/ and run tests/run.sh
-#                    on it, any sanitizer report being fatal
-# CFLAGS given on the command line replace the Makefile's own, so they are repeated here.
-# The harnesses need clang (libFuzzer); make check runs each for a few seconds
-# through tests/netns/test_fuzz.sh.
+#   make fuzz        build the harnesses into build/fuzz/ and run each for FUZZ_SECONDS (60)
+#   make fuzz-build  build the harnesses only
+#   make check-asan  run tests/run.sh on an ASan+UBSan build in build-asan/; any report fails
+#
+# The harnesses need clang (libFuzzer) and their own flags, whatever CFLAGS says;
+# make check runs each for a few seconds through tests/netns/test_fuzz.sh.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -O1 -g -std=gnu11 $(WARN) -Iinclude -Isrc -Itools/ipredir -D_GNU_SOURCE \
-	$(FUZZ_SANITIZE)
+FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir $(FUZZ_SANITIZE) $(DEPFLAGS)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # the library and the CLI's parsing core, instrumented for coverage
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o \
 	$(B)/fuzz/obj/cli_watchdog.o
 
-$(B)/fuzz/obj/%.o: src/%.c src/internal.h include/ipredir.h
+$(B)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c tools/ipredir/cli.h include/ipredir.h
+$(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -34,10 +33,12 @@ fuzz-build: $(FUZZ_BINS)
 
 # objects made through the pattern rules are kept, so a second build links only
 .SECONDARY: $(FUZZ_OBJS)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
 
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
 
+# CFLAGS replaces only the optimisation and debug flags: the Makefile adds the rest.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 ASAN_LDFLAGS := -fsanitize=address,undefined
@@ -45,8 +46,7 @@ ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_s
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 check-asan: deps
-	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS) -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE" \
-		LDFLAGS="$(ASAN_LDFLAGS)" all
+	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" all
 	$(ASAN_ENV) IPR_BUILD=$(CURDIR)/build-asan UNIT_TIMEOUT=300 NETNS_TIMEOUT=400 \
 		sh tests/run.sh
 

@@ -1,8 +1,12 @@
-# mk/install.mk - `make install` and `make uninstall` (PREFIX, DESTDIR and the
-# directories below may be overridden), and `make check-abi`.
+# mk/install.mk - installing, and the check of what the library exports.
 #
-# The tool goes to sbin: it administers the host's packet path and needs
-# CAP_NET_ADMIN for everything but `list` and --help (like nft and tc).
+#   make install     install into PREFIX (/usr/local), under DESTDIR if given
+#   make uninstall   remove exactly what make install put there
+#   make check-abi   check libipredir.so's exports against ipredir.h, its map and abi/
+#
+# PREFIX, DESTDIR and the directories below may be overridden. The tool goes to
+# sbin: it administers the host's packet path and needs CAP_NET_ADMIN for
+# everything but `list` and --help (like nft and tc).
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib

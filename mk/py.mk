@@ -1,6 +1,9 @@
-# mk/py.mk - the Python binding (python/): `make bench-python` measures a Python
-# loop against no redirector (python/bench.sh, in private namespaces; root).
-# Its tests run in make check through tests/netns/test_python.sh.
+# mk/py.mk - the Python binding (python/).
+#
+#   make bench-python  measure a Python loop against no redirector (python/bench.sh; root)
+#
+# It runs in private namespaces; the binding's tests run in make check through
+# tests/netns/test_python.sh.
 
 bench-python: deps
 	$(MAKE) all

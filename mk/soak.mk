@@ -1,6 +1,9 @@
-# mk/soak.mk - `make soak`: the long mixed run of tests/netns/test_soak.sh
-# (TCP, UDP and ICMP over IPv4 and IPv6 through passthru and rewrite at once;
-# memory and descriptors sampled). SOAK_SECONDS=N sets its length.
+# mk/soak.mk - the long mixed run of tests/netns/test_soak.sh.
+#
+#   make soak        run the soak test for SOAK_SECONDS (600; root)
+#
+# TCP, UDP and ICMP over IPv4 and IPv6 through passthru and rewrite at once;
+# memory and descriptors sampled.
 SOAK_SECONDS ?= 600
 
 soak: deps

@@ -1,12 +1,12 @@
 #!/bin/sh
-# Install the Debian 12 packages that building and testing ipredir need.
+# Install the Debian 12 packages that building, testing and linting ipredir need.
 # Quiet when everything is there; otherwise one `apt-get update` and one install.
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
 iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux
 libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind
-dpkg-dev debhelper man-db groff-base bash-completion systemd"
+dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck"
 
 is_installed() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
