@@ -23,8 +23,7 @@ CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passth
            "coalesce": "--coalesce 100"}
 COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
 UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
-COST_COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
-UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
+COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
 SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5}   # CPU cost per this much throughput
 
 
