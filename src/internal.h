@@ -15,6 +15,7 @@
 #ifndef IPREDIR_INTERNAL_H
 #define IPREDIR_INTERNAL_H
 
+#include <errno.h>
 #include <linux/filter.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -51,6 +52,12 @@ int ipr_options_load(const struct ipr_options *in, struct ipr_options *out);
 
 /* Refuse options the engine cannot serve (an observer holds no queue): 0 or -EINVAL. */
 int ipr_options_fit(const struct ipr_options *o, const struct ipr_engine *e);
+
+/* Refuse a value out of the range ipr_open() allows for param: 0 or -EINVAL. */
+int ipr_param_check(enum ipr_param param, uint64_t value);
+
+/* Refuse a parameter that does not exist: 0 or -EINVAL. */
+int ipr_param_known(enum ipr_param param);
 
 /* ---- filter.c: pcap expression -> classic BPF ---- */
 
@@ -91,6 +98,7 @@ enum ipr_queue_kind {
 enum ipr_action_kind {
 	IPR_ACTION_QUEUE, /* hold: NFQUEUE */
 	IPR_ACTION_LOG,   /* copy: NFLOG */
+	IPR_ACTION_NONE,  /* take nothing: no table at all */
 };
 
 /* What the rules do with a packet that matches: an engine's open() says. */
@@ -117,6 +125,7 @@ struct ipr_rules_spec {
 	uint32_t inject_mark;      /* packets with (mark & inject_mask) == inject_mark skip us */
 	uint32_t inject_mask;      /* 0 = no such rule */
 	const char *skip_iifname_prefix; /* packets arriving on such devices skip us; NULL = none */
+	int skip_loopback_in;      /* packets arriving on the loopback device skip us */
 	uint32_t bypass_mark;      /* flows with (ct mark & bypass_mask) == bypass_mark skip us; */
 	uint32_t bypass_mask;      /* a verdict sets these bits in the packet mark to offload its flow; 0 = off */
 	uint64_t cgroup_id;        /* only sockets in this cgroup v2 (inode number); 0 = any */
@@ -164,6 +173,9 @@ void ipr_comment_format(char *buf, size_t size, unsigned int layers,
  * errors off and error acks capped. Returns the fd or -errno with a reason.
  */
 int ipr_nfnl_socket(int rcvbuf, int sndbuf);
+
+/* Set the receive buffer of fd (forced where allowed); 0 or -errno with a reason. */
+int ipr_nfnl_set_rcvbuf(int fd, int size);
 
 /* Start an nfnetlink request of subsystem subsys for resource res_id (queue or group). */
 struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, uint16_t res_id,
@@ -305,10 +317,26 @@ struct ipr_engine {
 	int (*stats)(struct ipr_handle *h, struct ipr_stats *s);
 	/* Release one member (held packets accepted first); harmless if never opened. */
 	int (*close)(struct ipr_handle *h);
+	/* Wake a receive of member h blocked in another thread (shutdown); NULL: none blocks. */
+	int (*wake)(struct ipr_handle *h);
+	/* Apply a checked parameter to member h; NULL: the engine has none to change. */
+	int (*set_param)(struct ipr_handle *h, enum ipr_param param, uint64_t value);
 };
 
 extern const struct ipr_engine ipr_engine_nfqueue; /* holds packets: NFQUEUE */
 extern const struct ipr_engine ipr_engine_nflog;   /* monitor: NFLOG copies */
+extern const struct ipr_engine ipr_engine_sendonly; /* takes nothing, injects */
+
+struct ipr_handle;
+
+/* The handle is shut down (ipr_shutdown): receive what waits, then -ESHUTDOWN. */
+static inline int ipr_is_shut(const struct ipr_handle *h);
+
+/* -ESHUTDOWN with its reason, for a receive that found nothing left. */
+static inline int ipr_shut_empty(void)
+{
+	return ipr_fail(-ESHUTDOWN, "the handle was shut down and no packet is left");
+}
 
 /* ---- cgroup.c ---- */
 
@@ -362,7 +390,14 @@ struct ipr_handle {
 	struct ipr_stats stats;
 	unsigned int flags;             /* enum ipr_open_flags */
 	unsigned int snaplen;
+	uint64_t params[IPR_PARAM_RCVBUF + 1]; /* owner: what ipr_get_param() says */
+	int shut;                       /* owner: ipr_shutdown() was called (atomic) */
 	char comment[IPR_COMMENT_MAX];
 };
+
+static inline int ipr_is_shut(const struct ipr_handle *h)
+{
+	return __atomic_load_n(&h->owner->shut, __ATOMIC_ACQUIRE);
+}
 
 #endif /* IPREDIR_INTERNAL_H */

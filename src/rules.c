@@ -127,6 +127,14 @@ static int build_prefix_skip(struct nftnl_rule *rl, const void *arg)
 	return err ? err : ipr_expr_verdict(rl, NF_ACCEPT);
 }
 
+/* iifname "lo" accept: a packet to this host itself was taken on its way out */
+static int build_loopback_skip(struct nftnl_rule *rl, const void *arg)
+{
+	int err = ipr_expr_ifname(rl, NFT_META_IIFNAME, "lo");
+
+	return err ? err : ipr_expr_verdict(rl, NF_ACCEPT);
+}
+
 /* ct mark & bypass_mask == bypass_mark accept */
 static int build_bypass_skip(struct nftnl_rule *rl, const void *arg)
 {
@@ -496,6 +504,10 @@ static int put_skip_rules(struct ipr_batch *bt, const struct ipr_rules_spec *spe
 		step = ipr_step_of("add the interface prefix rule to chain", hk->chain,
 			       IPR_STEP_RULE, 0);
 		err = put_rule(bt, spec->table, &step, build_prefix_skip, spec);
+	}
+	if (!err && spec->skip_loopback_in && hk->layer == IPR_LAYER_IN) {
+		step = ipr_step_of("add the loopback rule to chain", hk->chain, IPR_STEP_RULE, 0);
+		err = put_rule(bt, spec->table, &step, build_loopback_skip, NULL);
 	}
 	if (!err && spec_bypasses(spec)) {
 		step = ipr_step_of("add the bypass rule to chain", hk->chain, IPR_STEP_RULE,
