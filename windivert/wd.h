@@ -3,7 +3,8 @@
  * wd.h - private declarations shared by the libwindivert sources.
  *
  * libwindivert is WinDivert's API over libipredir's public API (ipredir.h):
- *   windivert.c   handles: open, receive, send, shutdown, close, parameters
+ *   windivert.c   handles: open, close, shutdown, parameters, the handle registry
+ *   io.c          receive and send: held packets, stash, checksums, injection
  *   filter*.c     the filter language: compile, evaluate, format, object form,
  *                 and the part of a filter the kernel can run
  *   helper.c      the WinDivertHelper* packet, address and byte-order helpers
@@ -12,6 +13,7 @@
 #ifndef WINDIVERT_WD_H
 #define WINDIVERT_WD_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,54 @@
 #define WD_EXPORT __attribute__((visibility("default")))
 #define WD_VERSION_MAJOR 2
 #define WD_VERSION_MINOR 2
+
+/* ---- windivert.c and io.c: handles ---- */
+
+#define WD_STASH_MAX 64    /* packets one internal receive takes */
+#define WD_HELD_MAX 16384  /* received packets remembered for their send (a ring) */
+
+/* A received packet, remembered so that its send goes on through the held packet. */
+struct wd_held {
+	struct ipr_packet pkt;  /* for the verdict (its data pointer is stale) */
+	const uint8_t *bytes;   /* its bytes in the receive buffer, while epoch matches */
+	uint32_t epoch;
+	uint32_t len;
+	uint32_t cookie;        /* matches the token in its address; 0 = answered */
+	uint8_t outbound;
+};
+
+struct wd_handle {
+	pthread_mutex_t lock;         /* one caller at a time in libipredir */
+	struct ipr_handle *ipr;
+	struct wd_filter *filter;
+	int exact;                    /* the kernel runs the whole filter */
+	WINDIVERT_LAYER layer;
+	INT16 priority;
+	UINT64 flags;
+	int shut_send;
+	UINT64 params[WINDIVERT_PARAM_MAX + 1];
+	uint8_t *rxbuf;               /* the packets of the last internal receive */
+	size_t rxlen;
+	struct ipr_packet rx[WD_STASH_MAX];
+	WINDIVERT_ADDRESS rxaddr[WD_STASH_MAX];
+	unsigned int next, count;     /* rx[next..count) wait to be handed out */
+	uint32_t epoch;               /* counts internal receives */
+	struct wd_held *held;         /* WD_HELD_MAX, used in turn */
+	uint32_t next_held, cookies;
+	uint8_t *txbuf;               /* a copy to fix checksums or the TTL in */
+	pthread_t dropper;            /* WINDIVERT_FLAG_DROP: drops what matches */
+	int has_dropper;
+};
+
+/* The open handle behind h, or NULL with ERROR_INVALID_HANDLE. */
+struct wd_handle *wd_handle_of(HANDLE h);
+
+/* WINDIVERT_FLAG_DROP: a thread takes the matching packets and drops them;
+ * 0 or a Windows error code. */
+DWORD wd_start_dropper(struct wd_handle *w);
+
+/* Stop that thread, if any (the handle is shut down for it). */
+void wd_stop_dropper(struct wd_handle *w);
 
 /* ---- error.c ---- */
 
