@@ -73,10 +73,14 @@ enum ipr_open_flags {
 	                                      a packet to this host itself is taken once,
 	                                      on its way out */
 	IPR_OPEN_SEND_ONLY = 1u << 9,    /* take nothing (no table, no queue): ipr_send() only */
+	IPR_OPEN_INJECT_BELOW = 1u << 10, /* what ipr_send() injects outbound is taken by handles
+	                                     of lower priority (IPR_PKT_INJECTED), as a packet
+	                                     this handle let go on would be; else by none */
 };
 
 #define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */
 #define IPR_DEFAULT_INJECT_MARK 0x10000000u /* packet mark bit of injected packets */
+#define IPR_INJECT_LEVEL_MASK 0x0000ffffu   /* mark bits saying who injected (INJECT_BELOW) */
 #define IPR_DEFAULT_DEADLINE_MS 5000        /* verdict deadline */
 #define IPR_QUEUES_MAX 64
 
@@ -162,6 +166,7 @@ enum ipr_packet_flags {
 	IPR_PKT_KERNEL_TIME = 1u << 7,      /* timestamp comes from the kernel */
 	IPR_PKT_DECIDED = 1u << 8,          /* a verdict was given (set by the library) */
 	IPR_PKT_SET_MARK = 1u << 9,         /* the verdict sets new_mark (ipr_set_mark) */
+	IPR_PKT_INJECTED = 1u << 10,        /* injected by a handle of higher priority */
 };
 
 /* One received packet; data points into the caller's receive buffer. */

@@ -44,6 +44,10 @@ static struct ipr_handle *new_handle(const struct ipr_options *o, struct ipr_han
 	h->bypass_mask = o->bypass_mask;
 	h->inject.raw4 = h->inject.raw6 = h->inject.tun = -1;
 	h->inject.mark = o->inject_mark;
+	if (o->flags & IPR_OPEN_INJECT_BELOW)
+		h->inject.mark |= ipr_inject_level(o->priority);
+	h->inject_mark = o->inject_mark;
+	h->inject_mask = o->inject_mask;
 	if (owner)
 		h->filter = owner->filter;
 	return h;

@@ -118,7 +118,7 @@ struct ipr_rules_spec {
 	const char *interface;     /* arriving on or leaving through; NULL = any */
 	const char *in_interface;  /* input interface must be; NULL = any */
 	const char *out_interface; /* output interface must be; NULL = any */
-	int priority;              /* chain priority is -priority */
+	int priority;              /* chain priority is -priority; its inject level too */
 	struct ipr_rules_action action;
 	const struct sock_filter *bpf; /* xt_bpf program; NULL = no match */
 	unsigned int bpf_len;
@@ -349,6 +349,13 @@ int ipr_cgroup_resolve(const char *path, uint64_t *id, unsigned int *level);
 
 /* ---- inject.c: packets that were never received ---- */
 
+/* The inject level of a priority: packets injected at level L skip handles of level >= L;
+ * level 0 (injected without IPR_OPEN_INJECT_BELOW) skips all. */
+static inline uint32_t ipr_inject_level(int priority)
+{
+	return (uint32_t)(priority + IPR_PRIORITY_MAX + 1);
+}
+
 #define IPR_TUN_PREFIX "iprin" /* tun devices of ipredir handles: iprin<pid>.<n> */
 
 struct ipr_inject {
@@ -386,6 +393,7 @@ struct ipr_handle {
 	struct ipr_handle **members;    /* owner only: one handle per queue, [0] = owner */
 	unsigned int nmembers;
 	uint32_t bypass_mark, bypass_mask;
+	uint32_t inject_mark, inject_mask; /* what injected packets carry (level aside) */
 	struct ipr_info info;
 	struct ipr_stats stats;
 	unsigned int flags;             /* enum ipr_open_flags */

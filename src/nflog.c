@@ -280,6 +280,8 @@ static int take_packet(struct ipr_handle *h, struct batch *b, const struct nlmsg
 		h->stats.filtered++;
 		return 0;
 	}
+	if ((p->mark & h->inject_mask) == h->inject_mark)
+		p->flags |= IPR_PKT_INJECTED;
 	h->stats.received++;
 	h->stats.bytes += p->len;
 	b->count++;

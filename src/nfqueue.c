@@ -526,6 +526,8 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 				  !!(m->msg_flags & MSG_TRUNC), &now, p) ||
 		    filtered_out(h, q, p))
 			continue;
+		if ((p->mark & h->inject_mask) == h->inject_mark)
+			p->flags |= IPR_PKT_INJECTED;
 		h->stats.received++;
 		h->stats.bytes += p->len;
 		hold(q, p, held_since);

@@ -14,7 +14,7 @@
 #define KNOWN_FLAGS                                                                            \
 	(IPR_OPEN_FAIL_CLOSED | IPR_OPEN_NO_GSO | IPR_OPEN_QUEUE_COMPAT | IPR_OPEN_QUEUE_NATIVE | \
 	 IPR_OPEN_USER_FILTER | IPR_OPEN_MONITOR | IPR_OPEN_BYPASS | IPR_OPEN_EXPIRE_DROP |      \
-	 IPR_OPEN_NO_LOOPBACK_IN | IPR_OPEN_SEND_ONLY)
+	 IPR_OPEN_NO_LOOPBACK_IN | IPR_OPEN_SEND_ONLY | IPR_OPEN_INJECT_BELOW)
 #define RCVBUF_MIN 65536
 #define RCVBUF_MAX (1u << 30)
 
@@ -97,6 +97,9 @@ static int check_marks(const struct ipr_options *o)
 	if (o->bypass_mask & o->inject_mask)
 		return ipr_fail(-EINVAL, "bypass mask 0x%x and inject mask 0x%x overlap",
 				o->bypass_mask, o->inject_mask);
+	if (o->inject_mask & IPR_INJECT_LEVEL_MASK)
+		return ipr_fail(-EINVAL, "inject mask 0x%x overlaps the inject level bits 0x%x",
+				o->inject_mask, IPR_INJECT_LEVEL_MASK);
 	return 0;
 }
 

@@ -108,13 +108,19 @@ static int spec_bypasses(const struct ipr_rules_spec *spec)
 
 /* ---- the rules ---- */
 
-/* meta mark & inject_mask == inject_mark accept */
+/*
+ * meta mark & inject_mask == inject_mark  meta mark & level mask <= our level  accept:
+ * what a handle of our priority or higher injected (level 0: any handle) skips us.
+ */
 static int build_inject_skip(struct nftnl_rule *rl, const void *arg)
 {
 	const struct ipr_rules_spec *spec = arg;
 	int err = ipr_expr_masked_eq(rl, IPR_KEY_META, NFT_META_MARK, spec->inject_mask,
-				spec->inject_mark);
+				     spec->inject_mark);
 
+	if (!err)
+		err = ipr_expr_masked_le(rl, IPR_KEY_META, NFT_META_MARK, IPR_INJECT_LEVEL_MASK,
+					 ipr_inject_level(spec->priority));
 	return err ? err : ipr_expr_verdict(rl, NF_ACCEPT);
 }
 

@@ -74,6 +74,7 @@ static void address_of(const struct wd_handle *w, const struct ipr_packet *p, IN
 	a->IPv6 = !!(p->flags & IPR_PKT_IPV6);
 	a->Network.IfIdx = out ? p->ifindex_out : p->ifindex_in;
 	a->Loopback = p->layer == IPR_LAYER_OUT && p->ifindex_out == LOOPBACK_IFINDEX;
+	a->Impostor = !!(p->flags & IPR_PKT_INJECTED);
 	set_checksums(w, p, a);
 }
 

@@ -106,11 +106,14 @@ static unsigned int ipr_layers(const struct wd_handle *w, const struct wd_kernel
 static unsigned int ipr_flags(const struct wd_handle *w, unsigned int layers)
 {
 	if ((w->flags & WINDIVERT_FLAG_SEND_ONLY) || !layers)
-		return IPR_OPEN_SEND_ONLY;
+		return IPR_OPEN_SEND_ONLY | IPR_OPEN_INJECT_BELOW;
+	/* Loopback packets are taken once, outbound; lower priorities see what we inject. */
+	const unsigned int all = IPR_OPEN_NO_LOOPBACK_IN | IPR_OPEN_INJECT_BELOW;
+
 	if (w->flags & WINDIVERT_FLAG_SNIFF)
-		return IPR_OPEN_MONITOR | IPR_OPEN_NO_LOOPBACK_IN;
+		return all | IPR_OPEN_MONITOR;
 	/* A full queue drops, as WinDivert's does; so does a packet never sent. */
-	return IPR_OPEN_FAIL_CLOSED | IPR_OPEN_EXPIRE_DROP | IPR_OPEN_NO_LOOPBACK_IN;
+	return all | IPR_OPEN_FAIL_CLOSED | IPR_OPEN_EXPIRE_DROP;
 }
 
 /* Open the libipredir handle for the kernel part k; 0 or a Windows error code. */

@@ -2,7 +2,8 @@
 /*
  * test_control.c - controlling an open handle: ipr_shutdown() (also from
  * another thread), ipr_set_param()/ipr_get_param(), and the open flags
- * IPR_OPEN_EXPIRE_DROP, IPR_OPEN_SEND_ONLY and IPR_OPEN_NO_LOOPBACK_IN.
+ * IPR_OPEN_EXPIRE_DROP, IPR_OPEN_SEND_ONLY, IPR_OPEN_NO_LOOPBACK_IN and
+ * IPR_OPEN_INJECT_BELOW.
  * Each case opens its own handle for UDP to its own port on 127.0.0.1, in a
  * private network namespace (root; skipped otherwise).
  */
@@ -192,13 +193,22 @@ static void test_expire_drop(void)
 	close(rx);
 }
 
+/* A UDP datagram of 7 bytes from 127.0.0.1:12345 to 127.0.0.1:port, checksums filled. */
+static void udp_packet(uint8_t pkt[35], uint16_t port)
+{
+	const uint8_t head[28] = { 0x45, 0, 0, 35, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1,
+				   127, 0, 0, 1, 0x30, 0x39, port >> 8, port & 0xff, 0, 15, 0, 0 };
+
+	memcpy(pkt, head, sizeof(head));
+	memcpy(pkt + sizeof(head), "hostile", 7);
+	ipr_checksum_fill(pkt, 35);
+}
+
 /* A send-only handle takes nothing and installs no table, but injects. */
 static void test_send_only(void)
 {
 	struct ipr_handle *h = open_udp(PORT + 5, IPR_LAYER_OUT, IPR_OPEN_SEND_ONLY, 0, 0);
-	uint8_t pkt[35] = { 0x45, 0, 0, 35, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1,
-			    127, 0, 0, 1, 0x30, 0x39, (PORT + 5) >> 8, (PORT + 5) & 0xff,
-			    0, 15, 0, 0, 'h', 'o', 's', 't', 'i', 'l', 'e' };
+	uint8_t pkt[35];
 	struct ipr_redirector r[4];
 	struct ipr_packet got;
 	int rx = udp_receiver(PORT + 5);
@@ -209,7 +219,7 @@ static void test_send_only(void)
 	}
 	CHECK(ipr_list_redirectors(r, 4) == 0);
 	CHECK(ipr_recv(h, buf, buflen, &got, IPR_RECV_NONBLOCK) == -ENOTCONN);
-	CHECK(ipr_checksum_fill(pkt, sizeof(pkt)) == 0);
+	udp_packet(pkt, PORT + 5);
 	CHECK(ipr_send(h, pkt, sizeof(pkt), IPR_LAYER_OUT) == 0 && arrived(rx));
 	CHECK(ipr_close(h) == 0);
 	close(rx);
@@ -241,6 +251,42 @@ static void test_no_loopback_in(void)
 	CHECK(loopback_takes(PORT + 7, IPR_OPEN_NO_LOOPBACK_IN) == 1);
 }
 
+/* Opened at priority with flags: what its injection shows to a handle of priority 0. */
+static int injection_seen_below(uint16_t port, int priority, unsigned int flags)
+{
+	struct ipr_options o = IPR_OPTIONS_INIT;
+	struct ipr_handle *high = NULL, *low = open_udp(port, IPR_LAYER_OUT, 0, 0, 0);
+	struct ipr_packet got;
+	uint8_t pkt[35];
+	int seen = -1, last = 0;
+
+	o.filter = "udp";
+	o.layers = IPR_LAYER_OUT;
+	o.priority = priority;
+	o.flags = flags;
+	udp_packet(pkt, port);
+	if (low && ipr_open(&o, &high) == 0 && ipr_send(high, pkt, sizeof(pkt), IPR_LAYER_OUT) == 0) {
+		usleep(50 * 1000);
+		seen = ipr_recv(low, buf, buflen, &got, IPR_RECV_NONBLOCK) == 1 ?
+			       (int)(got.flags & IPR_PKT_INJECTED) : 0;
+		if (drain(high, IPR_RECV_NONBLOCK, &last) != 0)
+			seen = -2; /* the injecting handle took its own packet */
+	}
+	if (seen > 0)
+		ipr_accept(low, &got);
+	ipr_close(high);
+	ipr_close(low);
+	return seen;
+}
+
+/* With IPR_OPEN_INJECT_BELOW, lower priorities see an injection, flagged; else none. */
+static void test_inject_below(void)
+{
+	CHECK(injection_seen_below(PORT + 8, 100, IPR_OPEN_INJECT_BELOW) == IPR_PKT_INJECTED);
+	CHECK(injection_seen_below(PORT + 9, 100, 0) == 0);
+	CHECK(injection_seen_below(PORT + 10, -100, IPR_OPEN_INJECT_BELOW) == 0);
+}
+
 int main(void)
 {
 	static const struct check_case cases[] = {
@@ -251,6 +297,7 @@ int main(void)
 		CHECK_CASE(test_expire_drop),
 		CHECK_CASE(test_send_only),
 		CHECK_CASE(test_no_loopback_in),
+		CHECK_CASE(test_inject_below),
 	};
 	const unsigned int n = sizeof(cases) / sizeof(cases[0]);
 	struct ipr_handle *probe = NULL;
