@@ -329,6 +329,19 @@ int ipr_cgroup2_mount(char *buf, size_t size);
  */
 int ipr_send(struct ipr_handle *h, const void *pkt, size_t len, unsigned int direction);
 
+/*
+ * Inject one whole IP packet inbound as if it arrived on interface ifindex
+ * (0: on the handle's tun device, as ipr_send(h, pkt, len, IPR_LAYER_IN)).
+ * The kernel treats it as received there: routing, reverse-path filtering,
+ * sockets and netfilter see that interface as its input; ipredir tables treat
+ * it as an injection (IPR_OPEN_INJECT_BELOW). Per interface the handle keeps a
+ * tun device "iprto<pid>.<n>" whose egress redirects to the interface's ingress
+ * (tc clsact, u32 and mirred; needs CAP_NET_ADMIN and CAP_NET_RAW at first use).
+ * Returns 0, -EINVAL for a malformed packet, -ENODEV for no such interface,
+ * -EOPNOTSUPP where the kernel lacks those pieces, other -errno.
+ */
+int ipr_send_in(struct ipr_handle *h, const void *pkt, size_t len, unsigned int ifindex);
+
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */
 

@@ -43,6 +43,8 @@ static struct ipr_handle *new_handle(const struct ipr_options *o, struct ipr_han
 	h->bypass_mark = o->bypass_mark;
 	h->bypass_mask = o->bypass_mask;
 	h->inject.raw4 = h->inject.raw6 = h->inject.tun = -1;
+	for (unsigned int i = 0; i < IPR_INGRESS_MAX; i++)
+		h->ingress[i] = (struct ipr_ingress){ .fd = -1, .tun = -1 };
 	h->inject.mark = o->inject_mark;
 	if (o->flags & IPR_OPEN_INJECT_BELOW)
 		h->inject.mark |= ipr_inject_level(o->priority);
@@ -77,6 +79,7 @@ static int close_members(struct ipr_handle *h)
 		int e = h->engine->close(h->members[i]);
 
 		ipr_inject_close(&h->members[i]->inject);
+		ipr_ingress_close(h->members[i]);
 		if (e && !err)
 			err = e;
 	}

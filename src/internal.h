@@ -377,8 +377,35 @@ int ipr_inject_check(const void *pkt, size_t len);
  * (NULL, 0) only opens that direction's socket or tun device. ipr_send() of a handle. */
 int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction);
 
+/* A non-persistent tun device named prefix<pid>.<n> (name: IFNAMSIZ bytes), still down:
+ * its fd (closing it removes the device) or -errno with a reason. */
+int ipr_tun_new(const char *prefix, char *name);
+
+/* Give dev the IPv4 address addr4 (host order; 0 = none) and bring it up; 0 or -errno. */
+int ipr_link_up(const char *dev, uint32_t addr4);
+
+/* Set /proc/sys/net/PROTO/conf/DEV/KEY unless it has the value; 0 or -errno with a reason. */
+int ipr_sysctl_set(const char *proto, const char *dev, const char *key, const char *value);
+
 /* Close the sockets and remove the tun device. */
 void ipr_inject_close(struct ipr_inject *in);
+
+/* ---- ingress.c: packets injected as arriving on an interface ---- */
+
+#define IPR_INGRESS_MAX 4 /* interfaces one handle injects on at once */
+
+/* The redirecting tun device of one target interface. */
+struct ipr_ingress {
+	unsigned int ifindex;      /* the target; 0 = unused */
+	int dev;                   /* the tun's own index */
+	int tun;                   /* its fd: closing it removes the device */
+	int fd;                    /* packet socket sending into it; -1 = unused */
+	char name[16];
+	uint64_t used;             /* when last used, for the least recent to give way */
+};
+
+/* Close every redirecting tun of member h. */
+void ipr_ingress_close(struct ipr_handle *h);
 
 /* ---- the handle ---- */
 
@@ -387,6 +414,8 @@ struct ipr_handle {
 	void *priv;                     /* the engine's state of this handle */
 	int fd;                         /* what ipr_fd() returns */
 	struct ipr_inject inject;
+	struct ipr_ingress ingress[IPR_INGRESS_MAX];
+	uint64_t ingress_uses;
 	struct ipr_filter filter;       /* shared by the members; the owner frees it */
 	struct ipr_rules *rules;        /* the owner's */
 	struct ipr_handle *owner;       /* the handle ipr_open returned */

@@ -287,6 +287,74 @@ static void test_inject_below(void)
 	CHECK(injection_seen_below(PORT + 10, -100, IPR_OPEN_INJECT_BELOW) == 0);
 }
 
+/* The index of the interface the next datagram at rx (with IP_PKTINFO on) arrived on;
+ * 0 if none came. */
+static int arrival_ifindex(int rx)
+{
+	char data[16], control[128];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			    .msg_controllen = sizeof(control) };
+
+	for (int i = 0; i < 100; i++, usleep(10000)) {
+		if (recvmsg(rx, &m, 0) < 0)
+			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+				return ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
+	}
+	return 0;
+}
+
+/* A UDP datagram of 7 bytes from 10.99.0.2 to 10.99.0.1:port, checksums filled. */
+static void udp_packet_to_veth(uint8_t pkt[35], uint16_t port)
+{
+	udp_packet(pkt, port);
+	memcpy(pkt + 12, (uint8_t[]){ 10, 99, 0, 2, 10, 99, 0, 1 }, 8);
+	ipr_checksum_fill(pkt, 35);
+}
+
+/* A veth pair wv0/wv1 with 10.99.0.1 on wv0, and a receiver there: its fd or -1. */
+static int veth_receiver(uint16_t port)
+{
+	struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(0x0a630001) };
+	int fd, on = 1;
+
+	if (system("ip link add wv0 type veth peer name wv1 && ip addr add 10.99.0.1/24 dev wv0"
+		   " && ip link set wv0 up && ip link set wv1 up"))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
+			bind(fd, (struct sockaddr *)&at, sizeof(at)) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* ipr_send_in() delivers as received on the interface named; ipr_send() on its tun. */
+static void test_send_in(void)
+{
+	struct ipr_handle *h = open_udp(PORT + 11, IPR_LAYER_OUT, IPR_OPEN_SEND_ONLY, 0, 0);
+	int rx = veth_receiver(PORT + 11), wv0 = (int)if_nametoindex("wv0");
+	uint8_t pkt[35];
+
+	if (!h || rx < 0 || !wv0) {
+		fail_setup();
+		return;
+	}
+	udp_packet_to_veth(pkt, PORT + 11);
+	CHECK(ipr_send_in(h, pkt, sizeof(pkt), (unsigned int)wv0) == 0);
+	CHECK(arrival_ifindex(rx) == wv0);
+	CHECK(ipr_send_in(h, pkt, sizeof(pkt), 0) == 0);
+	CHECK(arrival_ifindex(rx) != wv0);
+	CHECK(ipr_send_in(h, pkt, sizeof(pkt), 9999) == -ENODEV);
+	CHECK(ipr_send_in(h, pkt, 20, (unsigned int)wv0) == -EINVAL);
+	CHECK(ipr_close(h) == 0);
+	close(rx);
+}
+
 int main(void)
 {
 	static const struct check_case cases[] = {
@@ -298,6 +366,7 @@ int main(void)
 		CHECK_CASE(test_send_only),
 		CHECK_CASE(test_no_loopback_in),
 		CHECK_CASE(test_inject_below),
+		CHECK_CASE(test_send_in),
 	};
 	const unsigned int n = sizeof(cases) / sizeof(cases[0]);
 	struct ipr_handle *probe = NULL;
