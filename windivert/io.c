@@ -346,6 +346,15 @@ static DWORD prepare(struct wd_handle *w, const void *pkt, UINT len, const WINDI
 	return 0;
 }
 
+/* A new packet: out through the stack, or in as received on Network.IfIdx. A loopback
+ * packet goes out: on Linux its way out and back in is one path. */
+static int inject(struct wd_handle *w, const void *bytes, UINT len, const WINDIVERT_ADDRESS *a)
+{
+	if (a->Outbound || a->Network.IfIdx == LOOPBACK_IFINDEX)
+		return ipr_send(w->ipr, bytes, len, IPR_LAYER_OUT);
+	return ipr_send_in(w->ipr, bytes, len, a->Network.IfIdx);
+}
+
 /* Send one packet (lock held); 0 or a Windows error code. */
 static DWORD send_one(struct wd_handle *w, const void *pkt, UINT len, const WINDIVERT_ADDRESS *a)
 {
@@ -371,7 +380,7 @@ static DWORD send_one(struct wd_handle *w, const void *pkt, UINT len, const WIND
 	if (!err && bytes == w->txbuf)
 		err = ipr_flush(w->ipr); /* the copy is reused by the next packet */
 	if (err == -ESTALE) /* the deadline took it meanwhile: send it anew */
-		err = ipr_send(w->ipr, bytes, len, a->Outbound ? IPR_LAYER_OUT : IPR_LAYER_IN);
+		err = inject(w, bytes, len, a);
 	return err ? wd_error_of(err) : 0;
 }
 
