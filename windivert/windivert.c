@@ -134,8 +134,8 @@ static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char
 	if (k->ifidx && !if_indextoname(k->ifidx, ifname))
 		return ERROR_INVALID_PARAMETER; /* no such interface: nothing could match */
 	o.interface = k->ifidx ? ifname : NULL;
-	snprintf(describe, sizeof(describe), "windivert %s priority=%d: %s", layer_name(w->layer),
-		 w->priority, text);
+	snprintf(describe, sizeof(describe), "windivert %s priority=%d flags=0x%llx: %s",
+		 layer_name(w->layer), w->priority, (unsigned long long)w->flags, text);
 	o.describe = describe;
 	err = ipr_open(&o, &w->ipr);
 	return err ? wd_error_of(err) : 0;
