@@ -67,6 +67,9 @@ struct wd_packet {
  */
 int wd_parse(const void *pkt, UINT len, struct wd_packet *out);
 
+/* WinDivertHelperHashPacket() of a parsed packet. */
+UINT64 wd_hash_packet(const struct wd_packet *p, UINT64 seed);
+
 /* ---- filter*.c: the filter language ---- */
 
 struct wd_filter;
