@@ -33,7 +33,7 @@ BOOL wd_ok(void);
 /* The Windows error code for a libipredir -errno. */
 DWORD wd_error_of(int err);
 
-/* ---- helper*.c: packets as WinDivert reads them ---- */
+/* ---- helper*.c: packets and addresses as WinDivert reads them ---- */
 
 /*
  * The first packet of a buffer as WinDivert parses it: views into the buffer,
@@ -69,6 +69,23 @@ int wd_parse(const void *pkt, UINT len, struct wd_packet *out);
 
 /* WinDivertHelperHashPacket() of a parsed packet. */
 UINT64 wd_hash_packet(const struct wd_packet *p, UINT64 seed);
+
+/* "a.b.c.d" into a host-order address. Returns 0 or -EINVAL. */
+int wd_parse_ipv4(const char *text, UINT32 *addr);
+
+/*
+ * An IPv6 address (or "a.b.c.d", taken as ::a.b.c.d) into addr[4], host
+ * order: addr[0] holds the last 32 bits. Returns 0 or -EINVAL.
+ */
+int wd_parse_ipv6(const char *text, UINT32 *addr);
+
+/* A host-order IPv4 address as text into buf: its length, or -ENOSPC (buf holds
+ * what fits, NUL-terminated if size > 0). */
+int wd_format_ipv4(UINT32 addr, char *buf, size_t size);
+
+/* A host-order IPv6 address as WinDivert writes it (::ffff:a.b.c.d as a.b.c.d),
+ * returning as wd_format_ipv4(). */
+int wd_format_ipv6(const UINT32 *addr, char *buf, size_t size);
 
 /* ---- filter*.c: the filter language ---- */
 
