@@ -29,11 +29,28 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
 		$(PKG_LIBS) -lpthread
 
+# libwindivert, instrumented too, for the harnesses named fuzz_wd*.c: an archive, so that
+# a harness takes only the objects it calls (and what they call)
+FUZZ_WD_OBJS := $(patsubst windivert/%.c,$(B)/fuzz/obj/wd/%.o,$(wildcard windivert/*.c))
+FUZZ_WD_LIB := $(B)/fuzz/libwindivert.a
+
+$(B)/fuzz/obj/wd/%.o: windivert/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_WD_LIB): $(FUZZ_WD_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/fuzz/fuzz_wd%: tests/fuzz/fuzz_wd%.c $(FUZZ_WD_LIB) $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_WD_LIB) \
+		$(FUZZ_OBJS) $(PKG_LIBS) -lpthread
+
 fuzz-build: $(FUZZ_BINS)
 
 # objects made through the pattern rules are kept, so a second build links only
-.SECONDARY: $(FUZZ_OBJS)
--include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_WD_OBJS)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_WD_OBJS:.o=.d) $(FUZZ_BINS:=.d)
 
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
