@@ -31,6 +31,7 @@
 #include "internal.h"
 
 #define IPR_EGRESS_PREFIX "iprto" /* tun devices that redirect to an interface's ingress */
+#define IP_PACKET_MAX 65535
 
 /* ---- traffic control over rtnetlink ---- */
 
@@ -152,8 +153,8 @@ static int redirect_tun(struct ipr_ingress *g)
 	err = ipr_sysctl_set("ipv6", g->name, "disable_ipv6", "1");
 	if (err == -ENOENT)
 		err = 0; /* a kernel without IPv6 */
-	if (!err)
-		err = ipr_link_up(g->name, 0);
+	if (!err) /* a GSO packet taken at the output hook has up to 64 KiB */
+		err = ipr_link_up(g->name, 0, IP_PACKET_MAX);
 	dev = (int)if_nametoindex(g->name);
 	if (!err && (err = add_clsact(dev)) == 0)
 		err = add_redirect(dev, (int)g->ifindex);

@@ -321,8 +321,7 @@ static int tun_configure(const char *dev)
 	return err;
 }
 
-/* Give dev an IPv4 address (addr4, host order, 0 = none) and bring it up. */
-int ipr_link_up(const char *dev, uint32_t addr4)
+int ipr_link_up(const char *dev, uint32_t addr4, int mtu)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(addr4) };
 	struct ifreq ifr = { 0 };
@@ -335,6 +334,9 @@ int ipr_link_up(const char *dev, uint32_t addr4)
 	memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
 	if (addr4 && ioctl(fd, SIOCSIFADDR, &ifr) < 0)
 		err = ipr_fail(-errno, "setting an address on %s: %s", dev, strerror(errno));
+	ifr.ifr_mtu = mtu;
+	if (!err && mtu && ioctl(fd, SIOCSIFMTU, &ifr) < 0)
+		err = ipr_fail(-errno, "setting the MTU of %s to %d: %s", dev, mtu, strerror(errno));
 	if (!err && ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
 		err = ipr_fail(-errno, "reading the flags of %s: %s", dev, strerror(errno));
 	ifr.ifr_flags |= IFF_UP;
@@ -391,7 +393,7 @@ static int tun_create(char *name)
 		return fd;
 	err = tun_configure(ifr.ifr_name);
 	if (!err) /* a point-to-point device: a /32 */
-		err = ipr_link_up(ifr.ifr_name, TUN_ADDR4);
+		err = ipr_link_up(ifr.ifr_name, TUN_ADDR4, 0);
 	if (err) {
 		close(fd);
 		return err;

@@ -381,8 +381,9 @@ int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned
  * its fd (closing it removes the device) or -errno with a reason. */
 int ipr_tun_new(const char *prefix, char *name);
 
-/* Give dev the IPv4 address addr4 (host order; 0 = none) and bring it up; 0 or -errno. */
-int ipr_link_up(const char *dev, uint32_t addr4);
+/* Give dev the IPv4 address addr4 (host order; 0 = none) and the MTU mtu (0 = as it is),
+ * and bring it up; 0 or -errno with a reason. */
+int ipr_link_up(const char *dev, uint32_t addr4, int mtu);
 
 /* Set /proc/sys/net/PROTO/conf/DEV/KEY unless it has the value; 0 or -errno with a reason. */
 int ipr_sysctl_set(const char *proto, const char *dev, const char *key, const char *value);

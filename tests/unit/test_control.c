@@ -18,6 +18,7 @@
 #include "live.h"
 
 #define PORT 7100
+#define BIG 20000 /* bytes of a datagram beyond any device's usual MTU */
 #define SLOTS 16
 
 static void *buf;
@@ -291,7 +292,7 @@ static void test_inject_below(void)
  * 0 if none came. */
 static int arrival_ifindex(int rx)
 {
-	char data[16], control[128];
+	char data[BIG], control[128];
 	struct iovec iov = { data, sizeof(data) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
 			    .msg_controllen = sizeof(control) };
@@ -312,6 +313,20 @@ static void udp_packet_to_veth(uint8_t pkt[35], uint16_t port)
 	udp_packet(pkt, port);
 	memcpy(pkt + 12, (uint8_t[]){ 10, 99, 0, 2, 10, 99, 0, 1 }, 8);
 	ipr_checksum_fill(pkt, 35);
+}
+
+/* A UDP datagram of BIG bytes from 10.99.0.2 to 10.99.0.1:port, checksums filled. */
+static uint8_t *big_udp_to_veth(uint16_t port)
+{
+	static uint8_t big[BIG];
+
+	udp_packet_to_veth(big, port);
+	big[2] = BIG >> 8;
+	big[3] = BIG & 0xff;
+	big[24] = (BIG - 20) >> 8;
+	big[25] = (BIG - 20) & 0xff;
+	ipr_checksum_fill(big, BIG);
+	return big;
 }
 
 /* A veth pair wv0/wv1 with 10.99.0.1 on wv0, and a receiver there: its fd or -1. */
@@ -349,6 +364,8 @@ static void test_send_in(void)
 	CHECK(arrival_ifindex(rx) == wv0);
 	CHECK(ipr_send_in(h, pkt, sizeof(pkt), 0) == 0);
 	CHECK(arrival_ifindex(rx) != wv0);
+	CHECK(ipr_send_in(h, big_udp_to_veth(PORT + 11), BIG, (unsigned int)wv0) == 0);
+	CHECK(arrival_ifindex(rx) == wv0); /* larger than a 1500-byte MTU: a GSO packet's size */
 	CHECK(ipr_send_in(h, pkt, sizeof(pkt), 9999) == -ENODEV);
 	CHECK(ipr_send_in(h, pkt, 20, (unsigned int)wv0) == -EINVAL);
 	CHECK(ipr_close(h) == 0);
