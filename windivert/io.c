@@ -379,6 +379,8 @@ static DWORD send_one(struct wd_handle *w, const void *pkt, UINT len, const WIND
 		ipr_drop(w->ipr, &e->pkt);
 	if (!err && bytes == w->txbuf)
 		err = ipr_flush(w->ipr); /* the copy is reused by the next packet */
+	else if (!err && same_way)
+		w->must_flush = 1; /* the caller's bytes: gone when the call returns */
 	if (err == -ESTALE) /* the deadline took it meanwhile: send it anew */
 		err = inject(w, bytes, len, a);
 	return err ? wd_error_of(err) : 0;
@@ -414,6 +416,20 @@ static struct wd_handle *sender(HANDLE handle)
 	return w;
 }
 
+/*
+ * Verdicts go out together: at the latest when the stash runs empty, as every
+ * receive from libipredir first sends what waits. While packets wait in the
+ * stash the program is still receiving, so the next hand-out comes first;
+ * with the stash empty, or new bytes of the caller's among them, now.
+ */
+static int flush_if_due(struct wd_handle *w)
+{
+	if (!w->must_flush && w->next < w->count)
+		return 0;
+	w->must_flush = 0;
+	return ipr_flush(w->ipr);
+}
+
 /* Send n packets packed in pkt with their addresses; the sent bytes in *sent. */
 static DWORD send_batch(struct wd_handle *w, const uint8_t *pkt, UINT len,
 			const WINDIVERT_ADDRESS *addrs, UINT n, UINT *sent)
@@ -429,7 +445,7 @@ static DWORD send_batch(struct wd_handle *w, const uint8_t *pkt, UINT len,
 		if (!code)
 			*sent += plen;
 	}
-	err = ipr_flush(w->ipr);
+	err = flush_if_due(w);
 	pthread_mutex_unlock(&w->lock);
 	return code ? code : err ? wd_error_of(err) : 0;
 }

@@ -48,6 +48,7 @@ struct wd_handle {
 	INT16 priority;
 	UINT64 flags;
 	int shut_send;
+	int must_flush;               /* verdicts carry the caller's bytes: flush now */
 	UINT64 params[WINDIVERT_PARAM_MAX + 1];
 	uint8_t *rxbuf;               /* the packets of the last internal receive */
 	size_t rxlen;
