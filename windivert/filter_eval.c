@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * filter_eval.c - a compiled filter run over a packet and its WINDIVERT_ADDRESS.
+ *
+ * The packet's headers are found as WinDivert finds them: IPv4 (fragments
+ * after the first have no transport header) or IPv6 after its hop-by-hop,
+ * routing, fragment, destination options, AH and mobility headers; then TCP,
+ * UDP, ICMP (in IPv4 only) or ICMPv6 (in IPv6 only) when they fit. A test on a
+ * field the packet lacks fails, whatever its comparison.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "filter.h"
+
+/* helper.c defines it; weak until that file is in the tree (random* then fail). */
+extern UINT64 WinDivertHelperHashPacket(const VOID *pPacket, UINT packetLen, UINT64 seed)
+	__attribute__((weak));
+
+enum { H_NONE, H_IP, H_IPV6, H_ICMP, H_ICMPV6, H_TCP, H_UDP };
+
+/* Where a header field lives: header, byte offset, bytes (1, 2, 4), shift, mask. */
+struct spot {
+	uint8_t hdr, off, size, shift;
+	uint32_t mask;
+};
+
+#define AT(id, h, o, sz, sh, m) [id] = { h, o, sz, sh, m }
+static const struct spot spots[WD_F_COUNT] = {
+	AT(WD_F_IP_HDRLENGTH, H_IP, 0, 1, 0, 0xF), AT(WD_F_IP_TOS, H_IP, 1, 1, 0, 0xFF),
+	AT(WD_F_IP_LENGTH, H_IP, 2, 2, 0, 0xFFFF), AT(WD_F_IP_ID, H_IP, 4, 2, 0, 0xFFFF),
+	AT(WD_F_IP_DF, H_IP, 6, 1, 6, 1), AT(WD_F_IP_MF, H_IP, 6, 1, 5, 1),
+	AT(WD_F_IP_FRAGOFF, H_IP, 6, 2, 0, 0x1FFF), AT(WD_F_IP_TTL, H_IP, 8, 1, 0, 0xFF),
+	AT(WD_F_IP_PROTOCOL, H_IP, 9, 1, 0, 0xFF), AT(WD_F_IP_CHECKSUM, H_IP, 10, 2, 0, 0xFFFF),
+	AT(WD_F_IP_SRCADDR, H_IP, 12, 4, 0, ~0u), AT(WD_F_IP_DSTADDR, H_IP, 16, 4, 0, ~0u),
+	AT(WD_F_IPV6_TRAFFICCLASS, H_IPV6, 0, 2, 4, 0xFF),
+	AT(WD_F_IPV6_FLOWLABEL, H_IPV6, 0, 4, 0, 0xFFFFF),
+	AT(WD_F_IPV6_LENGTH, H_IPV6, 4, 2, 0, 0xFFFF), AT(WD_F_IPV6_NEXTHDR, H_IPV6, 6, 1, 0, 0xFF),
+	AT(WD_F_IPV6_HOPLIMIT, H_IPV6, 7, 1, 0, 0xFF),
+	AT(WD_F_IPV6_SRCADDR, H_IPV6, 8, 16, 0, 0), AT(WD_F_IPV6_DSTADDR, H_IPV6, 24, 16, 0, 0),
+	AT(WD_F_ICMP_TYPE, H_ICMP, 0, 1, 0, 0xFF), AT(WD_F_ICMP_CODE, H_ICMP, 1, 1, 0, 0xFF),
+	AT(WD_F_ICMP_CHECKSUM, H_ICMP, 2, 2, 0, 0xFFFF), AT(WD_F_ICMP_BODY, H_ICMP, 4, 4, 0, ~0u),
+	AT(WD_F_ICMPV6_TYPE, H_ICMPV6, 0, 1, 0, 0xFF), AT(WD_F_ICMPV6_CODE, H_ICMPV6, 1, 1, 0, 0xFF),
+	AT(WD_F_ICMPV6_CHECKSUM, H_ICMPV6, 2, 2, 0, 0xFFFF),
+	AT(WD_F_ICMPV6_BODY, H_ICMPV6, 4, 4, 0, ~0u),
+	AT(WD_F_TCP_SRCPORT, H_TCP, 0, 2, 0, 0xFFFF), AT(WD_F_TCP_DSTPORT, H_TCP, 2, 2, 0, 0xFFFF),
+	AT(WD_F_TCP_SEQNUM, H_TCP, 4, 4, 0, ~0u), AT(WD_F_TCP_ACKNUM, H_TCP, 8, 4, 0, ~0u),
+	AT(WD_F_TCP_HDRLENGTH, H_TCP, 12, 1, 4, 0xF), AT(WD_F_TCP_URG, H_TCP, 13, 1, 5, 1),
+	AT(WD_F_TCP_ACK, H_TCP, 13, 1, 4, 1), AT(WD_F_TCP_PSH, H_TCP, 13, 1, 3, 1),
+	AT(WD_F_TCP_RST, H_TCP, 13, 1, 2, 1), AT(WD_F_TCP_SYN, H_TCP, 13, 1, 1, 1),
+	AT(WD_F_TCP_FIN, H_TCP, 13, 1, 0, 1), AT(WD_F_TCP_WINDOW, H_TCP, 14, 2, 0, 0xFFFF),
+	AT(WD_F_TCP_CHECKSUM, H_TCP, 16, 2, 0, 0xFFFF), AT(WD_F_TCP_URGPTR, H_TCP, 18, 2, 0, 0xFFFF),
+	AT(WD_F_UDP_SRCPORT, H_UDP, 0, 2, 0, 0xFFFF), AT(WD_F_UDP_DSTPORT, H_UDP, 2, 2, 0, 0xFFFF),
+	AT(WD_F_UDP_LENGTH, H_UDP, 4, 2, 0, 0xFFFF), AT(WD_F_UDP_CHECKSUM, H_UDP, 6, 2, 0, 0xFFFF),
+	/* fields read elsewhere that still need their header */
+	AT(WD_F_TCP_PAYLOADLENGTH, H_TCP, 0, 0, 0, 0), AT(WD_F_TCP_PAYLOAD, H_TCP, 0, 0, 0, 0),
+	AT(WD_F_TCP_PAYLOAD16, H_TCP, 0, 0, 0, 0), AT(WD_F_TCP_PAYLOAD32, H_TCP, 0, 0, 0, 0),
+	AT(WD_F_UDP_PAYLOADLENGTH, H_UDP, 0, 0, 0, 0), AT(WD_F_UDP_PAYLOAD, H_UDP, 0, 0, 0, 0),
+	AT(WD_F_UDP_PAYLOAD16, H_UDP, 0, 0, 0, 0), AT(WD_F_UDP_PAYLOAD32, H_UDP, 0, 0, 0, 0),
+};
+
+struct ctx {
+	const WINDIVERT_ADDRESS *addr;
+	WINDIVERT_LAYER layer;
+	const struct wd_packet *p;  /* NULL at the event layers */
+	uint64_t random;            /* the packet's hash, once asked for; 0 before */
+};
+
+enum { MISSING, FOUND, ELSEWHERE }; /* what a value_*() function found */
+
+static uint32_t be(const uint8_t *b, unsigned int size)
+{
+	uint32_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* ---- finding the headers ---- */
+
+/* Skip the IPv6 extension headers at data[*at]; updates the protocol and fragment state. */
+static void skip_extensions(const uint8_t *data, uint32_t *at, uint32_t *left, uint8_t *proto,
+			    uint32_t *frag_off, uint8_t *fragment)
+{
+	while (*frag_off == 0 && *left >= 2) {
+		const uint8_t *h = data + *at;
+		uint32_t len;
+
+		switch (*proto) {
+		case 44: /* fragment */
+			len = 8;
+			if (*fragment || *left < len)
+				return;
+			*frag_off = be(h + 2, 2) & 0xFFF8;
+			*fragment = 1;
+			break;
+		case 51: /* authentication */
+			len = ((uint32_t)h[1] + 2) * 4;
+			break;
+		case 0: case 43: case 60: case 135: /* hop-by-hop, routing, options, mobility */
+			len = ((uint32_t)h[1] + 1) * 8;
+			break;
+		default:
+			return;
+		}
+		if (*left < len)
+			return;
+		*proto = h[0];
+		*at += len;
+		*left -= len;
+	}
+}
+
+/* The transport header at data[at], if it fits; returns the bytes it takes. */
+static uint32_t find_transport(struct wd_packet *p, uint32_t at, uint32_t left)
+{
+	const uint8_t *h = p->data + at;
+
+	switch (p->protocol) {
+	case 6:
+		if (left < 20 || (h[12] >> 4) < 5)
+			return 0;
+		p->tcp = h;
+		return (uint32_t)(h[12] >> 4) * 4 < left ? (uint32_t)(h[12] >> 4) * 4 : left;
+	case 17:
+		p->udp = left >= 8 ? h : NULL;
+		break;
+	case 1:
+		p->icmp = p->ip && left >= 8 ? h : NULL;
+		return p->icmp ? 8 : 0;
+	case 58:
+		p->icmpv6 = p->ipv6 && left >= 8 ? h : NULL;
+		return p->icmpv6 ? 8 : 0;
+	default:
+		return 0;
+	}
+	return p->udp ? 8 : 0;
+}
+
+/* The IP header: 0, or -EINVAL. Sets the end of the packet and where its payload starts. */
+static int find_ip(struct wd_packet *p, uint32_t *end, uint32_t *at, uint32_t *frag_off)
+{
+	const uint8_t *d = p->data;
+	uint32_t total;
+
+	if (d[0] >> 4 == 4) {
+		*at = (uint32_t)(d[0] & 0xF) * 4;
+		total = be(d + 2, 2);
+		if (*at < 20 || total < *at || p->len < *at)
+			return -EINVAL;
+		*frag_off = be(d + 6, 2) & 0x1FFF;
+		p->fragment = *frag_off != 0 || (d[6] & 0x20);
+		p->protocol = d[9];
+		p->ip = d;
+	} else if (d[0] >> 4 == 6 && p->len >= 40) {
+		*at = 40;
+		total = be(d + 4, 2) + 40;
+		p->protocol = d[6];
+		p->ipv6 = d;
+	} else {
+		return -EINVAL;
+	}
+	*end = total < p->len ? total : p->len;
+	return 0;
+}
+
+int wd_packet_parse(const uint8_t *data, uint32_t len, struct wd_packet *p)
+{
+	uint32_t end, at, frag_off = 0, left;
+
+	memset(p, 0, sizeof(*p));
+	p->data = data;
+	p->len = len;
+	if (!data || len < 20 || find_ip(p, &end, &at, &frag_off) < 0)
+		return -EINVAL;
+	left = end - at;
+	if (p->ipv6)
+		skip_extensions(data, &at, &left, &p->protocol, &frag_off, &p->fragment);
+	if (frag_off == 0) {
+		uint32_t used = find_transport(p, at, left);
+
+		left -= used;
+	}
+	p->hdr_len = end - left;
+	p->payload_len = left;
+	return 0;
+}
+
+/* ---- the value of a field ---- */
+
+static void set32(struct wd_value *v, uint32_t x)
+{
+	memset(v, 0, sizeof(*v));
+	v->w[0] = x;
+}
+
+/* A 16-byte address in network order as a value. */
+static void set_addr(struct wd_value *v, const uint8_t *a)
+{
+	memset(v, 0, sizeof(*v));
+	for (int i = 0; i < 4; i++)
+		v->w[3 - i] = be(a + 4 * i, 4);
+}
+
+/* An IPv4 address in network order as ::ffff:a.b.c.d. */
+static void set_addr4(struct wd_value *v, const uint8_t *a)
+{
+	set32(v, be(a, 4));
+	v->w[1] = 0xFFFF;
+}
+
+static void set64(struct wd_value *v, uint64_t x)
+{
+	set32(v, (uint32_t)x);
+	v->w[1] = (uint32_t)(x >> 32);
+}
+
+static const uint8_t *header(const struct wd_packet *p, unsigned int hdr)
+{
+	const uint8_t *const h[] = { NULL, p->ip, p->ipv6, p->icmp, p->icmpv6, p->tcp, p->udp };
+
+	return h[hdr];
+}
+
+/* A field read from a header's bytes. */
+static void value_spot(const struct spot *s, const uint8_t *h, struct wd_value *v)
+{
+	if (s->size == 16)
+		set_addr(v, h + s->off);
+	else if (s->hdr == H_IP && s->off >= 12)
+		set_addr4(v, h + s->off);
+	else
+		set32(v, (be(h + s->off, s->size) >> s->shift) & s->mask);
+}
+
+/* packet[i] and the payload words: FOUND, or MISSING if the word is out of the packet. */
+static int value_word(const struct ctx *c, const struct wd_test *t, struct wd_value *v)
+{
+	const struct wd_packet *p = c->p;
+	unsigned int size = wd_field(t->field)->array;
+	int64_t lo = 0, hi = p->len, at = (int32_t)t->arg[1];
+
+	if (t->field >= WD_F_TCP_PAYLOAD) {
+		lo = p->hdr_len;
+		hi = (int64_t)p->hdr_len + p->payload_len;
+	}
+	at += at < 0 ? hi : lo;
+	if (at < lo || at > hi - size)
+		return MISSING;
+	set32(v, be(p->data + at, size));
+	return FOUND;
+}
+
+/* random8/16/32: bits of the packet's hash seeded with the timestamp. */
+static int value_random(struct ctx *c, unsigned int field, struct wd_value *v)
+{
+	if (!WinDivertHelperHashPacket)
+		return -EOPNOTSUPP;
+	if (!c->random)
+		c->random = WinDivertHelperHashPacket(c->p->data, c->p->len,
+						      (UINT64)c->addr->Timestamp) |
+			    0xFF00000000000000ull; /* never 0 */
+	if (field == WD_F_RANDOM8)
+		set32(v, (uint32_t)(c->random >> 48) & 0xFF);
+	else if (field == WD_F_RANDOM16)
+		set32(v, (uint32_t)(c->random >> 32) & 0xFFFF);
+	else
+		set32(v, (uint32_t)c->random);
+	return FOUND;
+}
+
+/* localAddr, remoteAddr, localPort, remotePort at the network layer. */
+static void value_conn_packet(const struct ctx *c, unsigned int field, struct wd_value *v)
+{
+	const struct wd_packet *p = c->p;
+	int local = field == WD_F_LOCALADDR || field == WD_F_LOCALPORT;
+	int src = local == (c->addr->Outbound != 0); /* the source side is asked for */
+	const uint8_t *icmp = p->icmp ? p->icmp : p->icmpv6;
+
+	set32(v, 0);
+	if (field == WD_F_LOCALADDR || field == WD_F_REMOTEADDR) {
+		if (p->ip)
+			set_addr4(v, p->ip + (src ? 12 : 16));
+		else
+			set_addr(v, p->ipv6 + (src ? 8 : 24));
+	} else if (p->tcp || p->udp) {
+		set32(v, be((p->tcp ? p->tcp : p->udp) + (src ? 0 : 2), 2));
+	} else if (icmp && src) {
+		set32(v, icmp[0]); /* the type stands for the sender's port */
+	}
+}
+
+/* The 5-tuple, process and endpoints of a FLOW or SOCKET event. */
+struct conn {
+	const UINT32 *local, *remote;
+	UINT16 local_port, remote_port;
+	UINT8 protocol;
+	UINT32 pid;
+	UINT64 endpoint, parent;
+};
+
+#define CONN_OF(d) \
+	{ (d).LocalAddr, (d).RemoteAddr, (d).LocalPort, (d).RemotePort, (d).Protocol, \
+	  (d).ProcessId, (d).EndpointId, (d).ParentEndpointId }
+
+static void event_conn(const struct ctx *c, struct conn *k)
+{
+	const struct conn flow = CONN_OF(c->addr->Flow), sock = CONN_OF(c->addr->Socket);
+
+	*k = c->layer == WINDIVERT_LAYER_FLOW ? flow : sock;
+}
+
+/* The fields of an event's 5-tuple: FOUND, or ELSEWHERE. */
+static int value_conn_event(const struct ctx *c, unsigned int field, struct wd_value *v)
+{
+	int v4 = !c->addr->IPv6;
+	struct conn k;
+
+	event_conn(c, &k);
+	switch (field) {
+	case WD_F_LOCALADDR:
+	case WD_F_REMOTEADDR:
+		memset(v, 0, sizeof(*v));
+		memcpy(v->w, field == WD_F_LOCALADDR ? k.local : k.remote, sizeof(v->w));
+		return FOUND;
+	case WD_F_LOCALPORT: set32(v, k.local_port); return FOUND;
+	case WD_F_REMOTEPORT: set32(v, k.remote_port); return FOUND;
+	case WD_F_PROTOCOL: set32(v, k.protocol); return FOUND;
+	case WD_F_ENDPOINTID: set64(v, k.endpoint); return FOUND;
+	case WD_F_PARENTENDPOINTID: set64(v, k.parent); return FOUND;
+	case WD_F_IP: set32(v, v4); return FOUND;
+	case WD_F_IPV6: set32(v, !v4); return FOUND;
+	case WD_F_ICMP: set32(v, v4 && k.protocol == 1); return FOUND;
+	case WD_F_ICMPV6: set32(v, !v4 && k.protocol == 58); return FOUND;
+	case WD_F_TCP: set32(v, k.protocol == 6); return FOUND;
+	case WD_F_UDP: set32(v, k.protocol == 17); return FOUND;
+	}
+	return ELSEWHERE;
+}
+
+/* The fields of the packet beyond its header bytes: FOUND, MISSING (an index
+ * outside the packet), ELSEWHERE (not such a field) or an error < 0. */
+static int value_packet(struct ctx *c, const struct wd_test *t, struct wd_value *v)
+{
+	const struct wd_packet *p = c->p;
+
+	switch (t->field) {
+	case WD_F_LENGTH: set32(v, p->len); return FOUND;
+	case WD_F_FRAGMENT: set32(v, p->fragment); return FOUND;
+	case WD_F_PROTOCOL: set32(v, p->protocol); return FOUND;
+	case WD_F_IP: set32(v, p->ip != NULL); return FOUND;
+	case WD_F_IPV6: set32(v, p->ipv6 != NULL); return FOUND;
+	case WD_F_ICMP: set32(v, p->icmp != NULL); return FOUND;
+	case WD_F_ICMPV6: set32(v, p->icmpv6 != NULL); return FOUND;
+	case WD_F_TCP: set32(v, p->tcp != NULL); return FOUND;
+	case WD_F_UDP: set32(v, p->udp != NULL); return FOUND;
+	case WD_F_TCP_PAYLOADLENGTH:
+	case WD_F_UDP_PAYLOADLENGTH: set32(v, p->payload_len); return FOUND;
+	case WD_F_RANDOM8:
+	case WD_F_RANDOM16:
+	case WD_F_RANDOM32: return value_random(c, t->field, v);
+	case WD_F_LOCALADDR:
+	case WD_F_REMOTEADDR:
+	case WD_F_LOCALPORT:
+	case WD_F_REMOTEPORT: value_conn_packet(c, t->field, v); return FOUND;
+	}
+	if (wd_field(t->field)->array)
+		return value_word(c, t, v);
+	return ELSEWHERE;
+}
+
+/* The fields of the address alone. */
+static void value_address(const struct ctx *c, unsigned int field, struct wd_value *v)
+{
+	const WINDIVERT_ADDRESS *a = c->addr;
+	int64_t ts = a->Timestamp;
+	struct conn k;
+
+	switch (field) {
+	case WD_F_EVENT: set32(v, a->Event); return;
+	case WD_F_INBOUND: set32(v, !a->Outbound); return;
+	case WD_F_OUTBOUND: set32(v, a->Outbound); return;
+	case WD_F_LOOPBACK: set32(v, a->Loopback); return;
+	case WD_F_IMPOSTOR: set32(v, a->Impostor); return;
+	case WD_F_IFIDX: set32(v, a->Network.IfIdx); return;
+	case WD_F_SUBIFIDX: set32(v, a->Network.SubIfIdx); return;
+	case WD_F_LAYER: set32(v, (uint32_t)a->Reflect.Layer); return;
+	case WD_F_TIMESTAMP:
+		set64(v, ts < 0 ? 0 - (uint64_t)ts : (uint64_t)ts);
+		v->neg = ts < 0;
+		return;
+	case WD_F_PRIORITY:
+		set32(v, (uint32_t)(a->Reflect.Priority < 0 ? -a->Reflect.Priority
+							     : a->Reflect.Priority));
+		v->neg = a->Reflect.Priority < 0;
+		return;
+	case WD_F_PROCESSID:
+		event_conn(c, &k);
+		set32(v, c->layer == WINDIVERT_LAYER_REFLECT ? a->Reflect.ProcessId : k.pid);
+		return;
+	}
+	set32(v, 0); /* zero */
+}
+
+/* The value of t's field: 1, 0 if the packet lacks it, < 0 on error. */
+static int field_value(struct ctx *c, const struct wd_test *t, struct wd_value *v)
+{
+	const struct spot *s = &spots[t->field];
+	const uint8_t *h;
+	int r;
+
+	if (s->hdr) {
+		h = header(c->p, s->hdr);
+		if (!h)
+			return MISSING;
+		if (s->size) {
+			value_spot(s, h, v);
+			return FOUND;
+		}
+	}
+	if (c->p)
+		r = value_packet(c, t, v);
+	else
+		r = value_conn_event(c, t->field, v);
+	if (r != ELSEWHERE)
+		return r;
+	value_address(c, t->field, v);
+	return FOUND;
+}
+
+static int compare(unsigned int op, int cmp)
+{
+	switch (op) {
+	case WD_EQ: return cmp == 0;
+	case WD_NEQ: return cmp != 0;
+	case WD_LT: return cmp < 0;
+	case WD_LEQ: return cmp <= 0;
+	case WD_GT: return cmp > 0;
+	default: return cmp >= 0;
+	}
+}
+
+/* The packet a layer needs: NETWORK* an IP packet the address agrees with, FLOW and
+ * SOCKET none; 0 or -EINVAL. */
+static int check_packet(struct ctx *c, struct wd_packet *p, const void *pkt, UINT len)
+{
+	switch (c->layer) {
+	case WINDIVERT_LAYER_NETWORK:
+	case WINDIVERT_LAYER_NETWORK_FORWARD:
+		if (wd_packet_parse(pkt, len, p) < 0 || !c->addr->IPv6 != !p->ipv6)
+			return -EINVAL;
+		c->p = p;
+		return 0;
+	case WINDIVERT_LAYER_FLOW:
+	case WINDIVERT_LAYER_SOCKET:
+		return pkt ? -EINVAL : 0;
+	case WINDIVERT_LAYER_REFLECT:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
+		    const WINDIVERT_ADDRESS *addr)
+{
+	struct ctx c = { .addr = addr, .layer = f->layer };
+	struct wd_packet p;
+	struct wd_value v, want;
+	unsigned int i = 0;
+	int r;
+
+	if (check_packet(&c, &p, pkt, len) < 0)
+		return -EINVAL;
+	for (unsigned int steps = 0; steps < f->len && i < f->len; steps++) {
+		const struct wd_test *t = &f->test[i];
+
+		if (!wd_field_valid(t->field, c.layer))
+			return -EINVAL;
+		r = field_value(&c, t, &v);
+		if (r < 0)
+			return r;
+		wd_test_value(t, &want);
+		i = r && compare(t->op, wd_value_cmp(&v, &want, wd_field(t->field)->big)) ?
+			    t->succ : t->fail;
+		if (i == WD_LABEL_ACCEPT || i == WD_LABEL_REJECT)
+			return i == WD_LABEL_ACCEPT;
+	}
+	return -EINVAL;
+}
