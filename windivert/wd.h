@@ -39,9 +39,9 @@ struct wd_filter;
 
 /*
  * Compile a filter for layer: text in the filter language, or the object form
- * wd_filter_object() writes. Returns 0, -ENOMEM, or -EINVAL with the reason
- * (a static string) in *err and the position in the text in *pos (either may
- * be NULL).
+ * wd_filter_object() writes (an object naming a field the layer lacks is
+ * refused). Returns 0, -ENOMEM, or -EINVAL with WinDivert's reason (a static
+ * string) in *err and the position in the text in *pos (either may be NULL).
  */
 int wd_filter_compile(const char *filter, WINDIVERT_LAYER layer, struct wd_filter **out,
 		      const char **err, UINT *pos);
@@ -52,14 +52,22 @@ void wd_filter_free(struct wd_filter *f);
 /* The layer f was compiled for. */
 WINDIVERT_LAYER wd_filter_layer(const struct wd_filter *f);
 
-/* 1 if the packet (len bytes; NULL for an event) with its address matches f, else 0. */
+/*
+ * 1 if the packet (len bytes; NULL for an event) with its address matches f, 0
+ * if not. f's layer decides what is read (addr->Layer is not). -EINVAL if the
+ * packet does not fit the layer (NETWORK*: an IPv4 or IPv6 packet, IPv6 as
+ * addr->IPv6 says; FLOW, SOCKET: no packet); -EOPNOTSUPP for random8/16/32
+ * while WinDivertHelperHashPacket() is missing.
+ */
 int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 		    const WINDIVERT_ADDRESS *addr);
 
-/* The object form of f, NUL-terminated, into buf: its length, or -ENOSPC. */
+/* The object form of f, NUL-terminated, into buf: its length (without the NUL),
+ * or -ENOSPC with as much as fits, NUL-terminated when size > 0. */
 int wd_filter_object(const struct wd_filter *f, char *buf, size_t size);
 
-/* The canonical text of f into buf: its length, or -ENOSPC. */
+/* The canonical text of f into buf: its length, -ENOSPC (truncated as above)
+ * or -ENOMEM. */
 int wd_filter_format(const struct wd_filter *f, char *buf, size_t size);
 
 /* What the kernel can run of a network-layer filter. */
