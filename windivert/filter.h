@@ -9,7 +9,10 @@
  *   filter_compile.c  tree -> tests with jumps (constant tests folded away)
  *   filter_object.c   tests <-> WinDivert's object string ("@WinDiv_...")
  *   filter_eval.c     tests over a packet and its WINDIVERT_ADDRESS
- *   filter_format.c   tests -> canonical text (WinDivertHelperFormatFilter)
+ *   filter_decompile.c tests -> and/or/conditional expressions, as WinDivert rebuilds them
+ *   filter_format.c   expressions -> canonical text (WinDivertHelperFormatFilter)
+ *   filter_kernel.c   tests -> pcap superset, directions and interface (wd_filter_kernel)
+ *   filter_pcap.c     pcap expressions built from pieces
  *   filter_kernel*.c  tests -> pcap superset, directions and interface
  *   filter_api.c      the public WinDivertHelper*Filter calls
  *
@@ -112,6 +115,20 @@ struct wd_field {
 /* The field numbered id (< WD_F_COUNT). */
 const struct wd_field *wd_field(unsigned int id);
 
+/* Where a field lives in the packet: header, byte offset, bytes (1, 2, 4; 16 for an
+ * IPv6 address), then a right shift and a mask. hdr WD_HDR_NONE: not in a header;
+ * size 0: it needs the header but is read otherwise (payloads). */
+enum wd_hdr { WD_HDR_NONE, WD_HDR_IP, WD_HDR_IPV6, WD_HDR_ICMP, WD_HDR_ICMPV6, WD_HDR_TCP,
+	      WD_HDR_UDP };
+
+struct wd_spot {
+	uint8_t hdr, off, size, shift;
+	uint32_t mask;
+};
+
+/* Where the field numbered id lives. */
+const struct wd_spot *wd_field_spot(unsigned int id);
+
 /* The id of the field named name[0..len), or -1. */
 int wd_field_lookup(const char *name, size_t len);
 
@@ -203,5 +220,61 @@ struct wd_packet {
 
 /* Find the headers of an IPv4 or IPv6 packet: 0, or -EINVAL if it is neither. */
 int wd_packet_parse(const uint8_t *data, uint32_t len, struct wd_packet *p);
+
+/* ---- filter_decompile.c ---- */
+
+enum wd_expr_kind { WD_EXPR_TEST, WD_EXPR_AND, WD_EXPR_OR, WD_EXPR_COND, WD_EXPR_TRUE,
+		    WD_EXPR_FALSE };
+
+#define WD_EXPR_MAX (2 * WD_FILTER_MAXLEN + 2) /* tests, and one node per merge */
+
+struct wd_expr {
+	uint8_t kind;
+	int a, b, c;           /* children (node indexes) of and/or/cond */
+	int test;              /* WD_EXPR_TEST: index of the test */
+	uint16_t succ, fail;   /* where the expression jumps */
+	int count;             /* jumps to its slot */
+};
+
+struct wd_decompiled {
+	const struct wd_filter *f;
+	struct wd_expr node[WD_EXPR_MAX];
+	int nnode;
+	int expr[WD_FILTER_MAXLEN];  /* the expression standing for each test; -1: merged */
+};
+
+/* Rebuild f's expressions into *d (which refers to f). */
+void wd_decompile(struct wd_decompiled *d, const struct wd_filter *f);
+
+/* Where label leads once tests that jump the same way either way are skipped. */
+uint16_t wd_decompiled_resolve(const struct wd_decompiled *d, uint16_t label);
+
+/* What label stands for: true, false, the expression *node alone (its jumps are
+ * accept and reject), or (*node? its success: its failure); WD_AT_BAD for a label
+ * no expression stands for. */
+enum wd_at { WD_AT_TRUE, WD_AT_FALSE, WD_AT_NODE, WD_AT_COND, WD_AT_BAD };
+enum wd_at wd_decompiled_at(const struct wd_decompiled *d, uint16_t label, int *node);
+
+/* ---- filter_pcap.c ---- */
+
+#define WD_PF_MAX 4096 /* characters of one piece; longer ones are "big" */
+
+enum wd_pf_kind { WD_PF_FALSE, WD_PF_TRUE, WD_PF_ATOM, WD_PF_AND, WD_PF_OR, WD_PF_BIG,
+		  WD_PF_NOMEM };
+
+/* A piece of a pcap expression: a constant, or text (s, malloc'ed) of a kind. */
+struct wd_pf {
+	uint8_t kind;
+	char *s;
+};
+
+struct wd_pf wd_pf_const(int v);
+struct wd_pf wd_pf_atom(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct wd_pf wd_pf_and(struct wd_pf a, struct wd_pf b);
+struct wd_pf wd_pf_or(struct wd_pf a, struct wd_pf b);
+struct wd_pf wd_pf_not(struct wd_pf a);
+struct wd_pf wd_pf_dup(const struct wd_pf *a);
+int wd_pf_equal(const struct wd_pf *a, const struct wd_pf *b);
+void wd_pf_free(struct wd_pf *p);
 
 #endif /* WINDIVERT_FILTER_H */

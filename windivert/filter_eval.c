@@ -17,48 +17,6 @@
 extern UINT64 WinDivertHelperHashPacket(const VOID *pPacket, UINT packetLen, UINT64 seed)
 	__attribute__((weak));
 
-enum { H_NONE, H_IP, H_IPV6, H_ICMP, H_ICMPV6, H_TCP, H_UDP };
-
-/* Where a header field lives: header, byte offset, bytes (1, 2, 4), shift, mask. */
-struct spot {
-	uint8_t hdr, off, size, shift;
-	uint32_t mask;
-};
-
-#define AT(id, h, o, sz, sh, m) [id] = { h, o, sz, sh, m }
-static const struct spot spots[WD_F_COUNT] = {
-	AT(WD_F_IP_HDRLENGTH, H_IP, 0, 1, 0, 0xF), AT(WD_F_IP_TOS, H_IP, 1, 1, 0, 0xFF),
-	AT(WD_F_IP_LENGTH, H_IP, 2, 2, 0, 0xFFFF), AT(WD_F_IP_ID, H_IP, 4, 2, 0, 0xFFFF),
-	AT(WD_F_IP_DF, H_IP, 6, 1, 6, 1), AT(WD_F_IP_MF, H_IP, 6, 1, 5, 1),
-	AT(WD_F_IP_FRAGOFF, H_IP, 6, 2, 0, 0x1FFF), AT(WD_F_IP_TTL, H_IP, 8, 1, 0, 0xFF),
-	AT(WD_F_IP_PROTOCOL, H_IP, 9, 1, 0, 0xFF), AT(WD_F_IP_CHECKSUM, H_IP, 10, 2, 0, 0xFFFF),
-	AT(WD_F_IP_SRCADDR, H_IP, 12, 4, 0, ~0u), AT(WD_F_IP_DSTADDR, H_IP, 16, 4, 0, ~0u),
-	AT(WD_F_IPV6_TRAFFICCLASS, H_IPV6, 0, 2, 4, 0xFF),
-	AT(WD_F_IPV6_FLOWLABEL, H_IPV6, 0, 4, 0, 0xFFFFF),
-	AT(WD_F_IPV6_LENGTH, H_IPV6, 4, 2, 0, 0xFFFF), AT(WD_F_IPV6_NEXTHDR, H_IPV6, 6, 1, 0, 0xFF),
-	AT(WD_F_IPV6_HOPLIMIT, H_IPV6, 7, 1, 0, 0xFF),
-	AT(WD_F_IPV6_SRCADDR, H_IPV6, 8, 16, 0, 0), AT(WD_F_IPV6_DSTADDR, H_IPV6, 24, 16, 0, 0),
-	AT(WD_F_ICMP_TYPE, H_ICMP, 0, 1, 0, 0xFF), AT(WD_F_ICMP_CODE, H_ICMP, 1, 1, 0, 0xFF),
-	AT(WD_F_ICMP_CHECKSUM, H_ICMP, 2, 2, 0, 0xFFFF), AT(WD_F_ICMP_BODY, H_ICMP, 4, 4, 0, ~0u),
-	AT(WD_F_ICMPV6_TYPE, H_ICMPV6, 0, 1, 0, 0xFF), AT(WD_F_ICMPV6_CODE, H_ICMPV6, 1, 1, 0, 0xFF),
-	AT(WD_F_ICMPV6_CHECKSUM, H_ICMPV6, 2, 2, 0, 0xFFFF),
-	AT(WD_F_ICMPV6_BODY, H_ICMPV6, 4, 4, 0, ~0u),
-	AT(WD_F_TCP_SRCPORT, H_TCP, 0, 2, 0, 0xFFFF), AT(WD_F_TCP_DSTPORT, H_TCP, 2, 2, 0, 0xFFFF),
-	AT(WD_F_TCP_SEQNUM, H_TCP, 4, 4, 0, ~0u), AT(WD_F_TCP_ACKNUM, H_TCP, 8, 4, 0, ~0u),
-	AT(WD_F_TCP_HDRLENGTH, H_TCP, 12, 1, 4, 0xF), AT(WD_F_TCP_URG, H_TCP, 13, 1, 5, 1),
-	AT(WD_F_TCP_ACK, H_TCP, 13, 1, 4, 1), AT(WD_F_TCP_PSH, H_TCP, 13, 1, 3, 1),
-	AT(WD_F_TCP_RST, H_TCP, 13, 1, 2, 1), AT(WD_F_TCP_SYN, H_TCP, 13, 1, 1, 1),
-	AT(WD_F_TCP_FIN, H_TCP, 13, 1, 0, 1), AT(WD_F_TCP_WINDOW, H_TCP, 14, 2, 0, 0xFFFF),
-	AT(WD_F_TCP_CHECKSUM, H_TCP, 16, 2, 0, 0xFFFF), AT(WD_F_TCP_URGPTR, H_TCP, 18, 2, 0, 0xFFFF),
-	AT(WD_F_UDP_SRCPORT, H_UDP, 0, 2, 0, 0xFFFF), AT(WD_F_UDP_DSTPORT, H_UDP, 2, 2, 0, 0xFFFF),
-	AT(WD_F_UDP_LENGTH, H_UDP, 4, 2, 0, 0xFFFF), AT(WD_F_UDP_CHECKSUM, H_UDP, 6, 2, 0, 0xFFFF),
-	/* fields read elsewhere that still need their header */
-	AT(WD_F_TCP_PAYLOADLENGTH, H_TCP, 0, 0, 0, 0), AT(WD_F_TCP_PAYLOAD, H_TCP, 0, 0, 0, 0),
-	AT(WD_F_TCP_PAYLOAD16, H_TCP, 0, 0, 0, 0), AT(WD_F_TCP_PAYLOAD32, H_TCP, 0, 0, 0, 0),
-	AT(WD_F_UDP_PAYLOADLENGTH, H_UDP, 0, 0, 0, 0), AT(WD_F_UDP_PAYLOAD, H_UDP, 0, 0, 0, 0),
-	AT(WD_F_UDP_PAYLOAD16, H_UDP, 0, 0, 0, 0), AT(WD_F_UDP_PAYLOAD32, H_UDP, 0, 0, 0, 0),
-};
-
 struct ctx {
 	const WINDIVERT_ADDRESS *addr;
 	WINDIVERT_LAYER layer;
@@ -224,11 +182,11 @@ static const uint8_t *header(const struct wd_packet *p, unsigned int hdr)
 }
 
 /* A field read from a header's bytes. */
-static void value_spot(const struct spot *s, const uint8_t *h, struct wd_value *v)
+static void value_spot(const struct wd_spot *s, const uint8_t *h, struct wd_value *v)
 {
 	if (s->size == 16)
 		set_addr(v, h + s->off);
-	else if (s->hdr == H_IP && s->off >= 12)
+	else if (s->hdr == WD_HDR_IP && s->off >= 12)
 		set_addr4(v, h + s->off);
 	else
 		set32(v, (be(h + s->off, s->size) >> s->shift) & s->mask);
@@ -406,7 +364,7 @@ static void value_address(const struct ctx *c, unsigned int field, struct wd_val
 /* The value of t's field: 1, 0 if the packet lacks it, < 0 on error. */
 static int field_value(struct ctx *c, const struct wd_test *t, struct wd_value *v)
 {
-	const struct spot *s = &spots[t->field];
+	const struct wd_spot *s = wd_field_spot(t->field);
 	const uint8_t *h;
 	int r;
 

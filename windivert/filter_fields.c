@@ -124,6 +124,45 @@ static const struct wd_field fields[WD_F_COUNT] = {
 	F(WD_F_FALSE, "false", L_ALL, WD_STYLE_DEC, R32(0, 0)),
 };
 
+#define AT(id, h, o, sz, sh, m) [id] = { WD_HDR_##h, o, sz, sh, m }
+static const struct wd_spot spots[WD_F_COUNT] = {
+	AT(WD_F_IP_HDRLENGTH, IP, 0, 1, 0, 0xF), AT(WD_F_IP_TOS, IP, 1, 1, 0, 0xFF),
+	AT(WD_F_IP_LENGTH, IP, 2, 2, 0, 0xFFFF), AT(WD_F_IP_ID, IP, 4, 2, 0, 0xFFFF),
+	AT(WD_F_IP_DF, IP, 6, 1, 6, 1), AT(WD_F_IP_MF, IP, 6, 1, 5, 1),
+	AT(WD_F_IP_FRAGOFF, IP, 6, 2, 0, 0x1FFF), AT(WD_F_IP_TTL, IP, 8, 1, 0, 0xFF),
+	AT(WD_F_IP_PROTOCOL, IP, 9, 1, 0, 0xFF), AT(WD_F_IP_CHECKSUM, IP, 10, 2, 0, 0xFFFF),
+	AT(WD_F_IP_SRCADDR, IP, 12, 4, 0, ~0u), AT(WD_F_IP_DSTADDR, IP, 16, 4, 0, ~0u),
+	AT(WD_F_IPV6_TRAFFICCLASS, IPV6, 0, 2, 4, 0xFF),
+	AT(WD_F_IPV6_FLOWLABEL, IPV6, 0, 4, 0, 0xFFFFF),
+	AT(WD_F_IPV6_LENGTH, IPV6, 4, 2, 0, 0xFFFF), AT(WD_F_IPV6_NEXTHDR, IPV6, 6, 1, 0, 0xFF),
+	AT(WD_F_IPV6_HOPLIMIT, IPV6, 7, 1, 0, 0xFF),
+	AT(WD_F_IPV6_SRCADDR, IPV6, 8, 16, 0, 0), AT(WD_F_IPV6_DSTADDR, IPV6, 24, 16, 0, 0),
+	AT(WD_F_ICMP_TYPE, ICMP, 0, 1, 0, 0xFF), AT(WD_F_ICMP_CODE, ICMP, 1, 1, 0, 0xFF),
+	AT(WD_F_ICMP_CHECKSUM, ICMP, 2, 2, 0, 0xFFFF), AT(WD_F_ICMP_BODY, ICMP, 4, 4, 0, ~0u),
+	AT(WD_F_ICMPV6_TYPE, ICMPV6, 0, 1, 0, 0xFF), AT(WD_F_ICMPV6_CODE, ICMPV6, 1, 1, 0, 0xFF),
+	AT(WD_F_ICMPV6_CHECKSUM, ICMPV6, 2, 2, 0, 0xFFFF),
+	AT(WD_F_ICMPV6_BODY, ICMPV6, 4, 4, 0, ~0u),
+	AT(WD_F_TCP_SRCPORT, TCP, 0, 2, 0, 0xFFFF), AT(WD_F_TCP_DSTPORT, TCP, 2, 2, 0, 0xFFFF),
+	AT(WD_F_TCP_SEQNUM, TCP, 4, 4, 0, ~0u), AT(WD_F_TCP_ACKNUM, TCP, 8, 4, 0, ~0u),
+	AT(WD_F_TCP_HDRLENGTH, TCP, 12, 1, 4, 0xF), AT(WD_F_TCP_URG, TCP, 13, 1, 5, 1),
+	AT(WD_F_TCP_ACK, TCP, 13, 1, 4, 1), AT(WD_F_TCP_PSH, TCP, 13, 1, 3, 1),
+	AT(WD_F_TCP_RST, TCP, 13, 1, 2, 1), AT(WD_F_TCP_SYN, TCP, 13, 1, 1, 1),
+	AT(WD_F_TCP_FIN, TCP, 13, 1, 0, 1), AT(WD_F_TCP_WINDOW, TCP, 14, 2, 0, 0xFFFF),
+	AT(WD_F_TCP_CHECKSUM, TCP, 16, 2, 0, 0xFFFF), AT(WD_F_TCP_URGPTR, TCP, 18, 2, 0, 0xFFFF),
+	AT(WD_F_UDP_SRCPORT, UDP, 0, 2, 0, 0xFFFF), AT(WD_F_UDP_DSTPORT, UDP, 2, 2, 0, 0xFFFF),
+	AT(WD_F_UDP_LENGTH, UDP, 4, 2, 0, 0xFFFF), AT(WD_F_UDP_CHECKSUM, UDP, 6, 2, 0, 0xFFFF),
+	/* fields read elsewhere that still need their header */
+	AT(WD_F_TCP_PAYLOADLENGTH, TCP, 0, 0, 0, 0), AT(WD_F_TCP_PAYLOAD, TCP, 0, 0, 0, 0),
+	AT(WD_F_TCP_PAYLOAD16, TCP, 0, 0, 0, 0), AT(WD_F_TCP_PAYLOAD32, TCP, 0, 0, 0, 0),
+	AT(WD_F_UDP_PAYLOADLENGTH, UDP, 0, 0, 0, 0), AT(WD_F_UDP_PAYLOAD, UDP, 0, 0, 0, 0),
+	AT(WD_F_UDP_PAYLOAD16, UDP, 0, 0, 0, 0), AT(WD_F_UDP_PAYLOAD32, UDP, 0, 0, 0, 0),
+};
+
+const struct wd_spot *wd_field_spot(unsigned int id)
+{
+	return &spots[id];
+}
+
 const struct wd_field *wd_field(unsigned int id)
 {
 	return &fields[id];
