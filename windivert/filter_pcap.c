@@ -63,7 +63,7 @@ static int fold(struct wd_pf *a, struct wd_pf *b, uint8_t kind, struct wd_pf *ou
 {
 	uint8_t absorbing = kind == WD_PF_AND ? WD_PF_FALSE : WD_PF_TRUE;
 	uint8_t neutral = kind == WD_PF_AND ? WD_PF_TRUE : WD_PF_FALSE;
-	uint8_t special = 0;
+	uint8_t special;
 
 	if (a->kind == WD_PF_NOMEM || b->kind == WD_PF_NOMEM)
 		special = WD_PF_NOMEM;
@@ -71,7 +71,9 @@ static int fold(struct wd_pf *a, struct wd_pf *b, uint8_t kind, struct wd_pf *ou
 		special = absorbing;
 	else if (a->kind == WD_PF_BIG || b->kind == WD_PF_BIG)
 		special = WD_PF_BIG;
-	if (special) {
+	else
+		special = neutral; /* none of these */
+	if (special != neutral) {
 		wd_pf_free(a);
 		wd_pf_free(b);
 		out->kind = special;
