@@ -139,6 +139,9 @@ int wd_field_valid(unsigned int id, WINDIVERT_LAYER layer);
  * (-0 is below 0); with big == 0 only the low words are compared. */
 int wd_value_cmp(const struct wd_value *a, const struct wd_value *b, int big);
 
+/* Whether "a op b" holds, cmp being wd_value_cmp(a, b). */
+int wd_op_holds(unsigned int op, int cmp);
+
 /* Whether a test with op and value v is settled by the field's bounds alone: 1 and
  * *holds when it is, 0 when it depends on the packet. */
 int wd_test_fold(unsigned int field, unsigned int op, const struct wd_value *v, int *holds);

@@ -387,18 +387,6 @@ static int field_value(struct ctx *c, const struct wd_test *t, struct wd_value *
 	return FOUND;
 }
 
-static int compare(unsigned int op, int cmp)
-{
-	switch (op) {
-	case WD_EQ: return cmp == 0;
-	case WD_NEQ: return cmp != 0;
-	case WD_LT: return cmp < 0;
-	case WD_LEQ: return cmp <= 0;
-	case WD_GT: return cmp > 0;
-	default: return cmp >= 0;
-	}
-}
-
 /* The packet a layer needs: NETWORK* an IP packet the address agrees with, FLOW and
  * SOCKET none; 0 or -EINVAL. */
 static int check_packet(struct ctx *c, struct wd_packet *p, const void *pkt, UINT len)
@@ -440,7 +428,7 @@ int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 		if (r < 0)
 			return r;
 		wd_test_value(t, &want);
-		i = r && compare(t->op, wd_value_cmp(&v, &want, wd_field(t->field)->big)) ?
+		i = r && wd_op_holds(t->op, wd_value_cmp(&v, &want, wd_field(t->field)->big)) ?
 			    t->succ : t->fail;
 		if (i == WD_LABEL_ACCEPT || i == WD_LABEL_REJECT)
 			return i == WD_LABEL_ACCEPT;

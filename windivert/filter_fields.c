@@ -197,6 +197,18 @@ int wd_value_cmp(const struct wd_value *a, const struct wd_value *b, int big)
 	return 0;
 }
 
+int wd_op_holds(unsigned int op, int cmp)
+{
+	switch (op) {
+	case WD_EQ: return cmp == 0;
+	case WD_NEQ: return cmp != 0;
+	case WD_LT: return cmp < 0;
+	case WD_LEQ: return cmp <= 0;
+	case WD_GT: return cmp > 0;
+	default: return cmp >= 0;
+	}
+}
+
 void wd_test_value(const struct wd_test *t, struct wd_value *v)
 {
 	memcpy(v->w, t->arg, sizeof(v->w));
