@@ -70,17 +70,23 @@ int wd_filter_object(const struct wd_filter *f, char *buf, size_t size);
  * or -ENOMEM. */
 int wd_filter_format(const struct wd_filter *f, char *buf, size_t size);
 
-/* What the kernel can run of a network-layer filter. */
+/*
+ * What the kernel can run of a network-layer filter: the kernel takes a packet
+ * when its direction can match (its hook), its interface is ifidx (if not 0)
+ * and pcap matches; user space then runs the filter itself, unless exact. The
+ * facts assumed: the event is PACKET, SubIfIdx is 0 (no sub-interfaces here).
+ */
 struct wd_kernel {
 	char *pcap;        /* pcap expression (DLT_RAW) matching a superset of f's packets,
-			      malloc'ed; NULL = every packet */
+			      malloc'ed; NULL = every packet. It names packets no filter
+			      matches ("len == 0") so that libpcap always compiles it */
 	int exact;         /* pcap, outbound/inbound and ifidx together are f exactly */
 	int outbound;      /* f can match outbound packets */
-	int inbound;       /* f can match inbound packets */
+	int inbound;       /* f can match inbound packets (both 0: f matches nothing) */
 	UINT32 ifidx;      /* f matches packets of this interface only; 0 = any */
 };
 
-/* Fill *k for f (a NETWORK or NETWORK_FORWARD filter); 0 or -ENOMEM. */
+/* Fill *k for f: 0, -EINVAL (f is not a NETWORK or NETWORK_FORWARD filter) or -ENOMEM. */
 int wd_filter_kernel(const struct wd_filter *f, struct wd_kernel *k);
 
 /* Free what wd_filter_kernel() allocated. */
