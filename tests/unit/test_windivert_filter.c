@@ -11,13 +11,14 @@
  * matches (and exactly those when the filter says it is exact).
  */
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "packets.h"
-#include "windivert.h"
+#include "wd.h"
 
 /* ---- packets ---- */
 
@@ -781,6 +782,422 @@ static void test_event_layers(void)
 	CHECK(!WinDivertHelperEvalFilter("priority >= 0", NULL, 0, &a));
 }
 
+/* ---- the kernel part: a pcap superset, directions, interface ---- */
+
+static uint32_t rng_state = 0x2545f491;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return n ? rng_state % n : 0;
+}
+
+#define PICK(a) (a)[rnd(sizeof(a) / sizeof((a)[0]))]
+
+/* A transport header for proto (after an extension header for those): the
+ * protocol of the last header written; *odd set if the header is malformed. */
+static uint8_t random_transport(struct pkt *p, uint8_t proto, int *odd)
+{
+	static const uint16_t ports[] = { 53, 80, 443, 1000, 1234, 2000, 5353, 50000 };
+	static const uint8_t words[] = { 5, 5, 5, 6, 4 }, types[] = { 0, 8, 128, 129 };
+	static const uint8_t inner[] = { 6, 17, 58 };
+	static const uint16_t frags[] = { 0, 0x0100, 0x0001 };
+	uint8_t w, next;
+
+	switch (proto) {
+	case 6:
+		w = PICK(words);
+		*odd |= w < 5;
+		tcp(p, PICK(ports), PICK(ports), (uint8_t)rnd(64), w);
+		return proto;
+	case 17:
+		udp(p, PICK(ports), PICK(ports));
+		return proto;
+	case 1:
+	case 58:
+		icmp(p, PICK(types), rnd(~0u));
+		return proto;
+	case 0: case 43: case 44: case 60:
+		next = PICK(inner);
+		ext6(p, next, proto == 44 ? PICK(frags) : 0);
+		return random_transport(p, next, odd);
+	}
+	return proto;
+}
+
+/* Now and then damage p: cut it short, give it a wrong length or flip a byte. */
+static int damage(struct pkt *p)
+{
+	switch (rnd(8)) {
+	case 0:
+		p->len = 1 + rnd(p->len);
+		return 1;
+	case 1:
+		put16(p->b + (p->b[0] >> 4 == 4 ? 2 : 4), rnd(p->len + 40));
+		return 1;
+	case 2:
+		p->b[rnd(p->len)] ^= (uint8_t)(1 + rnd(255));
+		return 1;
+	}
+	return 0;
+}
+
+/* A packet of any shape: IPv4 or IPv6, any transport, options, fragments, and
+ * sometimes damaged. Returns 1 if it is well formed. */
+static int random_packet(struct pkt *p)
+{
+	static const uint8_t proto4[] = { 6, 6, 17, 17, 1, 47 };
+	static const uint8_t proto6[] = { 6, 17, 58, 0, 44, 60, 43, 1 };
+	static const uint8_t hls[] = { 20, 20, 20, 24, 28, 16 };
+	static const uint16_t frag4[] = { 0, 0, 0x4000, 0x2000, 185, 0x2003 };
+	static const uint32_t addrs[] = { A4(10, 0, 0, 1), A4(10, 0, 0, 2), A4(192, 168, 1, 1) };
+	uint32_t payload = rnd(25);
+	int odd = 0, v6 = (int)rnd(2);
+	uint8_t proto = v6 ? PICK(proto6) : PICK(proto4);
+
+	if (v6) {
+		ip6(p, proto, (uint8_t)(1 + rnd(2)), (uint8_t)(1 + rnd(2)));
+	} else {
+		ip4(p, proto, PICK(addrs), PICK(addrs), PICK(hls), PICK(frag4));
+		odd = p->len < 20;
+		p->b[8] = (uint8_t)(62 + rnd(4)); /* the TTL */
+	}
+	proto = random_transport(p, proto, &odd);
+	for (uint32_t i = 0; i < payload; i++)
+		p->b[p->len++] = i < 4 ? (uint8_t)"GET "[i] : (uint8_t)rnd(256);
+	finish(p);
+	if (proto == 17)
+		set_udp_length(p);
+	return !damage(p) && !odd;
+}
+
+/* Fields tested bare, and fields with values the packets above have. */
+static const char *const random_flags[] = {
+	"tcp", "udp", "ip", "ipv6", "icmp", "icmpv6", "fragment", "outbound", "inbound",
+	"loopback", "impostor", "tcp.Syn", "tcp.Ack", "tcp.Fin", "ip.DF", "ip.MF", "zero",
+	"true", "false",
+};
+static const struct {
+	const char *field;
+	const char *values[6];
+} random_tests[] = {
+	{ "tcp.DstPort", { "80", "53", "443", "1234", "0", "50000" } },
+	{ "tcp.SrcPort", { "80", "1000", "2000", "65535", "5353", "1234" } },
+	{ "udp.DstPort", { "53", "80", "2000", "443", "0", "5353" } },
+	{ "udp.SrcPort", { "53", "1000", "50000", "1", "80", "2000" } },
+	{ "localPort", { "80", "53", "0", "8", "1234", "128" } },
+	{ "remotePort", { "80", "53", "0", "8", "1000", "129" } },
+	{ "protocol", { "6", "17", "1", "58", "TCP", "UDP" } },
+	{ "ip.TTL", { "62", "63", "64", "65", "0", "255" } },
+	{ "ip.Protocol", { "6", "17", "1", "47", "0", "58" } },
+	{ "ip.HdrLength", { "5", "6", "7", "4", "0", "15" } },
+	{ "ip.Length", { "40", "54", "48", "20", "100", "0" } },
+	{ "ip.FragOff", { "0", "185", "3", "1", "8191", "2" } },
+	{ "ip.SrcAddr", { "10.0.0.1", "10.0.0.2", "192.168.1.1", "0.0.0.0", "10.0.0.0",
+			  "255.255.255.255" } },
+	{ "ip.DstAddr", { "10.0.0.1", "10.0.0.2", "192.168.1.1", "::1", "10.0.0.3", "1.1.1.1" } },
+	{ "ipv6.SrcAddr", { "2001:db8::1", "2001:db8::2", "::", "::1", "2001:db8::",
+			    "ffff::" } },
+	{ "ipv6.DstAddr", { "2001:db8::1", "2001:db8::2", "::ffff:10.0.0.1", "2001:db8::3",
+			    "0", "2001:db9::" } },
+	{ "localAddr", { "10.0.0.1", "2001:db8::1", "10.0.0.2", "2001:db8::2", "::",
+			 "192.168.1.1" } },
+	{ "remoteAddr", { "10.0.0.2", "2001:db8::2", "10.0.0.1", "2001:db8::1", "::ffff:0:0",
+			  "8.8.8.8" } },
+	{ "ipv6.NextHdr", { "6", "17", "0", "44", "58", "60" } },
+	{ "ipv6.HopLimit", { "64", "63", "0", "255", "65", "1" } },
+	{ "ipv6.FlowLabel", { "0x12345", "0", "1", "0x12344", "0xfffff", "74565" } },
+	{ "ipv6.TrafficClass", { "0xab", "0", "171", "0xac", "255", "1" } },
+	{ "ipv6.Length", { "20", "24", "8", "16", "32", "0" } },
+	{ "icmp.Type", { "8", "0", "128", "3", "129", "255" } },
+	{ "icmpv6.Type", { "128", "129", "8", "0", "1", "255" } },
+	{ "icmp.Body", { "0", "1", "0x12340001", "4294967295", "7", "8" } },
+	{ "tcp.HdrLength", { "5", "6", "4", "0", "15", "7" } },
+	{ "tcp.PayloadLength", { "0", "1", "4", "10", "24", "14" } },
+	{ "udp.PayloadLength", { "0", "1", "4", "10", "24", "12" } },
+	{ "tcp.Payload32[0]", { "0x47455420", "0", "1", "0x47455421", "0x47", "7" } },
+	{ "udp.Payload[0]", { "0x47", "0", "71", "255", "1", "0x46" } },
+	{ "length", { "40", "48", "54", "60", "64", "100" } },
+	{ "packet[0]", { "0x45", "0x46", "0x60", "0x6a", "0x47", "0" } },
+	{ "packet[9b]", { "6", "17", "1", "47", "0", "58" } },
+	{ "packet16[-1]", { "0", "0x4745", "0x5420", "1", "65535", "80" } },
+	{ "packet32[-8b]", { "0", "0x47455420", "1", "0x11223344", "80", "53" } },
+	{ "packet[-1b]", { "0", "32", "0x54", "1", "255", "128" } },
+	{ "packet[40]", { "0", "0x47", "6", "17", "1", "0x50" } },
+	{ "ifIdx", { "1", "3", "7", "0", "2", "9" } },
+	{ "subIfIdx", { "0", "1", "2", "3", "4", "5" } },
+	{ "event", { "PACKET", "0", "1", "2", "3", "9" } },
+	{ "timestamp", { "0", "1000", "-7", "5", "-1", "100" } },
+};
+/* A comparison on a field. */
+static void random_test(char *buf, size_t size)
+{
+	static const char *const ops[] = { "==", "=", "!=", "<", "<=", ">", ">=" };
+	const char *not = rnd(4) == 0 ? "not " : "";
+
+	if (rnd(4) == 0) {
+		snprintf(buf, size, "%s%s", not, PICK(random_flags));
+	} else {
+		size_t i = rnd(sizeof(random_tests) / sizeof(random_tests[0]));
+
+		snprintf(buf, size, "%s%s %s %s", not, random_tests[i].field, PICK(ops),
+			 random_tests[i].values[rnd(6)]);
+	}
+}
+
+/* A filter of tests joined by and, or, not and conditionals, depth levels deep. */
+static void random_filter(char *buf, size_t size, int depth)
+{
+	char a[2048], b[2048], c[2048];
+
+	if (depth == 0 || rnd(3) == 0) {
+		random_test(buf, size);
+		return;
+	}
+	random_filter(a, sizeof(a), depth - 1);
+	random_filter(b, sizeof(b), depth - 1);
+	switch (rnd(4)) {
+	case 0:
+		snprintf(buf, size, "(%s) and (%s)", a, b);
+		break;
+	case 1:
+		snprintf(buf, size, "%s or %s", a, b);
+		break;
+	case 2:
+		random_filter(c, sizeof(c), depth - 1);
+		snprintf(buf, size, "(%s ? %s : %s)", a, b, c);
+		break;
+	default:
+		snprintf(buf, size, "%s && %s || !tcp", a, b);
+	}
+}
+
+/* A filter's kernel part, with its pcap expression compiled by libpcap as the
+ * kernel gets it (optimized) and as written (not optimized: libpcap's optimizer
+ * is not free of bugs, and the expression must be right whatever it does). */
+struct kprog {
+	const char *text;
+	struct wd_filter *f;
+	struct wd_kernel k;
+	struct bpf_program bpf[2]; /* as written, optimized */
+	int has_bpf;
+};
+
+static int kprog_open(const char *filter, WINDIVERT_LAYER layer, struct kprog *kp)
+{
+	pcap_t *pcap;
+
+	memset(kp, 0, sizeof(*kp));
+	kp->text = filter;
+	if (wd_filter_compile(filter, layer, &kp->f, NULL, NULL) < 0)
+		return -1;
+	if (wd_filter_kernel(kp->f, &kp->k) < 0) {
+		fprintf(stderr, "  \"%s\": no kernel part\n", filter);
+		CHECK(0);
+	}
+	if (!kp->k.pcap)
+		return 0;
+	pcap = pcap_open_dead(DLT_RAW, 262144);
+	kp->has_bpf = 1;
+	for (int opt = 0; opt <= 1; opt++) {
+		if (pcap_compile(pcap, &kp->bpf[opt], kp->k.pcap, opt, PCAP_NETMASK_UNKNOWN) == 0)
+			continue;
+		fprintf(stderr, "  \"%s\": pcap \"%s\": %s\n", filter, kp->k.pcap,
+			pcap_geterr(pcap));
+		kp->has_bpf = 0;
+		if (opt)
+			pcap_freecode(&kp->bpf[0]);
+		break;
+	}
+	CHECK(kp->has_bpf);
+	pcap_close(pcap);
+	return 0;
+}
+
+static void kprog_close(struct kprog *kp)
+{
+	for (int opt = 0; opt <= 1 && kp->has_bpf; opt++)
+		pcap_freecode(&kp->bpf[opt]);
+	wd_kernel_free(&kp->k);
+	wd_filter_free(kp->f);
+}
+
+/* Whether the kernel would queue the packet: its hook, its interface, its program. */
+static int kernel_takes(const struct kprog *kp, int opt, const struct pkt *p,
+			const WINDIVERT_ADDRESS *a)
+{
+	if (a->Outbound ? !kp->k.outbound : !kp->k.inbound)
+		return 0;
+	if (kp->k.ifidx && a->Network.IfIdx != kp->k.ifidx)
+		return 0;
+	return !kp->k.pcap ||
+	       (kp->has_bpf && bpf_filter(kp->bpf[opt].bf_insns, p->b, p->len, p->len));
+}
+
+static int kernel_failures;
+
+/* One packet with one address: the superset and, for an exact filter, equality. */
+static void check_kernel_one(const struct kprog *kp, const struct pkt *p,
+			     const WINDIVERT_ADDRESS *a)
+{
+	int m = wd_filter_match(kp->f, p->b, p->len, a);
+
+	for (int opt = 0; opt <= 1 && m >= 0; opt++) {
+		int t = kernel_takes(kp, opt, p, a);
+
+		if (m <= t && (!kp->k.exact || m == t))
+			continue;
+		if (kernel_failures++ < 5)
+			fprintf(stderr, "  \"%s\" (%s%s) on a %u-byte packet, %s: filter %d, "
+				"kernel %d%s\n", kp->text, kp->k.exact ? "exact, " : "",
+				kp->k.pcap ? kp->k.pcap : "every packet", p->len,
+				a->Outbound ? "outbound" : "inbound", m, t,
+				opt ? " (libpcap optimized)" : "");
+		CHECK(0);
+	}
+}
+
+/* Every packet the filter matches is one the kernel queues; exactly those if exact. */
+static void check_kernel(const struct kprog *kp, const struct pkt *p)
+{
+	static const int64_t stamps[] = { 0, 1000, -7, 5 };
+	WINDIVERT_ADDRESS a;
+
+	for (int i = 0; i < 4; i++) {
+		make_addr(i & 1 ? A_IN : A_OUT, p, &a);
+		a.Layer = wd_filter_layer(kp->f);
+		a.Network.IfIdx = i & 2 ? 3 : 7;
+		a.Network.SubIfIdx = 0;
+		a.Loopback = rnd(2);
+		a.Impostor = rnd(2);
+		a.Timestamp = PICK(stamps);
+		check_kernel_one(kp, p, &a);
+	}
+}
+
+#define RANDOM_PACKETS 200
+#define RANDOM_FILTERS 200
+
+static struct pkt random_pkts[RANDOM_PACKETS];
+static int random_clean[RANDOM_PACKETS];
+
+static void check_kernel_all(const char *filter, WINDIVERT_LAYER layer)
+{
+	struct kprog kp;
+
+	if (layer > FWD || kprog_open(filter, layer, &kp) < 0)
+		return;
+	for (int i = 0; i < P_BAD; i++)
+		check_kernel(&kp, &pkts[i]);
+	for (int i = 0; i < RANDOM_PACKETS; i++)
+		check_kernel(&kp, &random_pkts[i]);
+	kprog_close(&kp);
+}
+
+static void test_kernel_superset(void)
+{
+	char filter[8192];
+
+	for (int i = 0; i < RANDOM_PACKETS; i++)
+		random_clean[i] = random_packet(&random_pkts[i]);
+	for (size_t i = 0; i < sizeof(eval_cases) / sizeof(eval_cases[0]); i++)
+		check_kernel_all(eval_cases[i].filter, eval_cases[i].addr == A_FWD ? FWD : NET);
+	for (size_t i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++)
+		check_kernel_all(format_cases[i].filter, format_cases[i].layer);
+	for (int i = 0; i < RANDOM_FILTERS; i++) {
+		random_filter(filter, sizeof(filter), 3);
+		check_kernel_all(filter, rnd(4) ? NET : FWD);
+	}
+}
+
+/* What the hooks decide: directions and interface; and which filters are exact. */
+static const struct {
+	const char *filter;
+	WINDIVERT_LAYER layer;
+	int outbound, inbound;
+	UINT32 ifidx;
+	int exact; /* 1 exact, 0 not, -1 either */
+} fact_cases[] = {
+	{ "true", NET, 1, 1, 0, 1 }, { "false", NET, 0, 0, 0, 1 },
+	{ "outbound and tcp", NET, 1, 0, 0, 0 }, { "inbound", NET, 0, 1, 0, 1 },
+	{ "outbound and inbound", NET, 0, 0, 0, 1 }, { "not outbound", NET, 0, 1, 0, 1 },
+	{ "event != PACKET", NET, 0, 0, 0, 1 }, { "subIfIdx == 1", NET, 0, 0, 0, 1 },
+	{ "ifIdx == 3 and ip.TTL == 64", NET, 1, 1, 3, 1 },
+	{ "ifIdx == 3 or ifIdx == 4", NET, 1, 1, 0, 0 },
+	{ "(ifIdx == 3 or tcp) and ifIdx == 3", NET, 1, 1, 3, -1 },
+	{ "tcp", FWD, 1, 1, 0, 0 }, { "ifIdx == 9", FWD, 1, 1, 9, 1 },
+	{ "ip", NET, 1, 1, 0, 1 }, { "ipv6", NET, 1, 1, 0, 1 }, { "ip.TTL < 5", NET, 1, 1, 0, 1 },
+	{ "ipv6.HopLimit == 64", NET, 1, 1, 0, 1 }, { "length > 100", NET, 1, 1, 0, 1 },
+	{ "ip.SrcAddr >= 10.0.0.0 and ip.SrcAddr <= 10.255.255.255", NET, 1, 1, 0, 1 },
+	{ "ipv6.DstAddr > 2001:db8::1", NET, 1, 1, 0, 1 },
+	{ "outbound and localAddr == 10.0.0.1", NET, 1, 0, 0, 1 },
+	{ "inbound and remoteAddr == 2001:db8::1", NET, 0, 1, 0, 1 },
+	{ "packet[0] == 0x45", NET, 1, 1, 0, 1 }, { "packet32[-1] == 0x2f312e31", NET, 1, 1, 0, 1 },
+	{ "ip and protocol == 6", NET, 1, 1, 0, 1 }, { "ip and fragment", NET, 1, 1, 0, 1 },
+	{ "(ip? ip.TTL == 64: ipv6.HopLimit == 64)", NET, 1, 1, 0, 1 },
+	{ "ip.DF or ipv6.FlowLabel == 0x12345", NET, 1, 1, 0, 1 },
+	{ "loopback", NET, 1, 1, 0, 0 }, { "timestamp > 5", NET, 1, 1, 0, 0 },
+	{ "tcp.Payload[0] == 1", NET, 1, 1, 0, 0 }, { "localPort == 80", NET, 1, 1, 0, 0 },
+};
+
+static void test_kernel_facts(void)
+{
+	for (size_t i = 0; i < sizeof(fact_cases) / sizeof(fact_cases[0]); i++) {
+		struct kprog kp;
+
+		CHECK(kprog_open(fact_cases[i].filter, fact_cases[i].layer, &kp) == 0);
+		if (kp.k.outbound != fact_cases[i].outbound || kp.k.inbound != fact_cases[i].inbound ||
+		    kp.k.ifidx != fact_cases[i].ifidx || (fact_cases[i].exact >= 0 && kp.k.exact != fact_cases[i].exact))
+			fprintf(stderr, "  \"%s\": out %d in %d ifidx %u exact %d: %s\n",
+				fact_cases[i].filter, kp.k.outbound, kp.k.inbound, kp.k.ifidx, kp.k.exact,
+				kp.k.pcap ? kp.k.pcap : "every packet");
+		CHECK(kp.k.outbound == fact_cases[i].outbound && kp.k.inbound == fact_cases[i].inbound);
+		CHECK(kp.k.ifidx == fact_cases[i].ifidx);
+		CHECK(fact_cases[i].exact < 0 || kp.k.exact == fact_cases[i].exact);
+		kprog_close(&kp);
+	}
+}
+
+/* An IPv6 packet whose first header is an extension header: transport not looked for. */
+static int ipv6_extension_first(const struct pkt *p)
+{
+	static const uint8_t ext[] = { 0, 43, 44, 51, 60, 135 };
+
+	return p->b[0] >> 4 == 6 && memchr(ext, p->b[6], sizeof(ext));
+}
+
+/* A port test keeps in the kernel every well-formed packet it does not match
+ * (IPv6 packets with extension headers go to user space). */
+static void test_kernel_tight(void)
+{
+	static const char *const filters[] = { "tcp.DstPort == 80", "udp.DstPort == 53",
+					       "outbound and tcp.SrcPort == 1234",
+					       "icmp.Type == 8", "tcp.DstPort == 80 or tcp.DstPort == 443" };
+
+	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+		struct kprog kp;
+		WINDIVERT_ADDRESS a;
+
+		CHECK(kprog_open(filters[f], NET, &kp) == 0 && kp.k.pcap);
+		for (int i = 0; i < RANDOM_PACKETS + P_BAD; i++) {
+			const struct pkt *p = i < P_BAD ? &pkts[i] : &random_pkts[i - P_BAD];
+
+			if ((i >= P_BAD && !random_clean[i - P_BAD]) || i == P_TRUNC4)
+				continue;
+			make_addr(A_OUT, p, &a);
+			if (kernel_takes(&kp, 1, p, &a) && !wd_filter_match(kp.f, p->b, p->len, &a) &&
+			    !ipv6_extension_first(p)) {
+				fprintf(stderr, "  \"%s\" takes a %u-byte packet it does not match\n",
+					filters[f], p->len);
+				CHECK(0);
+			}
+		}
+		kprog_close(&kp);
+	}
+}
+
 /* ---- random8/16/32: bits of WinDivertHelperHashPacket(packet, timestamp) ---- */
 
 extern UINT64 WinDivertHelperHashPacket(const VOID *pPacket, UINT packetLen, UINT64 seed)
@@ -830,11 +1247,14 @@ int main(void)
 		CHECK_CASE(test_helper_errors), CHECK_CASE(test_format),
 		CHECK_CASE(test_round_trips), CHECK_CASE(test_depth),
 		CHECK_CASE(test_tokens), CHECK_CASE(test_tests),
-		CHECK_CASE(test_event_layers),
+		CHECK_CASE(test_event_layers), CHECK_CASE(test_kernel_superset),
+		CHECK_CASE(test_kernel_facts), CHECK_CASE(test_kernel_tight),
 	};
 	int status;
 
 	build_packets();
+	if (getenv("WD_FILTER_SEED")) /* another run of the random cases */
+		rng_state = (uint32_t)strtoul(getenv("WD_FILTER_SEED"), NULL, 0) | 1;
 	status = check_run("windivert_filter", cases, sizeof(cases) / sizeof(cases[0]));
 	return run_random() | status;
 }
