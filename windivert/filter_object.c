@@ -163,6 +163,14 @@ static int get_label(const char **s, uint16_t *label)
 	}
 }
 
+/* A byte index the text could have given (what the parser allows). */
+static int index_ok(int32_t index, unsigned int size)
+{
+	if (index >= 0)
+		return index <= (int32_t)(WD_INDEX_MAX - size);
+	return index >= -WD_INDEX_MAX && -index >= (int32_t)size;
+}
+
 /* The words after arg0, by what the field carries. */
 static int get_args(const char **s, struct wd_test *t)
 {
@@ -178,7 +186,7 @@ static int get_args(const char **s, struct wd_test *t)
 	if (get_number(s, GROUPS_32, &v) < 0)
 		return -1;
 	t->arg[1] = (uint32_t)((int32_t)v - WD_INDEX_MAX);
-	return 0;
+	return index_ok((int32_t)t->arg[1], wd_field(t->field)->array) ? 0 : -1;
 }
 
 static int get_test(const char **s, struct wd_test *t)
