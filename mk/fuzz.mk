@@ -10,18 +10,23 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir $(FUZZ_SANITIZE) $(DEPFLAGS)
+FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir -Iwindivert $(FUZZ_SANITIZE) $(DEPFLAGS)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
-# the library and the CLI's parsing core, instrumented for coverage
+# the library, the CLI's parsing core and libwindivert, instrumented for coverage
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o \
-	$(B)/fuzz/obj/cli_watchdog.o
+	$(B)/fuzz/obj/cli_watchdog.o \
+	$(patsubst windivert/%.c,$(B)/fuzz/obj/wd_%.o,$(wildcard windivert/*.c))
 
 $(B)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(B)/fuzz/obj/wd_%.o: windivert/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
