@@ -232,6 +232,19 @@ static struct wd_pf cmp32(const char *expr, unsigned int op, uint32_t value)
 	return wd_pf_atom("%s %s %u", expr, pcap_ops[op], value);
 }
 
+/* "base[start + index:size] op value": a word at an offset pcap computes. */
+static struct wd_pf cmp32_at(const char *base, const char *start, int32_t index,
+			     unsigned int size, unsigned int op, uint32_t value)
+{
+	char load[160];
+
+	if (size == 1)
+		snprintf(load, sizeof(load), "%s[%s + %d]", base, start, index);
+	else
+		snprintf(load, sizeof(load), "%s[%s + %d:%u]", base, start, index, size);
+	return cmp32(load, op, value);
+}
+
 /* The pcap arithmetic reading a header field of this class's packets. */
 static void spot_expr(const struct facts *k, const struct wd_spot *s, char *buf, size_t size)
 {
@@ -306,6 +319,34 @@ static void addr_words(int v6, unsigned int off, struct words *w)
 	}
 }
 
+/* tcp.PayloadLength or udp.PayloadLength above (or equal to) n, and the payload
+ * words from its start: their upper bounds from the packet's length, the payload
+ * starting after the transport header (L: not translated). */
+static struct bound payload_test(struct kctx *c, const struct wd_test *t,
+				 const struct wd_value *want)
+{
+	static const char *const rel[2][2] = { /* IPv4 [udp]: base, the start in it */
+		{ "tcp", "(tcp[12] >> 4) * 4" }, { "udp", "8" } };
+	int v6 = c->k.v6, udp = c->k.cls == CL_U;
+	const char *start = udp ? (v6 ? "48" : HL_PLUS "8")
+				: (v6 ? "40 + (ip6[52] >> 4) * 4" : HL_PLUS "(tcp[12] >> 4) * 4");
+	unsigned int size = wd_field(t->field)->array;
+	int32_t index = (int32_t)t->arg[1];
+	struct bound b = b_unknown();
+
+	if (!size && (t->op == WD_GT || t->op == WD_GEQ || (t->op == WD_EQ && want->w[0]))) {
+		wd_pf_free(&b.u);
+		b.u = wd_pf_atom("len - (%s) %s %u", start, t->op == WD_GT ? ">" : ">=",
+				 want->w[0]);
+	} else if (size && index >= 0) {
+		wd_pf_free(&b.u);
+		b.u = wd_pf_and(wd_pf_atom("len >= %s + %u", start, (uint32_t)index + size),
+				cmp32_at(v6 ? "ip6" : rel[udp][0], v6 ? start : rel[udp][1],
+					 index, size, t->op, want->w[0]));
+	}
+	return b;
+}
+
 /* A test on a header field: the header there and the comparison true. */
 static struct bound header_test(struct kctx *c, const struct wd_test *t,
 				const struct wd_value *want)
@@ -319,9 +360,13 @@ static struct bound header_test(struct kctx *c, const struct wd_test *t,
 		b_free(&p);
 		return b_const(0);
 	}
-	if (s->size == 0 || p.l.kind == WD_PF_FALSE) { /* payloads; a header not looked for */
+	if (p.l.kind == WD_PF_FALSE) { /* a header not looked for */
 		b_free(&p);
 		return b_unknown();
+	}
+	if (s->size == 0) {
+		b_free(&p);
+		return payload_test(c, t, want);
 	}
 	if (wd_field(t->field)->big) {
 		addr_words(c->k.v6, s->off, &w);
