@@ -8,13 +8,14 @@
  * two pcap expressions at once, U matching a superset of its packets and L a
  * subset: U(a and b) = U(a) and U(b), U(a or b) = U(a) or U(b), the failure side
  * of a test (or a condition) takes "not L"; a test the bytes cannot decide (the
- * timestamp, loopback, a hash, a payload) is U = true, L = false. When U and L come
- * out the same, U is the filter exactly.
+ * timestamp, loopback, a hash) is U = true, L = false; payloads get an upper bound
+ * only. When U and L come out the same, U is the filter exactly.
  *
- * Packets are translated by class, so that each test knows which headers can be
- * there and every load stays inside the packet (libpcap rejects a packet on a
- * load past its end, whatever the rest of the expression says): IPv4 with room
- * for TCP, UDP, ICMP, or none of these; IPv6 alike, plus IPv6 with an extension
+ * Packets are translated by class, so that each test knows the protocol and
+ * which headers can be there, and every load stays inside the packet (libpcap
+ * rejects a packet on a load past its end, whatever the rest of the expression
+ * says): TCP, UDP, ICMP (ICMPv6) with room for their header or without, other
+ * protocols, and IPv4 fragments after the first or IPv6 packets with an extension
  * header first, where the transport header is not looked for (U true). Classes
  * whose translations are equal share one guard.
  *
