@@ -133,6 +133,7 @@ static const struct wd_spot spots[WD_F_COUNT] = {
 	AT(WD_F_IP_PROTOCOL, IP, 9, 1, 0, 0xFF), AT(WD_F_IP_CHECKSUM, IP, 10, 2, 0, 0xFFFF),
 	AT(WD_F_IP_SRCADDR, IP, 12, 4, 0, ~0u), AT(WD_F_IP_DSTADDR, IP, 16, 4, 0, ~0u),
 	AT(WD_F_IPV6_TRAFFICCLASS, IPV6, 0, 2, 4, 0xFF),
+	/* the 20-bit label, as documented (WinDivert 2.2's own code mixes up its bytes) */
 	AT(WD_F_IPV6_FLOWLABEL, IPV6, 0, 4, 0, 0xFFFFF),
 	AT(WD_F_IPV6_LENGTH, IPV6, 4, 2, 0, 0xFFFF), AT(WD_F_IPV6_NEXTHDR, IPV6, 6, 1, 0, 0xFF),
 	AT(WD_F_IPV6_HOPLIMIT, IPV6, 7, 1, 0, 0xFF),
