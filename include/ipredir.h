@@ -68,14 +68,23 @@ enum ipr_open_flags {
 	IPR_OPEN_USER_FILTER = 1u << 4,  /* evaluate the filter in user space only */
 	IPR_OPEN_MONITOR = 1u << 5,      /* observe only: copies (NFLOG), nothing is held */
 	IPR_OPEN_BYPASS = 1u << 6,       /* allow ipr_accept_bypass(); turns on conntrack */
+	IPR_OPEN_EXPIRE_DROP = 1u << 7,  /* the verdict deadline drops packets, not accepts */
+	IPR_OPEN_NO_LOOPBACK_IN = 1u << 8, /* skip packets arriving on the loopback device:
+	                                      a packet to this host itself is taken once,
+	                                      on its way out */
+	IPR_OPEN_SEND_ONLY = 1u << 9,    /* take nothing (no table, no queue): ipr_send() only */
+	IPR_OPEN_INJECT_BELOW = 1u << 10, /* what ipr_send() injects outbound is taken by handles
+	                                     of lower priority (IPR_PKT_INJECTED), as a packet
+	                                     this handle let go on would be; else by none */
 };
 
 #define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */
 #define IPR_DEFAULT_INJECT_MARK 0x10000000u /* packet mark bit of injected packets */
+#define IPR_INJECT_LEVEL_MASK 0x0000ffffu   /* mark bits saying who injected (INJECT_BELOW) */
 #define IPR_DEFAULT_DEADLINE_MS 5000        /* verdict deadline */
 #define IPR_QUEUES_MAX 64
 
-#define IPR_PRIORITY_MAX 10000 /* |priority| allowed in ipr_options */
+#define IPR_PRIORITY_MAX 30000 /* |priority| allowed in ipr_options (WinDivert's range) */
 #define IPR_SNAPLEN_MAX 65535  /* largest copy per packet (a GSO packet) */
 
 /* Options of ipr_open(); start from IPR_OPTIONS_INIT so new fields stay zero. */
@@ -103,6 +112,8 @@ struct ipr_options {
 	                              CPU kept busy; 0 = sleep at once */
 	unsigned int coalesce_us;  /* after a partial batch of several packets, wait this long
 	                              before the next receive so batches fill; 0 = never */
+	const char *describe;      /* what ipr_list_redirectors() shows as the filter (e.g. a
+	                              filter of another language); NULL = the filter */
 };
 
 #define IPR_OPTIONS_INIT { .size = sizeof(struct ipr_options) }
@@ -155,6 +166,7 @@ enum ipr_packet_flags {
 	IPR_PKT_KERNEL_TIME = 1u << 7,      /* timestamp comes from the kernel */
 	IPR_PKT_DECIDED = 1u << 8,          /* a verdict was given (set by the library) */
 	IPR_PKT_SET_MARK = 1u << 9,         /* the verdict sets new_mark (ipr_set_mark) */
+	IPR_PKT_INJECTED = 1u << 10,        /* injected by a handle of higher priority */
 };
 
 /* One received packet; data points into the caller's receive buffer. */
@@ -191,7 +203,8 @@ enum ipr_recv_flags {
  * ipr_slot_size()). Waits for the first packet unless IPR_RECV_NONBLOCK;
  * pending verdicts are flushed before waiting. Returns the number of packets
  * (>= 1), -EAGAIN, -EINTR when a signal arrived (neither sets ipr_last_error()),
- * -EINVAL if buf holds no slot, other -errno.
+ * -ESHUTDOWN after ipr_shutdown() once nothing is left, -EINVAL if buf holds no
+ * slot, other -errno.
  */
 int ipr_recv_batch(struct ipr_handle *h, void *buf, size_t buflen,
 		   struct ipr_packet *pkts, unsigned int max, unsigned int flags);
@@ -242,6 +255,32 @@ int ipr_set_verdicts(struct ipr_handle *h, struct ipr_packet *pkts, unsigned int
 /* Send queued verdicts to the kernel now (one sendmsg). Returns 0 or -errno. */
 int ipr_flush(struct ipr_handle *h);
 
+/*
+ * Stop taking packets: the rules are detached, so no new packet comes; a
+ * receive (also one blocked in another thread, which wakes up) returns the
+ * packets already waiting, then -ESHUTDOWN. Verdicts and ipr_send() go on
+ * working. Call it on the handle ipr_open returned; it covers every queue.
+ * Returns 0 or -errno.
+ */
+int ipr_shutdown(struct ipr_handle *h);
+
+/* What ipr_set_param() and ipr_get_param() change and read while a handle is open. */
+enum ipr_param {
+	IPR_PARAM_QUEUE_MAXLEN = 0, /* packets the kernel may hold (opts.queue_maxlen) */
+	IPR_PARAM_DEADLINE_MS = 1,  /* the verdict deadline (opts.deadline_ms) */
+	IPR_PARAM_RCVBUF = 2,       /* bytes of copies waiting in the socket, at most */
+};
+
+/*
+ * Change a parameter of every queue of h, within the range ipr_open() allows.
+ * Returns 0, -EINVAL for an unknown parameter or a value out of range (or any
+ * parameter of a monitor handle but IPR_PARAM_RCVBUF), other -errno.
+ */
+int ipr_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t value);
+
+/* The current value of a parameter into *value. Returns 0 or -EINVAL. */
+int ipr_get_param(struct ipr_handle *h, enum ipr_param param, uint64_t *value);
+
 /* With pkt's verdict, set the bits of mask in its packet mark to value. Returns 0. */
 int ipr_set_mark(struct ipr_packet *pkt, uint32_t value, uint32_t mask);
 
@@ -289,6 +328,19 @@ int ipr_cgroup2_mount(char *buf, size_t size);
  * so a program can go on injecting after dropping its privileges.
  */
 int ipr_send(struct ipr_handle *h, const void *pkt, size_t len, unsigned int direction);
+
+/*
+ * Inject one whole IP packet inbound as if it arrived on interface ifindex
+ * (0: on the handle's tun device, as ipr_send(h, pkt, len, IPR_LAYER_IN)).
+ * The kernel treats it as received there: routing, reverse-path filtering,
+ * sockets and netfilter see that interface as its input; ipredir tables treat
+ * it as an injection (IPR_OPEN_INJECT_BELOW). Per interface the handle keeps a
+ * tun device "iprto<pid>.<n>" whose egress redirects to the interface's ingress
+ * (tc clsact, u32 and mirred; needs CAP_NET_ADMIN and CAP_NET_RAW at first use).
+ * Returns 0, -EINVAL for a malformed packet, -ENODEV for no such interface,
+ * -EOPNOTSUPP where the kernel lacks those pieces, other -errno.
+ */
+int ipr_send_in(struct ipr_handle *h, const void *pkt, size_t len, unsigned int ifindex);
 
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */

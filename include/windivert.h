@@ -330,10 +330,17 @@ typedef struct {
 	((((hdr)->TrafficClass0) << 4) | ((hdr)->TrafficClass1))
 #define WINDIVERT_IPV6HDR_GET_FLOWLABEL(hdr) \
 	((((UINT32)(hdr)->FlowLabel0) << 16) | ((UINT32)(hdr)->FlowLabel1))
+/* The 4-bit fields are masked so that a constant val draws no -Woverflow. */
 #define WINDIVERT_IPV6HDR_SET_TRAFFICCLASS(hdr, val) \
-	do { (hdr)->TrafficClass0 = ((UINT8)(val) >> 4); (hdr)->TrafficClass1 = (UINT8)(val); } while (0)
+	do { \
+		(hdr)->TrafficClass0 = ((UINT8)(val) >> 4); \
+		(hdr)->TrafficClass1 = (UINT8)((val) & 0x0F); \
+	} while (0)
 #define WINDIVERT_IPV6HDR_SET_FLOWLABEL(hdr, val) \
-	do { (hdr)->FlowLabel0 = (UINT8)((val) >> 16); (hdr)->FlowLabel1 = (UINT16)(val); } while (0)
+	do { \
+		(hdr)->FlowLabel0 = (UINT8)(((val) >> 16) & 0x0F); \
+		(hdr)->FlowLabel1 = (UINT16)(val); \
+	} while (0)
 
 typedef struct {
 	UINT8 Type;

@@ -10,13 +10,12 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir -Iwindivert $(FUZZ_SANITIZE) $(DEPFLAGS)
+FUZZ_CFLAGS := $(IPR_CFLAGS) -O1 -g -Isrc -Itools/ipredir $(FUZZ_SANITIZE) $(DEPFLAGS)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
-# the library, the CLI's parsing core and libwindivert, instrumented for coverage
+# the library and the CLI's parsing core, instrumented for coverage
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o \
-	$(B)/fuzz/obj/cli_watchdog.o \
-	$(patsubst windivert/%.c,$(B)/fuzz/obj/wd_%.o,$(wildcard windivert/*.c))
+	$(B)/fuzz/obj/cli_watchdog.o
 
 $(B)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -26,19 +25,33 @@ $(B)/fuzz/obj/cli_%.o: tools/ipredir/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(B)/fuzz/obj/wd_%.o: windivert/%.c
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
 		$(PKG_LIBS) -lpthread
 
+# libwindivert, instrumented too, for the harnesses named fuzz_wd*.c: an archive, so that
+# a harness takes only the objects it calls (and what they call)
+FUZZ_WD_OBJS := $(patsubst windivert/%.c,$(B)/fuzz/obj/wd/%.o,$(wildcard windivert/*.c))
+FUZZ_WD_LIB := $(B)/fuzz/libwindivert.a
+
+$(B)/fuzz/obj/wd/%.o: windivert/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_WD_LIB): $(FUZZ_WD_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# (they may reach libwindivert's private header, as its unit tests do)
+$(B)/fuzz/fuzz_wd%: tests/fuzz/fuzz_wd%.c $(FUZZ_WD_LIB) $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -Iwindivert -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_WD_LIB) $(FUZZ_OBJS) $(PKG_LIBS) -lpthread
+
 fuzz-build: $(FUZZ_BINS)
 
 # objects made through the pattern rules are kept, so a second build links only
-.SECONDARY: $(FUZZ_OBJS)
--include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_WD_OBJS)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_WD_OBJS:.o=.d) $(FUZZ_BINS:=.d)
 
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 /* The engines in order of preference: a handle gets the first that serves its options. */
 static const struct ipr_engine *const engines[] = {
+	&ipr_engine_sendonly,
 	&ipr_engine_nflog,
 	&ipr_engine_nfqueue,
 };
@@ -41,7 +43,13 @@ static struct ipr_handle *new_handle(const struct ipr_options *o, struct ipr_han
 	h->bypass_mark = o->bypass_mark;
 	h->bypass_mask = o->bypass_mask;
 	h->inject.raw4 = h->inject.raw6 = h->inject.tun = -1;
+	for (unsigned int i = 0; i < IPR_INGRESS_MAX; i++)
+		h->ingress[i] = (struct ipr_ingress){ .fd = -1, .tun = -1 };
 	h->inject.mark = o->inject_mark;
+	if (o->flags & IPR_OPEN_INJECT_BELOW)
+		h->inject.mark |= ipr_inject_level(o->priority);
+	h->inject_mark = o->inject_mark;
+	h->inject_mask = o->inject_mask;
 	if (owner)
 		h->filter = owner->filter;
 	return h;
@@ -71,6 +79,7 @@ static int close_members(struct ipr_handle *h)
 		int e = h->engine->close(h->members[i]);
 
 		ipr_inject_close(&h->members[i]->inject);
+		ipr_ingress_close(h->members[i]);
 		if (e && !err)
 			err = e;
 	}
@@ -93,6 +102,7 @@ static void spec_marks(struct ipr_rules_spec *spec, const struct ipr_handle *h,
 	spec->inject_mark = o->inject_mark;
 	spec->inject_mask = o->inject_mask;
 	spec->skip_iifname_prefix = IPR_TUN_PREFIX;
+	spec->skip_loopback_in = !!(o->flags & IPR_OPEN_NO_LOOPBACK_IN);
 	if (!(o->flags & IPR_OPEN_BYPASS) || !h->engine->holds)
 		return; /* the ct mark rules would turn on connection tracking */
 	spec->bypass_mark = o->bypass_mark;
@@ -117,6 +127,8 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 	};
 	int err = 0;
 
+	if (act->kind == IPR_ACTION_NONE)
+		return 0; /* nothing to take: no table */
 	spec_marks(&spec, h, o);
 	if (o->cgroup)
 		err = ipr_cgroup_resolve(o->cgroup, &spec.cgroup_id, &spec.cgroup_level);
@@ -124,7 +136,8 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 		return err;
 	snprintf(h->info.table, sizeof(h->info.table), "ipredir_%d_%u", (int)getpid(),
 		 atomic_fetch_add(&table_seq, 1));
-	ipr_comment_format(h->comment, sizeof(h->comment), o->layers, act, o->filter);
+	ipr_comment_format(h->comment, sizeof(h->comment), o->layers, act,
+			   o->describe ? o->describe : o->filter);
 	return ipr_rules_install(&spec, &h->rules);
 }
 
@@ -135,11 +148,26 @@ static const char *filter_kind(const struct ipr_filter *f)
 	return f->user ? "user" : "kernel";
 }
 
-static void fill_info(struct ipr_handle *h, const struct ipr_rules_action *act)
+/* The socket's receive buffer as set (the kernel reports twice what it keeps for data). */
+static uint64_t rcvbuf_of(int fd)
 {
+	int size = 0;
+	socklen_t len = sizeof(size);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) < 0)
+		return 0;
+	return (uint64_t)size / 2;
+}
+
+static void fill_info(struct ipr_handle *h, const struct ipr_options *o,
+		      const struct ipr_rules_action *act)
+{
+	h->params[IPR_PARAM_QUEUE_MAXLEN] = o->queue_maxlen;
+	h->params[IPR_PARAM_DEADLINE_MS] = o->deadline_ms;
+	h->params[IPR_PARAM_RCVBUF] = rcvbuf_of(h->fd);
 	h->info.snaplen = h->snaplen;
-	h->info.queue_kind =
-		ipr_rules_queue_kind(h->rules) == IPR_QUEUE_NATIVE ? "native" : "compat";
+	h->info.queue_kind = h->rules && ipr_rules_queue_kind(h->rules) == IPR_QUEUE_COMPAT ?
+				     "compat" : "native";
 	h->info.filter_kind = filter_kind(&h->filter);
 	h->info.filter_insns = h->filter.prog_len;
 	h->info.kernel_insns = h->filter.kernel_len;
@@ -182,7 +210,7 @@ IPR_EXPORT int ipr_open(const struct ipr_options *opts, struct ipr_handle **out)
 	err = install_rules(h, &o, &act);
 	if (err)
 		goto fail_engine;
-	fill_info(h, &act);
+	fill_info(h, &o, &act);
 	*out = h;
 	return 0;
 fail_engine:
@@ -201,10 +229,49 @@ IPR_EXPORT int ipr_close(struct ipr_handle *h)
 	if (h->owner != h)
 		return ipr_fail(-EINVAL, "close the handle ipr_open returned, not a queue's");
 	/* No new packets, then answer every held one, and only then unhook. */
-	ipr_rules_detach(h->rules);
+	if (h->rules)
+		ipr_rules_detach(h->rules);
 	err = close_members(h);
 	ipr_rules_remove(h->rules);
 	free_handle(h);
+	return err;
+}
+
+IPR_EXPORT int ipr_shutdown(struct ipr_handle *h)
+{
+	int err = 0;
+
+	if (h->owner != h)
+		return ipr_fail(-EINVAL, "shut down the handle ipr_open returned, not a queue's");
+	if (h->rules)
+		err = ipr_rules_detach(h->rules);
+	__atomic_store_n(&h->shut, 1, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < h->nmembers; i++)
+		if (h->engine->wake)
+			h->engine->wake(h->members[i]);
+	return err;
+}
+
+IPR_EXPORT int ipr_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t value)
+{
+	int err = ipr_param_check(param, value);
+
+	h = h->owner;
+	if (!err && !h->engine->set_param)
+		err = ipr_fail(-EINVAL, "a %s handle has no parameters to change", h->engine->name);
+	for (unsigned int i = 0; i < h->nmembers && !err; i++)
+		err = h->engine->set_param(h->members[i], param, value);
+	if (!err)
+		h->params[param] = value;
+	return err;
+}
+
+IPR_EXPORT int ipr_get_param(struct ipr_handle *h, enum ipr_param param, uint64_t *value)
+{
+	int err = ipr_param_known(param);
+
+	if (!err)
+		*value = h->owner->params[param];
 	return err;
 }
 

@@ -271,8 +271,7 @@ static int sysctl_read(const char *proto, const char *dev, const char *key, char
 	return 0;
 }
 
-/* Set a per-device sysctl unless it already has the value; 0 or -errno with a reason. */
-static int sysctl_set(const char *proto, const char *dev, const char *key, const char *value)
+int ipr_sysctl_set(const char *proto, const char *dev, const char *key, const char *value)
 {
 	char path[128], cur[32];
 	ssize_t n;
@@ -311,32 +310,31 @@ static int tun_configure(const char *dev)
 {
 	int err;
 
-	err = sysctl_set("ipv4", dev, "rp_filter", "0");
+	err = ipr_sysctl_set("ipv4", dev, "rp_filter", "0");
 	if (!err)
-		err = sysctl_set("ipv4", dev, "accept_local", "1");
+		err = ipr_sysctl_set("ipv4", dev, "accept_local", "1");
 	if (err)
 		return err;
-	err = sysctl_set("ipv6", dev, "disable_ipv6", "0");
+	err = ipr_sysctl_set("ipv6", dev, "disable_ipv6", "0");
 	if (err == -ENOENT) /* a kernel without IPv6: nothing to enable */
 		err = 0;
 	return err;
 }
 
-/* Give the device named in ifr TUN_ADDR4 (a point-to-point device: /32) and bring it up. */
-static int tun_link_setup(const struct ifreq *dev_ifr)
+/* Give dev an IPv4 address (addr4, host order, 0 = none) and bring it up. */
+int ipr_link_up(const char *dev, uint32_t addr4)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(TUN_ADDR4) };
-	const char *dev = dev_ifr->ifr_name;
-	struct ifreq ifr = *dev_ifr;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(addr4) };
+	struct ifreq ifr = { 0 };
 	int fd, err = 0;
 
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ipr_fail(-errno, "socket to configure %s: %s", dev, strerror(errno));
 	memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
-	if (ioctl(fd, SIOCSIFADDR, &ifr) < 0)
-		err = ipr_fail(-errno, "setting address 127.255.255.254 on %s: %s", dev,
-			       strerror(errno));
+	if (addr4 && ioctl(fd, SIOCSIFADDR, &ifr) < 0)
+		err = ipr_fail(-errno, "setting an address on %s: %s", dev, strerror(errno));
 	if (!err && ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
 		err = ipr_fail(-errno, "reading the flags of %s: %s", dev, strerror(errno));
 	ifr.ifr_flags |= IFF_UP;
@@ -346,28 +344,26 @@ static int tun_link_setup(const struct ifreq *dev_ifr)
 	return err;
 }
 
-/* IPR_TUN_PREFIX "<pid>.<n>" with n counting the tun devices of this process. */
-static int tun_name(char *buf, size_t size)
+/* prefix "<pid>.<n>" with n counting the tun devices of this process. */
+static int tun_name(const char *prefix, char *buf, size_t size)
 {
 	static atomic_uint seq;
 	unsigned int n = atomic_fetch_add(&seq, 1);
 	int len;
 
-	len = snprintf(buf, size, IPR_TUN_PREFIX "%d.%u", (int)getpid(), n);
+	len = snprintf(buf, size, "%s%d.%u", prefix, (int)getpid(), n);
 	if (len < 0 || (size_t)len >= size)
-		return ipr_fail(-ENAMETOOLONG, "tun device name " IPR_TUN_PREFIX "%d.%u is longer "
-				"than %zu characters: too many handles of this process injected "
-				"inbound", (int)getpid(), n, size - 1);
+		return ipr_fail(-ENAMETOOLONG, "tun device name %s%d.%u is longer than %zu "
+				"characters: too many handles of this process injected",
+				prefix, (int)getpid(), n, size - 1);
 	return 0;
 }
 
-/* Create, configure and bring up the handle's tun device: its fd or -errno. */
-static int tun_create(char *name)
+int ipr_tun_new(const char *prefix, char *name)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
-	int fd, err;
+	int fd, err = tun_name(prefix, ifr.ifr_name, IFNAMSIZ);
 
-	err = tun_name(ifr.ifr_name, IFNAMSIZ);
 	if (err)
 		return err;
 	fd = open(TUN_PATH, O_RDWR | O_CLOEXEC);
@@ -378,19 +374,31 @@ static int tun_create(char *name)
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = ipr_fail(-errno, "creating tun device %s: %s (needs CAP_NET_ADMIN)",
 			       ifr.ifr_name, strerror(errno));
-		goto fail;
+		close(fd);
+		return err;
 	}
+	memcpy(name, ifr.ifr_name, IFNAMSIZ);
+	return fd;
+}
+
+/* Create, configure and bring up the handle's tun device: its fd or -errno. */
+static int tun_create(char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd = ipr_tun_new(IPR_TUN_PREFIX, ifr.ifr_name), err;
+
+	if (fd < 0)
+		return fd;
 	err = tun_configure(ifr.ifr_name);
-	if (!err)
-		err = tun_link_setup(&ifr);
-	if (err)
-		goto fail;
+	if (!err) /* a point-to-point device: a /32 */
+		err = ipr_link_up(ifr.ifr_name, TUN_ADDR4);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	ipr_log(IPR_LOG_DEBUG, "inbound injection through tun device %s", name);
 	return fd;
-fail:
-	close(fd);
-	return err;
 }
 
 /* Strict reverse-path filtering drops every IPv4 packet of the tun device: say so instead. */

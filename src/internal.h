@@ -15,6 +15,7 @@
 #ifndef IPREDIR_INTERNAL_H
 #define IPREDIR_INTERNAL_H
 
+#include <errno.h>
 #include <linux/filter.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -51,6 +52,12 @@ int ipr_options_load(const struct ipr_options *in, struct ipr_options *out);
 
 /* Refuse options the engine cannot serve (an observer holds no queue): 0 or -EINVAL. */
 int ipr_options_fit(const struct ipr_options *o, const struct ipr_engine *e);
+
+/* Refuse a value out of the range ipr_open() allows for param: 0 or -EINVAL. */
+int ipr_param_check(enum ipr_param param, uint64_t value);
+
+/* Refuse a parameter that does not exist: 0 or -EINVAL. */
+int ipr_param_known(enum ipr_param param);
 
 /* ---- filter.c: pcap expression -> classic BPF ---- */
 
@@ -91,6 +98,7 @@ enum ipr_queue_kind {
 enum ipr_action_kind {
 	IPR_ACTION_QUEUE, /* hold: NFQUEUE */
 	IPR_ACTION_LOG,   /* copy: NFLOG */
+	IPR_ACTION_NONE,  /* take nothing: no table at all */
 };
 
 /* What the rules do with a packet that matches: an engine's open() says. */
@@ -110,13 +118,14 @@ struct ipr_rules_spec {
 	const char *interface;     /* arriving on or leaving through; NULL = any */
 	const char *in_interface;  /* input interface must be; NULL = any */
 	const char *out_interface; /* output interface must be; NULL = any */
-	int priority;              /* chain priority is -priority */
+	int priority;              /* chain priority is -priority; its inject level too */
 	struct ipr_rules_action action;
 	const struct sock_filter *bpf; /* xt_bpf program; NULL = no match */
 	unsigned int bpf_len;
 	uint32_t inject_mark;      /* packets with (mark & inject_mask) == inject_mark skip us */
 	uint32_t inject_mask;      /* 0 = no such rule */
 	const char *skip_iifname_prefix; /* packets arriving on such devices skip us; NULL = none */
+	int skip_loopback_in;      /* packets arriving on the loopback device skip us */
 	uint32_t bypass_mark;      /* flows with (ct mark & bypass_mask) == bypass_mark skip us; */
 	uint32_t bypass_mask;      /* a verdict sets these bits in the packet mark to offload its flow; 0 = off */
 	uint64_t cgroup_id;        /* only sockets in this cgroup v2 (inode number); 0 = any */
@@ -164,6 +173,9 @@ void ipr_comment_format(char *buf, size_t size, unsigned int layers,
  * errors off and error acks capped. Returns the fd or -errno with a reason.
  */
 int ipr_nfnl_socket(int rcvbuf, int sndbuf);
+
+/* Set the receive buffer of fd (forced where allowed); 0 or -errno with a reason. */
+int ipr_nfnl_set_rcvbuf(int fd, int size);
 
 /* Start an nfnetlink request of subsystem subsys for resource res_id (queue or group). */
 struct nlmsghdr *ipr_nfnl_put_header(void *buf, uint8_t subsys, uint8_t type, uint16_t res_id,
@@ -305,10 +317,26 @@ struct ipr_engine {
 	int (*stats)(struct ipr_handle *h, struct ipr_stats *s);
 	/* Release one member (held packets accepted first); harmless if never opened. */
 	int (*close)(struct ipr_handle *h);
+	/* Wake a receive of member h blocked in another thread (shutdown); NULL: none blocks. */
+	int (*wake)(struct ipr_handle *h);
+	/* Apply a checked parameter to member h; NULL: the engine has none to change. */
+	int (*set_param)(struct ipr_handle *h, enum ipr_param param, uint64_t value);
 };
 
 extern const struct ipr_engine ipr_engine_nfqueue; /* holds packets: NFQUEUE */
 extern const struct ipr_engine ipr_engine_nflog;   /* monitor: NFLOG copies */
+extern const struct ipr_engine ipr_engine_sendonly; /* takes nothing, injects */
+
+struct ipr_handle;
+
+/* The handle is shut down (ipr_shutdown): receive what waits, then -ESHUTDOWN. */
+static inline int ipr_is_shut(const struct ipr_handle *h);
+
+/* -ESHUTDOWN with its reason, for a receive that found nothing left. */
+static inline int ipr_shut_empty(void)
+{
+	return ipr_fail(-ESHUTDOWN, "the handle was shut down and no packet is left");
+}
 
 /* ---- cgroup.c ---- */
 
@@ -320,6 +348,13 @@ extern const struct ipr_engine ipr_engine_nflog;   /* monitor: NFLOG copies */
 int ipr_cgroup_resolve(const char *path, uint64_t *id, unsigned int *level);
 
 /* ---- inject.c: packets that were never received ---- */
+
+/* The inject level of a priority: packets injected at level L skip handles of level >= L;
+ * level 0 (injected without IPR_OPEN_INJECT_BELOW) skips all. */
+static inline uint32_t ipr_inject_level(int priority)
+{
+	return (uint32_t)(priority + IPR_PRIORITY_MAX + 1);
+}
 
 #define IPR_TUN_PREFIX "iprin" /* tun devices of ipredir handles: iprin<pid>.<n> */
 
@@ -342,8 +377,35 @@ int ipr_inject_check(const void *pkt, size_t len);
  * (NULL, 0) only opens that direction's socket or tun device. ipr_send() of a handle. */
 int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction);
 
+/* A non-persistent tun device named prefix<pid>.<n> (name: IFNAMSIZ bytes), still down:
+ * its fd (closing it removes the device) or -errno with a reason. */
+int ipr_tun_new(const char *prefix, char *name);
+
+/* Give dev the IPv4 address addr4 (host order; 0 = none) and bring it up; 0 or -errno. */
+int ipr_link_up(const char *dev, uint32_t addr4);
+
+/* Set /proc/sys/net/PROTO/conf/DEV/KEY unless it has the value; 0 or -errno with a reason. */
+int ipr_sysctl_set(const char *proto, const char *dev, const char *key, const char *value);
+
 /* Close the sockets and remove the tun device. */
 void ipr_inject_close(struct ipr_inject *in);
+
+/* ---- ingress.c: packets injected as arriving on an interface ---- */
+
+#define IPR_INGRESS_MAX 4 /* interfaces one handle injects on at once */
+
+/* The redirecting tun device of one target interface. */
+struct ipr_ingress {
+	unsigned int ifindex;      /* the target; 0 = unused */
+	int dev;                   /* the tun's own index */
+	int tun;                   /* its fd: closing it removes the device */
+	int fd;                    /* packet socket sending into it; -1 = unused */
+	char name[16];
+	uint64_t used;             /* when last used, for the least recent to give way */
+};
+
+/* Close every redirecting tun of member h. */
+void ipr_ingress_close(struct ipr_handle *h);
 
 /* ---- the handle ---- */
 
@@ -352,17 +414,27 @@ struct ipr_handle {
 	void *priv;                     /* the engine's state of this handle */
 	int fd;                         /* what ipr_fd() returns */
 	struct ipr_inject inject;
+	struct ipr_ingress ingress[IPR_INGRESS_MAX];
+	uint64_t ingress_uses;
 	struct ipr_filter filter;       /* shared by the members; the owner frees it */
 	struct ipr_rules *rules;        /* the owner's */
 	struct ipr_handle *owner;       /* the handle ipr_open returned */
 	struct ipr_handle **members;    /* owner only: one handle per queue, [0] = owner */
 	unsigned int nmembers;
 	uint32_t bypass_mark, bypass_mask;
+	uint32_t inject_mark, inject_mask; /* what injected packets carry (level aside) */
 	struct ipr_info info;
 	struct ipr_stats stats;
 	unsigned int flags;             /* enum ipr_open_flags */
 	unsigned int snaplen;
+	uint64_t params[IPR_PARAM_RCVBUF + 1]; /* owner: what ipr_get_param() says */
+	int shut;                       /* owner: ipr_shutdown() was called (atomic) */
 	char comment[IPR_COMMENT_MAX];
 };
+
+static inline int ipr_is_shut(const struct ipr_handle *h)
+{
+	return __atomic_load_n(&h->owner->shut, __ATOMIC_ACQUIRE);
+}
 
 #endif /* IPREDIR_INTERNAL_H */

@@ -280,6 +280,8 @@ static int take_packet(struct ipr_handle *h, struct batch *b, const struct nlmsg
 		h->stats.filtered++;
 		return 0;
 	}
+	if ((p->mark & h->inject_mask) == h->inject_mark)
+		p->flags |= IPR_PKT_INJECTED;
 	h->stats.received++;
 	h->stats.bytes += p->len;
 	b->count++;
@@ -439,7 +441,7 @@ static int receive(struct ipr_handle *h, struct batch *b, int how)
 static int nflog_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 {
 	struct batch b = { .buf = rx->buf, .buflen = rx->buflen, .pkts = rx->pkts, .max = rx->max };
-	int err, tried = 0;
+	int err, tried = 0, nonblock = !!(rx->flags & IPR_RECV_NONBLOCK);
 
 	clock_gettime(CLOCK_REALTIME, &b.now);
 	for (;;) {
@@ -448,13 +450,34 @@ static int nflog_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 			return err;
 		if (b.count == b.max || (b.count && tried))
 			break;
-		/* Wait only while nothing is in hand. */
-		err = receive(h, &b, b.count || (rx->flags & IPR_RECV_NONBLOCK) ? MSG_DONTWAIT : 0);
+		/* Wait only while nothing is in hand, and not once shut down. */
+		err = receive(h, &b, b.count || nonblock || ipr_is_shut(h) ? MSG_DONTWAIT : 0);
 		if (err)
 			break;
 		tried = 1;
 	}
-	return b.count || !err ? (int)b.count : ipr_recv_failed(err);
+	if (b.count || !err)
+		return (int)b.count;
+	return err == -EAGAIN && ipr_is_shut(h) ? ipr_shut_empty() : ipr_recv_failed(err);
+}
+
+/* An acked request that changes nothing: its answer wakes a blocked receive. */
+static int nflog_wake(struct ipr_handle *h)
+{
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct monitor *m = h->priv;
+	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_ULOG, m->group, 0);
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	return send(m->fd, nlh, nlh->nlmsg_len, 0) < 0 ? -errno : 0;
+}
+
+static int nflog_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t value)
+{
+	if (param != IPR_PARAM_RCVBUF)
+		return ipr_fail(-EINVAL, "a monitor handle holds no queue: only its receive "
+					 "buffer can change");
+	return ipr_nfnl_set_rcvbuf(((struct monitor *)h->priv)->fd, (int)value);
 }
 
 static int nflog_serves(const struct ipr_options *o)
@@ -476,4 +499,6 @@ const struct ipr_engine ipr_engine_nflog = {
 	.recv = nflog_recv,
 	.stats = nflog_stats,
 	.close = nflog_close,
+	.wake = nflog_wake,
+	.set_param = nflog_set_param,
 };

@@ -31,6 +31,14 @@ static void set_buffer(int fd, int force, int plain, int size)
 		setsockopt(fd, SOL_SOCKET, plain, &size, sizeof(size));
 }
 
+int ipr_nfnl_set_rcvbuf(int fd, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) == 0)
+		return 0;
+	return ipr_fail(-errno, "setting a receive buffer of %d bytes: %s", size, strerror(errno));
+}
+
 int ipr_nfnl_socket(int rcvbuf, int sndbuf)
 {
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK };

@@ -40,7 +40,8 @@ struct queue {
 	struct held *held;            /* packets handed out, indexed by ipr_packet.priv */
 	unsigned int held_cap;        /* the kernel's queue length: it never holds more */
 	uint32_t free_held;           /* first unused entry; held_cap = none */
-	unsigned int deadline_ms;     /* accept packets undecided this long */
+	unsigned int deadline_ms;     /* answer packets undecided this long */
+	uint8_t expire_verdict;       /* with this: NF_ACCEPT or NF_DROP */
 	unsigned int busy_poll_us;    /* poll this long before a receive sleeps */
 	unsigned int coalesce_us;     /* pause after a partial batch of several packets */
 	int last_partial;             /* the last receive returned 2..max-1 packets */
@@ -144,6 +145,7 @@ static struct queue *new_queue(const struct ipr_options *o)
 		return NULL;
 	q->fd = -1;
 	q->deadline_ms = o->deadline_ms;
+	q->expire_verdict = (o->flags & IPR_OPEN_EXPIRE_DROP) ? NF_DROP : NF_ACCEPT;
 	q->busy_poll_us = o->busy_poll_us;
 	q->coalesce_us = o->coalesce_us;
 	for (unsigned int i = 0; i < IPR_BATCH_MAX; i++) {
@@ -293,7 +295,7 @@ static int release(struct queue *q, const struct ipr_packet *pkt)
 	return 0;
 }
 
-/* Accept every packet the program has held longer than the deadline. */
+/* Answer every packet the program has held longer than the deadline. */
 static int expire(struct ipr_handle *h, struct queue *q, uint64_t now)
 {
 	int err = 0;
@@ -302,12 +304,12 @@ static int expire(struct ipr_handle *h, struct queue *q, uint64_t now)
 		return 0;
 	q->next_scan_ms = now + (q->deadline_ms >= 40 ? q->deadline_ms / 4 : 10);
 	for (uint32_t i = 0; i < q->held_cap && !err; i++) {
-		struct ipr_pending v = { .id = q->held[i].id, .verdict = NF_ACCEPT };
+		struct ipr_pending v = { .id = q->held[i].id, .verdict = q->expire_verdict };
 
 		if (!q->held[i].since_ms || now - q->held[i].since_ms < q->deadline_ms)
 			continue;
-		ipr_log(IPR_LOG_WARN, "packet %u of queue %u had no verdict for %u ms: accepted",
-			v.id, q->num, q->deadline_ms);
+		ipr_log(IPR_LOG_WARN, "packet %u of queue %u had no verdict for %u ms: %s", v.id,
+			q->num, q->deadline_ms, v.verdict == NF_DROP ? "dropped" : "accepted");
 		unhold(q, i);
 		h->stats.expired++;
 		err = ipr_verdicts_add(&q->verdicts, &v);
@@ -524,6 +526,8 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 				  !!(m->msg_flags & MSG_TRUNC), &now, p) ||
 		    filtered_out(h, q, p))
 			continue;
+		if ((p->mark & h->inject_mask) == h->inject_mark)
+			p->flags |= IPR_PKT_INJECTED;
 		h->stats.received++;
 		h->stats.bytes += p->len;
 		hold(q, p, held_since);
@@ -532,26 +536,89 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 	return count;
 }
 
-static int nfqueue_recv(struct ipr_handle *h, const struct ipr_rx *rx)
+/* One receive: what waits, waiting for it unless told not to or shut down. */
+static int receive_once(struct ipr_handle *h, struct queue *q, const struct ipr_rx *rx)
 {
-	struct queue *q = h->priv;
+	struct ipr_rx now = *rx;
 	int n, err;
 
-	do {
-		err = expire(h, q, now_ms());
-		if (!err)
-			err = ipr_verdicts_flush(&q->verdicts);
-		if (!err)
-			err = wait_with_deadline(h, q, rx->flags);
-		if (err)
-			return err;
-		coalesce(q, rx->flags);
-		n = receive_messages(q, rx);
-		if (n < 0)
-			return ipr_recv_failed(n);
-		n = (int)collect_packets(h, q, n, rx->pkts);
-	} while (!n);
+	if (ipr_is_shut(h))
+		now.flags |= IPR_RECV_NONBLOCK; /* what is left, then -ESHUTDOWN */
+	err = expire(h, q, now_ms());
+	if (!err)
+		err = ipr_verdicts_flush(&q->verdicts);
+	if (!err)
+		err = wait_with_deadline(h, q, now.flags);
+	if (err)
+		return err;
+	coalesce(q, now.flags);
+	n = receive_messages(q, &now);
+	if (n == -EAGAIN && ipr_is_shut(h))
+		return ipr_shut_empty();
+	return n < 0 ? ipr_recv_failed(n) : (int)collect_packets(h, q, n, rx->pkts);
+}
+
+static int nfqueue_recv(struct ipr_handle *h, const struct ipr_rx *rx)
+{
+	int n;
+
+	do
+		n = receive_once(h, h->priv, rx);
+	while (!n);
 	return n;
+}
+
+/* An acked request that changes nothing: its answer wakes a blocked receive. */
+static int nfqueue_wake(struct ipr_handle *h)
+{
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct queue *q = h->priv;
+	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, q->num, 0);
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	return send(q->fd, nlh, nlh->nlmsg_len, 0) < 0 ? -errno : 0;
+}
+
+/* ---- parameters ---- */
+
+/* The kernel's queue length, and room to note as many held packets. */
+static int set_maxlen(struct queue *q, uint32_t maxlen)
+{
+	char buf[IPR_REQUEST_SIZE] = { 0 };
+	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, q->num, 0);
+	struct held *more;
+	int err;
+
+	if (maxlen > q->held_cap) {
+		more = realloc(q->held, maxlen * sizeof(*more));
+		if (!more)
+			return ipr_fail(-ENOMEM, "out of memory");
+		memset(more + q->held_cap, 0, (maxlen - q->held_cap) * sizeof(*more));
+		/* The free list ended at the old capacity: it now goes on through the new entries. */
+		for (uint32_t i = q->held_cap; i < maxlen; i++)
+			more[i].next_free = i + 1;
+		q->held = more;
+		q->held_cap = maxlen;
+	}
+	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(maxlen));
+	err = ipr_nfnl_talk(q->fd, nlh);
+	return err ? ipr_fail(err, "setting the length of queue %u: %s", q->num, strerror(-err)) : 0;
+}
+
+static int nfqueue_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t value)
+{
+	struct queue *q = h->priv;
+
+	switch (param) {
+	case IPR_PARAM_QUEUE_MAXLEN:
+		return set_maxlen(q, (uint32_t)value);
+	case IPR_PARAM_DEADLINE_MS:
+		q->deadline_ms = (unsigned int)value;
+		return 0;
+	case IPR_PARAM_RCVBUF:
+		return ipr_nfnl_set_rcvbuf(q->fd, (int)value);
+	}
+	return ipr_param_known(param);
 }
 
 /* ---- verdicts ---- */
@@ -702,4 +769,6 @@ const struct ipr_engine ipr_engine_nfqueue = {
 	.flush = nfqueue_flush,
 	.stats = nfqueue_stats,
 	.close = nfqueue_close,
+	.wake = nfqueue_wake,
+	.set_param = nfqueue_set_param,
 };

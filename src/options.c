@@ -13,7 +13,10 @@
 #define WAIT_MAX_US 1000000u /* busy polling and coalescing: at most 1 s */
 #define KNOWN_FLAGS                                                                            \
 	(IPR_OPEN_FAIL_CLOSED | IPR_OPEN_NO_GSO | IPR_OPEN_QUEUE_COMPAT | IPR_OPEN_QUEUE_NATIVE | \
-	 IPR_OPEN_USER_FILTER | IPR_OPEN_MONITOR | IPR_OPEN_BYPASS)
+	 IPR_OPEN_USER_FILTER | IPR_OPEN_MONITOR | IPR_OPEN_BYPASS | IPR_OPEN_EXPIRE_DROP |      \
+	 IPR_OPEN_NO_LOOPBACK_IN | IPR_OPEN_SEND_ONLY | IPR_OPEN_INJECT_BELOW)
+#define RCVBUF_MIN 65536
+#define RCVBUF_MAX (1u << 30)
 
 /* Copy the caller's options, which may come from an older or newer header. */
 static int copy_options(const struct ipr_options *in, struct ipr_options *out)
@@ -94,6 +97,9 @@ static int check_marks(const struct ipr_options *o)
 	if (o->bypass_mask & o->inject_mask)
 		return ipr_fail(-EINVAL, "bypass mask 0x%x and inject mask 0x%x overlap",
 				o->bypass_mask, o->inject_mask);
+	if (o->inject_mask & IPR_INJECT_LEVEL_MASK)
+		return ipr_fail(-EINVAL, "inject mask 0x%x overlaps the inject level bits 0x%x",
+				o->inject_mask, IPR_INJECT_LEVEL_MASK);
 	return 0;
 }
 
@@ -104,10 +110,7 @@ static int check_queues(const struct ipr_options *o)
 	if ((uint64_t)o->queue + o->queues - 1 > 65535)
 		return ipr_fail(-EINVAL, "queues %u to %llu: queue numbers go up to 65535",
 				o->queue, (unsigned long long)o->queue + o->queues - 1);
-	if (o->queue_maxlen > QUEUE_MAXLEN_MAX)
-		return ipr_fail(-EINVAL, "queue length %u: at most %u", o->queue_maxlen,
-				QUEUE_MAXLEN_MAX);
-	return 0;
+	return ipr_param_check(IPR_PARAM_QUEUE_MAXLEN, o->queue_maxlen);
 }
 
 static int check_wait(const char *what, unsigned int us)
@@ -124,9 +127,8 @@ static int check_ranges(const struct ipr_options *o)
 	if (o->snaplen < SNAPLEN_MIN || o->snaplen > IPR_SNAPLEN_MAX)
 		return ipr_fail(-EINVAL, "snap length %u: allowed range is %d to %d", o->snaplen,
 				SNAPLEN_MIN, IPR_SNAPLEN_MAX);
-	if (o->deadline_ms > DEADLINE_MAX_MS)
-		return ipr_fail(-EINVAL, "verdict deadline %u ms: at most %u", o->deadline_ms,
-				DEADLINE_MAX_MS);
+	if (ipr_param_check(IPR_PARAM_DEADLINE_MS, o->deadline_ms))
+		return -EINVAL;
 	if (check_wait("busy poll", o->busy_poll_us))
 		return -EINVAL;
 	return check_wait("coalescing", o->coalesce_us);
@@ -138,6 +140,8 @@ static int check_flags(unsigned int flags)
 		return ipr_fail(-EINVAL, "unknown open flags 0x%x", flags & ~KNOWN_FLAGS);
 	if ((flags & IPR_OPEN_QUEUE_COMPAT) && (flags & IPR_OPEN_QUEUE_NATIVE))
 		return ipr_fail(-EINVAL, "the queue cannot be both native and compat");
+	if ((flags & IPR_OPEN_SEND_ONLY) && (flags & IPR_OPEN_MONITOR))
+		return ipr_fail(-EINVAL, "a send-only handle takes no packets to monitor");
 	return 0;
 }
 
@@ -158,6 +162,35 @@ int ipr_options_load(const struct ipr_options *in, struct ipr_options *out)
 	if (!err)
 		err = check_marks(out);
 	return err ? err : check_queues(out);
+}
+
+int ipr_param_known(enum ipr_param param)
+{
+	if ((unsigned int)param > IPR_PARAM_RCVBUF)
+		return ipr_fail(-EINVAL, "unknown parameter %d", (int)param);
+	return 0;
+}
+
+int ipr_param_check(enum ipr_param param, uint64_t value)
+{
+	switch (param) {
+	case IPR_PARAM_QUEUE_MAXLEN:
+		if (value < 1 || value > QUEUE_MAXLEN_MAX)
+			return ipr_fail(-EINVAL, "queue length %llu: allowed 1 to %u",
+					(unsigned long long)value, QUEUE_MAXLEN_MAX);
+		return 0;
+	case IPR_PARAM_DEADLINE_MS:
+		if (value > DEADLINE_MAX_MS)
+			return ipr_fail(-EINVAL, "verdict deadline %llu ms: at most %u",
+					(unsigned long long)value, DEADLINE_MAX_MS);
+		return 0;
+	case IPR_PARAM_RCVBUF:
+		if (value < RCVBUF_MIN || value > RCVBUF_MAX)
+			return ipr_fail(-EINVAL, "receive buffer of %llu bytes: allowed %u to %u",
+					(unsigned long long)value, RCVBUF_MIN, RCVBUF_MAX);
+		return 0;
+	}
+	return ipr_param_known(param);
 }
 
 int ipr_options_fit(const struct ipr_options *o, const struct ipr_engine *e)

@@ -108,13 +108,19 @@ static int spec_bypasses(const struct ipr_rules_spec *spec)
 
 /* ---- the rules ---- */
 
-/* meta mark & inject_mask == inject_mark accept */
+/*
+ * meta mark & inject_mask == inject_mark  meta mark & level mask <= our level  accept:
+ * what a handle of our priority or higher injected (level 0: any handle) skips us.
+ */
 static int build_inject_skip(struct nftnl_rule *rl, const void *arg)
 {
 	const struct ipr_rules_spec *spec = arg;
 	int err = ipr_expr_masked_eq(rl, IPR_KEY_META, NFT_META_MARK, spec->inject_mask,
-				spec->inject_mark);
+				     spec->inject_mark);
 
+	if (!err)
+		err = ipr_expr_masked_le(rl, IPR_KEY_META, NFT_META_MARK, IPR_INJECT_LEVEL_MASK,
+					 ipr_inject_level(spec->priority));
 	return err ? err : ipr_expr_verdict(rl, NF_ACCEPT);
 }
 
@@ -123,6 +129,14 @@ static int build_prefix_skip(struct nftnl_rule *rl, const void *arg)
 {
 	const struct ipr_rules_spec *spec = arg;
 	int err = ipr_expr_iifname_prefix(rl, spec->skip_iifname_prefix);
+
+	return err ? err : ipr_expr_verdict(rl, NF_ACCEPT);
+}
+
+/* iifname "lo" accept: a packet to this host itself was taken on its way out */
+static int build_loopback_skip(struct nftnl_rule *rl, const void *arg)
+{
+	int err = ipr_expr_ifname(rl, NFT_META_IIFNAME, "lo");
 
 	return err ? err : ipr_expr_verdict(rl, NF_ACCEPT);
 }
@@ -496,6 +510,10 @@ static int put_skip_rules(struct ipr_batch *bt, const struct ipr_rules_spec *spe
 		step = ipr_step_of("add the interface prefix rule to chain", hk->chain,
 			       IPR_STEP_RULE, 0);
 		err = put_rule(bt, spec->table, &step, build_prefix_skip, spec);
+	}
+	if (!err && spec->skip_loopback_in && hk->layer == IPR_LAYER_IN) {
+		step = ipr_step_of("add the loopback rule to chain", hk->chain, IPR_STEP_RULE, 0);
+		err = put_rule(bt, spec->table, &step, build_loopback_skip, NULL);
 	}
 	if (!err && spec_bypasses(spec)) {
 		step = ipr_step_of("add the bypass rule to chain", hk->chain, IPR_STEP_RULE,

@@ -123,6 +123,10 @@ enum ipr_key_expr {
 int ipr_expr_masked_eq(struct nftnl_rule *rl, enum ipr_key_expr expr, uint32_t key,
 		       uint32_t mask, uint32_t value);
 
+/* KEY & mask <= value, as numbers. */
+int ipr_expr_masked_le(struct nftnl_rule *rl, enum ipr_key_expr expr, uint32_t key,
+		       uint32_t mask, uint32_t value);
+
 /* KEY set (KEY & ~mask) | value; value lies within mask. */
 int ipr_expr_masked_set(struct nftnl_rule *rl, enum ipr_key_expr expr, uint32_t key,
 			uint32_t mask, uint32_t value);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* rules_expr.c - nf_tables expressions of the rules; each loads into or compares register 1. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -91,16 +92,36 @@ static int add_bitwise(struct nftnl_rule *rl, uint32_t mask, uint32_t xor)
 	return 0;
 }
 
-/* The first len bytes of register 1 == data; the rule stops here otherwise. */
-static int add_cmp(struct nftnl_rule *rl, const void *data, uint32_t len)
+/* The first len bytes of register 1 op data (byte by byte); the rule stops otherwise. */
+static int add_cmp_op(struct nftnl_rule *rl, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = rule_expr(rl, "cmp");
 
 	if (!e)
 		return -ENOMEM;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	return 0;
+}
+
+static int add_cmp(struct nftnl_rule *rl, const void *data, uint32_t len)
+{
+	return add_cmp_op(rl, NFT_CMP_EQ, data, len);
+}
+
+/* Register 1 (32 bits) to network order, so that cmp orders it as a number. */
+static int add_hton32(struct nftnl_rule *rl)
+{
+	struct nftnl_expr *e = rule_expr(rl, "byteorder");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, sizeof(uint32_t));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, sizeof(uint32_t));
 	return 0;
 }
 
@@ -123,6 +144,19 @@ int ipr_expr_masked_eq(struct nftnl_rule *rl, enum ipr_key_expr expr, uint32_t k
 	if (!err)
 		err = add_bitwise(rl, mask, 0);
 	return err ? err : add_cmp(rl, &value, sizeof(value));
+}
+
+int ipr_expr_masked_le(struct nftnl_rule *rl, enum ipr_key_expr expr, uint32_t key,
+		       uint32_t mask, uint32_t value)
+{
+	uint32_t be = htonl(value);
+	int err = add_load(rl, &ipr_keys[expr], key);
+
+	if (!err)
+		err = add_bitwise(rl, mask, 0);
+	if (!err)
+		err = add_hton32(rl);
+	return err ? err : add_cmp_op(rl, NFT_CMP_LTE, &be, sizeof(be));
 }
 
 int ipr_expr_masked_set(struct nftnl_rule *rl, enum ipr_key_expr expr, uint32_t key,

@@ -208,22 +208,6 @@ enum wd_filter_error wd_filter_build(const char *filter, WINDIVERT_LAYER layer, 
 /* Read an object string (from its '@') into *f: 0 or -EINVAL. */
 int wd_object_read(const char *obj, struct wd_filter *f);
 
-/* ---- filter_eval.c ---- */
-
-/* What a filter sees of a packet: its headers as WinDivert finds them. */
-struct wd_packet {
-	const uint8_t *data;   /* the packet, len bytes */
-	uint32_t len;
-	const uint8_t *ip, *ipv6, *icmp, *icmpv6, *tcp, *udp; /* NULL when absent */
-	uint32_t hdr_len;      /* bytes of the IP, extension and transport headers */
-	uint32_t payload_len;  /* bytes after them, within the IP length */
-	uint8_t protocol;      /* transport protocol, after IPv6 extension headers */
-	uint8_t fragment;      /* an IP fragment (MF or an offset) */
-};
-
-/* Find the headers of an IPv4 or IPv6 packet: 0, or -EINVAL if it is neither. */
-int wd_packet_parse(const uint8_t *data, uint32_t len, struct wd_packet *p);
-
 /* ---- filter_decompile.c ---- */
 
 enum wd_expr_kind { WD_EXPR_TEST, WD_EXPR_AND, WD_EXPR_OR, WD_EXPR_COND, WD_EXPR_TRUE,

@@ -2,25 +2,23 @@
 /*
  * filter_eval.c - a compiled filter run over a packet and its WINDIVERT_ADDRESS.
  *
- * The packet's headers are found as WinDivert finds them: IPv4 (fragments
- * after the first have no transport header) or IPv6 after its hop-by-hop,
- * routing, fragment, destination options, AH and mobility headers; then TCP,
- * UDP, ICMP (in IPv4 only) or ICMPv6 (in IPv6 only) when they fit. A test on a
- * field the packet lacks fails, whatever its comparison.
+ * The packet's headers are found as WinDivert finds them (wd_parse() of
+ * helper.c): IPv4 (fragments after the first have no transport header) or IPv6
+ * after its extension headers; then TCP, UDP, ICMP (in IPv4 only) or ICMPv6 (in
+ * IPv6 only) when they fit. A test on a field the packet lacks fails, whatever
+ * its comparison.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "filter.h"
 
-/* helper.c defines it; weak until that file is in the tree (random* then fail). */
-extern UINT64 WinDivertHelperHashPacket(const VOID *pPacket, UINT packetLen, UINT64 seed)
-	__attribute__((weak));
-
 struct ctx {
 	const WINDIVERT_ADDRESS *addr;
 	WINDIVERT_LAYER layer;
 	const struct wd_packet *p;  /* NULL at the event layers */
+	const uint8_t *data;        /* the packet, len bytes */
+	uint32_t len;
 	uint64_t random;            /* the packet's hash, once asked for; 0 before */
 };
 
@@ -33,116 +31,6 @@ static uint32_t be(const uint8_t *b, unsigned int size)
 	for (unsigned int i = 0; i < size; i++)
 		v = v << 8 | b[i];
 	return v;
-}
-
-/* ---- finding the headers ---- */
-
-/* Skip the IPv6 extension headers at data[*at]; updates the protocol and fragment state. */
-static void skip_extensions(const uint8_t *data, uint32_t *at, uint32_t *left, uint8_t *proto,
-			    uint32_t *frag_off, uint8_t *fragment)
-{
-	while (*frag_off == 0 && *left >= 2) {
-		const uint8_t *h = data + *at;
-		uint32_t len;
-
-		switch (*proto) {
-		case 44: /* fragment */
-			len = 8;
-			if (*fragment || *left < len)
-				return;
-			*frag_off = be(h + 2, 2) & 0xFFF8;
-			*fragment = 1;
-			break;
-		case 51: /* authentication */
-			len = ((uint32_t)h[1] + 2) * 4;
-			break;
-		case 0: case 43: case 60: case 135: /* hop-by-hop, routing, options, mobility */
-			len = ((uint32_t)h[1] + 1) * 8;
-			break;
-		default:
-			return;
-		}
-		if (*left < len)
-			return;
-		*proto = h[0];
-		*at += len;
-		*left -= len;
-	}
-}
-
-/* The transport header at data[at], if it fits; returns the bytes it takes. */
-static uint32_t find_transport(struct wd_packet *p, uint32_t at, uint32_t left)
-{
-	const uint8_t *h = p->data + at;
-
-	switch (p->protocol) {
-	case 6:
-		if (left < 20 || (h[12] >> 4) < 5)
-			return 0;
-		p->tcp = h;
-		return (uint32_t)(h[12] >> 4) * 4 < left ? (uint32_t)(h[12] >> 4) * 4 : left;
-	case 17:
-		p->udp = left >= 8 ? h : NULL;
-		break;
-	case 1:
-		p->icmp = p->ip && left >= 8 ? h : NULL;
-		return p->icmp ? 8 : 0;
-	case 58:
-		p->icmpv6 = p->ipv6 && left >= 8 ? h : NULL;
-		return p->icmpv6 ? 8 : 0;
-	default:
-		return 0;
-	}
-	return p->udp ? 8 : 0;
-}
-
-/* The IP header: 0, or -EINVAL. Sets the end of the packet and where its payload starts. */
-static int find_ip(struct wd_packet *p, uint32_t *end, uint32_t *at, uint32_t *frag_off)
-{
-	const uint8_t *d = p->data;
-	uint32_t total;
-
-	if (d[0] >> 4 == 4) {
-		*at = (uint32_t)(d[0] & 0xF) * 4;
-		total = be(d + 2, 2);
-		if (*at < 20 || total < *at || p->len < *at)
-			return -EINVAL;
-		*frag_off = be(d + 6, 2) & 0x1FFF;
-		p->fragment = *frag_off != 0 || (d[6] & 0x20);
-		p->protocol = d[9];
-		p->ip = d;
-	} else if (d[0] >> 4 == 6 && p->len >= 40) {
-		*at = 40;
-		total = be(d + 4, 2) + 40;
-		p->protocol = d[6];
-		p->ipv6 = d;
-	} else {
-		return -EINVAL;
-	}
-	*end = total < p->len ? total : p->len;
-	return 0;
-}
-
-int wd_packet_parse(const uint8_t *data, uint32_t len, struct wd_packet *p)
-{
-	uint32_t end, at, frag_off = 0, left;
-
-	memset(p, 0, sizeof(*p));
-	p->data = data;
-	p->len = len;
-	if (!data || len < 20 || find_ip(p, &end, &at, &frag_off) < 0)
-		return -EINVAL;
-	left = end - at;
-	if (p->ipv6)
-		skip_extensions(data, &at, &left, &p->protocol, &frag_off, &p->fragment);
-	if (frag_off == 0) {
-		uint32_t used = find_transport(p, at, left);
-
-		left -= used;
-	}
-	p->hdr_len = end - left;
-	p->payload_len = left;
-	return 0;
 }
 
 /* ---- the value of a field ---- */
@@ -197,27 +85,24 @@ static int value_word(const struct ctx *c, const struct wd_test *t, struct wd_va
 {
 	const struct wd_packet *p = c->p;
 	unsigned int size = wd_field(t->field)->array;
-	int64_t lo = 0, hi = p->len, at = (int32_t)t->arg[1];
+	int64_t lo = 0, hi = c->len, at = (int32_t)t->arg[1];
 
 	if (t->field >= WD_F_TCP_PAYLOAD) {
-		lo = p->hdr_len;
-		hi = (int64_t)p->hdr_len + p->payload_len;
+		lo = p->header_len;
+		hi = (int64_t)p->header_len + p->data_len;
 	}
 	at += at < 0 ? hi : lo;
 	if (at < lo || at > hi - size)
 		return MISSING;
-	set32(v, be(p->data + at, size));
+	set32(v, be(c->data + at, size));
 	return FOUND;
 }
 
 /* random8/16/32: bits of the packet's hash seeded with the timestamp. */
-static int value_random(struct ctx *c, unsigned int field, struct wd_value *v)
+static void value_random(struct ctx *c, unsigned int field, struct wd_value *v)
 {
-	if (!WinDivertHelperHashPacket)
-		return -EOPNOTSUPP;
 	if (!c->random)
-		c->random = WinDivertHelperHashPacket(c->p->data, c->p->len,
-						      (UINT64)c->addr->Timestamp) |
+		c->random = wd_hash_packet(c->p, (UINT64)c->addr->Timestamp) |
 			    0xFF00000000000000ull; /* never 0 */
 	if (field == WD_F_RANDOM8)
 		set32(v, (uint32_t)(c->random >> 48) & 0xFF);
@@ -225,7 +110,6 @@ static int value_random(struct ctx *c, unsigned int field, struct wd_value *v)
 		set32(v, (uint32_t)(c->random >> 32) & 0xFFFF);
 	else
 		set32(v, (uint32_t)c->random);
-	return FOUND;
 }
 
 /* localAddr, remoteAddr, localPort, remotePort at the network layer. */
@@ -298,13 +182,13 @@ static int value_conn_event(const struct ctx *c, unsigned int field, struct wd_v
 }
 
 /* The fields of the packet beyond its header bytes: FOUND, MISSING (an index
- * outside the packet), ELSEWHERE (not such a field) or an error < 0. */
+ * outside the packet) or ELSEWHERE (not such a field). */
 static int value_packet(struct ctx *c, const struct wd_test *t, struct wd_value *v)
 {
 	const struct wd_packet *p = c->p;
 
 	switch (t->field) {
-	case WD_F_LENGTH: set32(v, p->len); return FOUND;
+	case WD_F_LENGTH: set32(v, c->len); return FOUND;
 	case WD_F_FRAGMENT: set32(v, p->fragment); return FOUND;
 	case WD_F_PROTOCOL: set32(v, p->protocol); return FOUND;
 	case WD_F_IP: set32(v, p->ip != NULL); return FOUND;
@@ -314,10 +198,10 @@ static int value_packet(struct ctx *c, const struct wd_test *t, struct wd_value 
 	case WD_F_TCP: set32(v, p->tcp != NULL); return FOUND;
 	case WD_F_UDP: set32(v, p->udp != NULL); return FOUND;
 	case WD_F_TCP_PAYLOADLENGTH:
-	case WD_F_UDP_PAYLOADLENGTH: set32(v, p->payload_len); return FOUND;
+	case WD_F_UDP_PAYLOADLENGTH: set32(v, p->data_len); return FOUND;
 	case WD_F_RANDOM8:
 	case WD_F_RANDOM16:
-	case WD_F_RANDOM32: return value_random(c, t->field, v);
+	case WD_F_RANDOM32: value_random(c, t->field, v); return FOUND;
 	case WD_F_LOCALADDR:
 	case WD_F_REMOTEADDR:
 	case WD_F_LOCALPORT:
@@ -361,7 +245,7 @@ static void value_address(const struct ctx *c, unsigned int field, struct wd_val
 	set32(v, 0); /* zero */
 }
 
-/* The value of t's field: 1, 0 if the packet lacks it, < 0 on error. */
+/* The value of t's field: FOUND, or MISSING if the packet lacks it. */
 static int field_value(struct ctx *c, const struct wd_test *t, struct wd_value *v)
 {
 	const struct wd_spot *s = wd_field_spot(t->field);
@@ -394,9 +278,11 @@ static int check_packet(struct ctx *c, struct wd_packet *p, const void *pkt, UIN
 	switch (c->layer) {
 	case WINDIVERT_LAYER_NETWORK:
 	case WINDIVERT_LAYER_NETWORK_FORWARD:
-		if (wd_packet_parse(pkt, len, p) < 0 || !c->addr->IPv6 != !p->ipv6)
+		if (wd_parse(pkt, len, p) < 0 || !c->addr->IPv6 != !p->ipv6)
 			return -EINVAL;
 		c->p = p;
+		c->data = pkt;
+		c->len = len;
 		return 0;
 	case WINDIVERT_LAYER_FLOW:
 	case WINDIVERT_LAYER_SOCKET:

@@ -3,15 +3,17 @@
  * wd.h - private declarations shared by the libwindivert sources.
  *
  * libwindivert is WinDivert's API over libipredir's public API (ipredir.h):
- *   windivert.c   handles: open, receive, send, shutdown, close, parameters
+ *   windivert.c   handles: open, close, shutdown, parameters, the handle registry
+ *   io.c          receive and send: held packets, stash, checksums, injection
  *   filter*.c     the filter language: compile, evaluate, format, object form,
  *                 and the part of a filter the kernel can run
- *   helper.c      the WinDivertHelper* packet, address and byte-order helpers
+ *   helper*.c     the WinDivertHelper* packet, address and byte-order helpers
  *   error.c       GetLastError() and the Windows error codes
  */
 #ifndef WINDIVERT_WD_H
 #define WINDIVERT_WD_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,54 @@
 #define WD_EXPORT __attribute__((visibility("default")))
 #define WD_VERSION_MAJOR 2
 #define WD_VERSION_MINOR 2
+
+/* ---- windivert.c and io.c: handles ---- */
+
+#define WD_STASH_MAX 64    /* packets one internal receive takes */
+#define WD_HELD_MAX 16384  /* received packets remembered for their send (a ring) */
+
+/* A received packet, remembered so that its send goes on through the held packet. */
+struct wd_held {
+	struct ipr_packet pkt;  /* for the verdict (its data pointer is stale) */
+	const uint8_t *bytes;   /* its bytes in the receive buffer, while epoch matches */
+	uint32_t epoch;
+	uint32_t len;
+	uint32_t cookie;        /* matches the token in its address; 0 = answered */
+	uint8_t outbound;
+};
+
+struct wd_handle {
+	pthread_mutex_t lock;         /* one caller at a time in libipredir */
+	struct ipr_handle *ipr;
+	struct wd_filter *filter;
+	int exact;                    /* the kernel runs the whole filter */
+	WINDIVERT_LAYER layer;
+	INT16 priority;
+	UINT64 flags;
+	int shut_send;
+	UINT64 params[WINDIVERT_PARAM_MAX + 1];
+	uint8_t *rxbuf;               /* the packets of the last internal receive */
+	size_t rxlen;
+	struct ipr_packet rx[WD_STASH_MAX];
+	WINDIVERT_ADDRESS rxaddr[WD_STASH_MAX];
+	unsigned int next, count;     /* rx[next..count) wait to be handed out */
+	uint32_t epoch;               /* counts internal receives */
+	struct wd_held *held;         /* WD_HELD_MAX, used in turn */
+	uint32_t next_held, cookies;
+	uint8_t *txbuf;               /* a copy to fix checksums or the TTL in */
+	pthread_t dropper;            /* WINDIVERT_FLAG_DROP: drops what matches */
+	int has_dropper;
+};
+
+/* The open handle behind h, or NULL with ERROR_INVALID_HANDLE. */
+struct wd_handle *wd_handle_of(HANDLE h);
+
+/* WINDIVERT_FLAG_DROP: a thread takes the matching packets and drops them;
+ * 0 or a Windows error code. */
+DWORD wd_start_dropper(struct wd_handle *w);
+
+/* Stop that thread, if any (the handle is shut down for it). */
+void wd_stop_dropper(struct wd_handle *w);
 
 /* ---- error.c ---- */
 
@@ -32,6 +82,60 @@ BOOL wd_ok(void);
 
 /* The Windows error code for a libipredir -errno. */
 DWORD wd_error_of(int err);
+
+/* ---- helper*.c: packets and addresses as WinDivert reads them ---- */
+
+/*
+ * The first packet of a buffer as WinDivert parses it: views into the buffer,
+ * NULL where a header is absent. Transport headers are only looked for in
+ * an unfragmented packet or a first fragment; ICMP only over IPv4 and ICMPv6
+ * only over IPv6.
+ */
+struct wd_packet {
+	const uint8_t *ip;     /* IPv4 header */
+	const uint8_t *ipv6;   /* IPv6 header */
+	const uint8_t *icmp;   /* ICMP header (8 bytes: type, code, checksum, body) */
+	const uint8_t *icmpv6; /* ICMPv6 header (8 bytes, as ICMP) */
+	const uint8_t *tcp;    /* TCP header: 20 bytes at least, options may be cut */
+	const uint8_t *udp;    /* UDP header */
+	const uint8_t *data;   /* the bytes after the last header parsed; NULL if none */
+	UINT data_len;
+	UINT header_len;       /* bytes from the IP header to data */
+	UINT total_len;        /* the packet's length as its IP header gives it */
+	UINT16 frag_off;       /* fragment offset in 8-byte units; not 0: no transport header */
+	UINT8 protocol;        /* the last next-header value reached */
+	UINT8 fragment;        /* a fragment (IPv6: any fragment header) */
+	UINT8 mf;              /* more fragments follow */
+	UINT8 truncated;       /* the buffer ends before total_len */
+	UINT8 extended;        /* bytes follow total_len: the next packet of a batch */
+};
+
+/*
+ * Parse the first packet of the len bytes at pkt. Returns 0, or -EINVAL (and
+ * *out zeroed) if no whole IPv4 or IPv6 header is there. A truncated packet
+ * parses: check out->truncated where the whole packet is needed.
+ */
+int wd_parse(const void *pkt, UINT len, struct wd_packet *out);
+
+/* WinDivertHelperHashPacket() of a parsed packet. */
+UINT64 wd_hash_packet(const struct wd_packet *p, UINT64 seed);
+
+/* "a.b.c.d" into a host-order address. Returns 0 or -EINVAL. */
+int wd_parse_ipv4(const char *text, UINT32 *addr);
+
+/*
+ * An IPv6 address (or "a.b.c.d", taken as ::a.b.c.d) into addr[4], host
+ * order: addr[0] holds the last 32 bits. Returns 0 or -EINVAL.
+ */
+int wd_parse_ipv6(const char *text, UINT32 *addr);
+
+/* A host-order IPv4 address as text into buf: its length, or -ENOSPC (buf holds
+ * what fits, NUL-terminated if size > 0). */
+int wd_format_ipv4(UINT32 addr, char *buf, size_t size);
+
+/* A host-order IPv6 address as WinDivert writes it (::ffff:a.b.c.d as a.b.c.d),
+ * returning as wd_format_ipv4(). */
+int wd_format_ipv6(const UINT32 *addr, char *buf, size_t size);
 
 /* ---- filter*.c: the filter language ---- */
 

@@ -73,7 +73,7 @@ class Options(ctypes.Structure):
         ("queue_maxlen", uint), ("flags", uint), ("queues", uint),
         ("bypass_mark", u32), ("bypass_mask", u32), ("inject_mark", u32),
         ("inject_mask", u32), ("cgroup", cstr), ("deadline_ms", uint),
-        ("busy_poll_us", uint), ("coalesce_us", uint),
+        ("busy_poll_us", uint), ("coalesce_us", uint), ("describe", cstr),
     ]
 
 

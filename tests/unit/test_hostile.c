@@ -29,6 +29,7 @@
 
 #include "check.h"
 #include "internal.h"
+#include "live.h"
 #include "packets.h"
 
 #define LEN_ANY ((size_t)-1) /* keep the packet's own length */
@@ -361,50 +362,6 @@ static struct ipr_handle *live;
 static void *live_buf;
 static size_t live_buflen;
 
-static int bring_lo_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
-
-	if (fd < 0)
-		return -1;
-	err = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (!err)
-		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return err;
-}
-
-/* A UDP datagram to 127.0.0.1:port; the socket stays open to see it arrive. */
-static int send_datagram(uint16_t port, int *rx)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int err;
-
-	*rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (tx < 0 || *rx < 0 || bind(*rx, (struct sockaddr *)&to, sizeof(to)) < 0)
-		return -1;
-	err = sendto(tx, "hostile", 7, 0, (struct sockaddr *)&to, sizeof(to)) == 7 ? 0 : -1;
-	close(tx);
-	return err;
-}
-
-/* Wait up to 2 s for the datagram the verdict let through. */
-static int arrived(int rx)
-{
-	char buf[16];
-
-	for (int i = 0; i < 200; i++) {
-		if (recv(rx, buf, sizeof(buf), 0) == 7)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 /* A handle of the out layer for UDP datagrams to port. */
 static int open_live(uint16_t port, unsigned int queue, unsigned int deadline_ms,
 		     struct ipr_handle **h)
@@ -528,14 +485,6 @@ static void test_live_send(void)
 	CHECK(ipr_send(live, ipv4_udp, sizeof(ipv4_udp), 0) == -EINVAL);
 	CHECK(ipr_send(live, ipv4_udp, sizeof(ipv4_udp), IPR_LAYER_FORWARD) == -EINVAL);
 	CHECK(ipr_send(live, NULL, 0, IPR_LAYER_OUT) == 0); /* opens the raw sockets now */
-}
-
-/* Enter a new network namespace with lo up; 0, or -1 when not permitted. */
-static int private_netns(void)
-{
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
-		return -1;
-	return bring_lo_up();
 }
 
 static int run_live(void)

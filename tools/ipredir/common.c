@@ -69,7 +69,7 @@ static const char redirect_help[] =
 	"  -i, --interface NAME   packets arriving on or leaving through NAME\n"
 	"      --in-interface NAME   packets that arrived on NAME\n"
 	"      --out-interface NAME  packets that leave through NAME\n"
-	"  -p, --priority N       higher sees packets first (-10000..10000, default 0)\n"
+	"  -p, --priority N       higher sees packets first (-30000..30000, default 0)\n"
 	"      --queue N          NFQUEUE number (default: a free one)\n"
 	"      --fail-closed      drop packets when the queue overflows (default: pass)\n"
 	"      --deadline MS      accept packets left without a verdict this long (default 5000)\n"

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* live.h - for unit tests that run handles in a private network namespace (root). */
+#ifndef IPR_LIVE_H
+#define IPR_LIVE_H
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static inline int bring_lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -1;
+	err = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!err)
+		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return err;
+}
+
+static inline struct sockaddr_in loopback_port(uint16_t port)
+{
+	return (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port),
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+}
+
+/* A non-blocking UDP socket bound to 127.0.0.1:port; -1 on failure. */
+static inline int udp_receiver(uint16_t port)
+{
+	struct sockaddr_in at = loopback_port(port);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&at, sizeof(at)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* One datagram of 7 bytes to 127.0.0.1:port; 0 or -1. */
+static inline int udp_send(uint16_t port)
+{
+	struct sockaddr_in to = loopback_port(port);
+	int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = tx < 0 ? -1 : 0;
+
+	if (!err && sendto(tx, "hostile", 7, 0, (struct sockaddr *)&to, sizeof(to)) != 7)
+		err = -1;
+	if (tx >= 0)
+		close(tx);
+	return err;
+}
+
+/* A UDP datagram to 127.0.0.1:port; the socket *rx stays open to see it arrive. */
+static inline int send_datagram(uint16_t port, int *rx)
+{
+	*rx = udp_receiver(port);
+	return *rx < 0 ? -1 : udp_send(port);
+}
+
+/* Whether a datagram reaches rx within ms milliseconds. */
+static inline int arrives_within(int rx, int ms)
+{
+	char buf[16];
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (recv(rx, buf, sizeof(buf), 0) == 7)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* Wait up to 2 s for the datagram the verdict let through. */
+static inline int arrived(int rx)
+{
+	return arrives_within(rx, 2000);
+}
+
+/* Enter a new network namespace with lo up; 0, or -1 when not permitted. */
+static inline int private_netns(void)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		return -1;
+	return bring_lo_up();
+}
+
+#endif /* IPR_LIVE_H */
