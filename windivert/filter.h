@@ -208,6 +208,14 @@ enum wd_filter_error wd_filter_build(const char *filter, WINDIVERT_LAYER layer, 
 /* Read an object string (from its '@') into *f: 0 or -EINVAL. */
 int wd_object_read(const char *obj, struct wd_filter *f);
 
+/* ---- filter_eval.c ---- */
+
+/* wd_filter_match() with its refusal: 1, 0, or -EINVAL if the packet does not fit
+ * f's layer (NETWORK*: an IPv4 or IPv6 packet, IPv6 as addr->IPv6 says; FLOW,
+ * SOCKET: no packet) or f names a field the layer lacks. */
+int wd_filter_run(const struct wd_filter *f, const void *pkt, UINT len,
+		  const WINDIVERT_ADDRESS *addr);
+
 /* ---- filter_decompile.c ---- */
 
 enum wd_expr_kind { WD_EXPR_TEST, WD_EXPR_AND, WD_EXPR_OR, WD_EXPR_COND, WD_EXPR_TRUE,

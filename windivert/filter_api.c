@@ -73,7 +73,7 @@ WD_EXPORT BOOL WinDivertHelperEvalFilter(const char *filter, const VOID *pPacket
 	f = build(filter, (WINDIVERT_LAYER)pAddr->Layer, &code, &pos);
 	if (!f)
 		return wd_fail(error_of(code));
-	r = wd_filter_match(f, pPacket, packetLen, pAddr);
+	r = wd_filter_run(f, pPacket, packetLen, pAddr);
 	free(f);
 	if (r < 0)
 		return wd_fail(wd_error_of(r));

@@ -294,8 +294,8 @@ static int check_packet(struct ctx *c, struct wd_packet *p, const void *pkt, UIN
 	}
 }
 
-int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
-		    const WINDIVERT_ADDRESS *addr)
+int wd_filter_run(const struct wd_filter *f, const void *pkt, UINT len,
+		  const WINDIVERT_ADDRESS *addr)
 {
 	struct ctx c = { .addr = addr, .layer = f->layer };
 	struct wd_packet p;
@@ -320,4 +320,10 @@ int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 			return i == WD_LABEL_ACCEPT;
 	}
 	return -EINVAL;
+}
+
+int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
+		    const WINDIVERT_ADDRESS *addr)
+{
+	return wd_filter_run(f, pkt, len, addr) > 0;
 }

@@ -157,11 +157,9 @@ void wd_filter_free(struct wd_filter *f);
 WINDIVERT_LAYER wd_filter_layer(const struct wd_filter *f);
 
 /*
- * 1 if the packet (len bytes; NULL for an event) with its address matches f, 0
- * if not. f's layer decides what is read (addr->Layer is not). -EINVAL if the
- * packet does not fit the layer (NETWORK*: an IPv4 or IPv6 packet, IPv6 as
- * addr->IPv6 says; FLOW, SOCKET: no packet); -EOPNOTSUPP for random8/16/32
- * while WinDivertHelperHashPacket() is missing.
+ * 1 if the packet (len bytes; NULL for an event) with its address matches f, else
+ * 0, also when the packet does not fit the layer (NETWORK*: an IPv4 or IPv6
+ * packet, IPv6 as addr->IPv6 says). f's layer decides what is read, not addr->Layer.
  */
 int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 		    const WINDIVERT_ADDRESS *addr);
@@ -190,7 +188,8 @@ struct wd_kernel {
 	UINT32 ifidx;      /* f matches packets of this interface only; 0 = any */
 };
 
-/* Fill *k for f: 0, -EINVAL (f is not a NETWORK or NETWORK_FORWARD filter) or -ENOMEM. */
+/* Fill *k for f: 0 or -ENOMEM. At the event layers nothing is left to the kernel:
+ * every packet, both directions, not exact. */
 int wd_filter_kernel(const struct wd_filter *f, struct wd_kernel *k);
 
 /* Free what wd_filter_kernel() allocated. */

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wd.h"
+#include "filter.h"
 
 #define FILTER_MAX 4096 /* longer filters only slow the compiler down */
 #define TEXT_MAX 65536
@@ -91,7 +91,7 @@ static void check_packet(const struct wd_filter *f, const struct wd_kernel *k,
 	a.Network.IfIdx = len > 1 ? pkt[1] % 4 : 0;
 	for (int out = 0; out <= 1; out++) {
 		a.Outbound = (UINT32)out;
-		int m = wd_filter_match(f, pkt, (UINT)len, &a);
+		int m = wd_filter_run(f, pkt, (UINT)len, &a);
 		int t = kernel_takes(k, bp, pkt, len, &a);
 
 		if (m < 0)

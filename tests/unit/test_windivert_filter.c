@@ -18,7 +18,7 @@
 
 #include "check.h"
 #include "packets.h"
-#include "wd.h"
+#include "filter.h"
 
 /* ---- packets ---- */
 
@@ -1043,7 +1043,7 @@ static int kernel_failures;
 static void check_kernel_one(const struct kprog *kp, const struct pkt *p,
 			     const WINDIVERT_ADDRESS *a)
 {
-	int m = wd_filter_match(kp->f, p->b, p->len, a);
+	int m = wd_filter_run(kp->f, p->b, p->len, a);
 
 	for (int opt = 0; opt <= 1 && m >= 0; opt++) {
 		int t = kernel_takes(kp, opt, p, a);
