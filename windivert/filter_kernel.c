@@ -785,8 +785,10 @@ int wd_filter_kernel(const struct wd_filter *f, struct wd_kernel *k)
 	int err;
 
 	memset(k, 0, sizeof(*k));
-	if (f->layer != WINDIVERT_LAYER_NETWORK && f->layer != WINDIVERT_LAYER_NETWORK_FORWARD)
-		return -EINVAL;
+	if (f->layer != WINDIVERT_LAYER_NETWORK && f->layer != WINDIVERT_LAYER_NETWORK_FORWARD) {
+		k->outbound = k->inbound = 1; /* events: user space decides */
+		return 0;
+	}
 	d = malloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;
