@@ -81,55 +81,16 @@ static void put_hex(struct out *o, const uint32_t w[4])
 	put(o, digits);
 }
 
-static void put_ipv4(struct out *o, uint32_t a)
+/* An address as WinDivert writes it (helper_addr.c). */
+static void put_addr(struct out *o, const struct wd_value *v, int v6)
 {
-	for (int i = 3; i >= 0; i--) {
-		put_dec32(o, (a >> (8 * i)) & 0xFF);
-		if (i)
-			put(o, ".");
-	}
-}
+	char text[64];
 
-/* The longest run of zero groups (the first of the longest): its start, -1 if none. */
-static int zero_run(const uint16_t g[8], int *len)
-{
-	int start = -1, run = 0, best = 0;
-
-	for (int p = 0; p < 8; p++) {
-		run = g[p] ? 0 : run + 1;
-		if (run > best) {
-			best = run;
-			start = p - run + 1;
-		}
-	}
-	*len = best;
-	return start;
-}
-
-/* An IPv6 address with its longest zero run as "::", an IPv4-mapped one as IPv4. */
-static void put_ipv6(struct out *o, const uint32_t w[4])
-{
-	uint16_t g[8];
-	int len, start;
-
-	if (w[3] == 0 && w[2] == 0 && w[1] == 0xFFFF) {
-		put_ipv4(o, w[0]);
-		return;
-	}
-	for (int p = 0; p < 8; p++)
-		g[p] = (uint16_t)(w[3 - p / 2] >> (p % 2 ? 0 : 16));
-	start = zero_run(g, &len);
-	for (int p = 0; p < 8; p++) {
-		if (p == start) {
-			put(o, p == 0 ? "::" : ":");
-			p += len - 1;
-			continue;
-		}
-		const uint32_t group[4] = { g[p] };
-
-		put_hex(o, group);
-		put(o, p != 7 ? ":" : "");
-	}
+	if (v6)
+		wd_format_ipv6(v->w, text, sizeof(text));
+	else
+		wd_format_ipv4(v->w[0], text, sizeof(text));
+	put(o, text);
 }
 
 static const char *layer_name(uint32_t layer)
@@ -173,10 +134,8 @@ static void put_value(struct out *o, const struct wd_field *fd, const struct wd_
 		name = event_name(layer, v->w[0]);
 	if (name) {
 		put(o, name);
-	} else if (fd->style == WD_STYLE_IPV4) {
-		put_ipv4(o, v->w[0]);
-	} else if (fd->style == WD_STYLE_IPV6) {
-		put_ipv6(o, v->w);
+	} else if (fd->style == WD_STYLE_IPV4 || fd->style == WD_STYLE_IPV6) {
+		put_addr(o, v, fd->style == WD_STYLE_IPV6);
 	} else if (fd->style == WD_STYLE_HEX) {
 		put(o, "0x");
 		put_hex(o, v->w);
