@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * filter.h - what the filter*.c files share: the compiled form of a filter and
- * the table of its fields. Nothing outside windivert/filter*.c includes it.
+ * the table of its fields. Only they and their tests include it.
  *
- *   filter_fields.c   the fields: names, layers, bounds, how they print
- *   filter_lex.c      text -> tokens (numbers, addresses, names, operators)
- *   filter_parse.c    tokens -> expression tree, with WinDivert's errors
- *   filter_compile.c  tree -> tests with jumps (constant tests folded away)
- *   filter_object.c   tests <-> WinDivert's object string ("@WinDiv_...")
- *   filter_eval.c     tests over a packet and its WINDIVERT_ADDRESS
- *   filter_decompile.c tests -> and/or/conditional expressions, as WinDivert rebuilds them
- *   filter_format.c   expressions -> canonical text (WinDivertHelperFormatFilter)
- *   filter_kernel.c   tests -> pcap superset, directions and interface (wd_filter_kernel)
- *   filter_pcap.c     pcap expressions built from pieces
- *   filter_kernel*.c  tests -> pcap superset, directions and interface
- *   filter_api.c      the public WinDivertHelper*Filter calls
+ *   filter_fields.c     the fields: names, layers, bounds, where they live
+ *   filter_lex.c        text -> tokens (numbers, addresses, names, operators)
+ *   filter_parse.c      tokens -> expression tree, with WinDivert's errors
+ *   filter_compile.c    tree -> tests with jumps (constant tests folded away)
+ *   filter_object.c     tests <-> WinDivert's object string ("@WinDiv_...")
+ *   filter_eval.c       tests over a packet and its WINDIVERT_ADDRESS
+ *   filter_decompile.c  tests -> and/or/conditional expressions, as WinDivert
+ *                       rebuilds them
+ *   filter_format.c     expressions -> canonical text (WinDivertHelperFormatFilter)
+ *   filter_kernel.c     expressions -> pcap superset, directions and interface
+ *   filter_pcap.c       pcap expressions built from pieces
+ *   filter_api.c        the public WinDivertHelper*Filter calls
  *
  * A compiled filter is WinDivert's: a list of tests, each jumping to a later
  * test or to ACCEPT/REJECT on success and on failure; test 0 runs first. A test
