@@ -172,6 +172,13 @@ static void put_test(struct out *o, const struct wd_test *t, WINDIVERT_LAYER lay
 	put_value(o, fd, &v, layer);
 }
 
+/* The ": " of a conditional; after an address ending in "::", " : " (WinDivert writes
+ * "1::: x", which no filter text can say). */
+static void put_colon(struct out *o)
+{
+	put(o, o->pos && o->pos <= o->size && o->buf[o->pos - 1] == ':' ? " : " : ": ");
+}
+
 static void put_node(const struct wd_decompiled *d, struct out *o, int n, int top, int and)
 {
 	const struct wd_expr *e = &d->node[n];
@@ -194,7 +201,7 @@ static void put_node(const struct wd_decompiled *d, struct out *o, int n, int to
 		put_node(d, o, e->a, 1, 0);
 		put(o, "? ");
 		put_node(d, o, e->b, 1, 0);
-		put(o, ": ");
+		put_colon(o);
 		put_node(d, o, e->c, 1, 0);
 		put(o, ")");
 		return;
@@ -233,7 +240,7 @@ static int put_label(const struct wd_decompiled *d, struct out *o, uint16_t labe
 	put(o, "? ");
 	if (put_label(d, o, d->node[n].succ, 1) < 0)
 		return -EINVAL;
-	put(o, ": ");
+	put_colon(o);
 	if (put_label(d, o, d->node[n].fail, 1) < 0)
 		return -EINVAL;
 	put(o, ")");

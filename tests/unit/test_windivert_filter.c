@@ -581,6 +581,7 @@ static const struct format_case format_cases[] = {
 	{ "(tcp? udp: icmp)", NET, "(tcp? udp: icmp)" },
 	{ "(tcp? udp: true)", NET, "(tcp? udp: true)" },
 	{ "(tcp? false: udp)", NET, "(tcp? false: udp)" },
+	{ "(tcp? ipv6.SrcAddr == 1:: : udp)", NET, "(tcp? ipv6.SrcAddr = 1:: : udp)" },
 	{ "(tcp.DstPort == 80? tcp.Syn: false)", NET, "tcp.DstPort = 80 and tcp.Syn" },
 	{ "tcp or udp and icmp", NET, "tcp or (udp and icmp)" },
 	{ "(tcp or udp) and icmp", NET, "(tcp or udp) and icmp" },
