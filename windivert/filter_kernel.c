@@ -720,10 +720,10 @@ static int build(struct kctx *c, struct wd_kernel *k)
 		k->ifidx = 0;
 		k->exact = 1;
 	}
-	if (all.kind == WD_PF_BIG)
-		k->exact = 0;
 	if (all.kind == WD_PF_AND || all.kind == WD_PF_OR) /* see NEVER */
 		all = wd_pf_or(all, wd_pf_atom(NEVER));
+	if (all.kind == WD_PF_BIG) /* perhaps only now, with NEVER */
+		k->exact = 0;
 	if (all.kind == WD_PF_NOMEM)
 		return -ENOMEM;
 	k->pcap = all.s; /* NULL for true (and big) */
