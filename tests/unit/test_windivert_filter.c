@@ -1162,6 +1162,28 @@ static void test_kernel_facts(void)
 	}
 }
 
+/* Filters whose kernel expressions grow, two characters at a time, past the
+ * size the kernel part keeps: none matches every packet, so an exact kernel part
+ * has an expression (it is never dropped for "every packet" and still called exact). */
+static void test_kernel_long(void)
+{
+	static char filter[4096];
+
+	for (int n = 48; n <= 56; n++) {
+		for (int j = 0; j <= n; j++) {
+			struct kprog kp;
+			int o = 0;
+
+			for (int k = 1; k <= n; k++)
+				o += snprintf(filter + o, sizeof(filter) - (size_t)o, "%spacket[-%db] == %d",
+					      k > 1 ? " or " : "", k, k <= j ? 100 : 1);
+			CHECK(kprog_open(filter, NET, &kp) == 0);
+			CHECK(!kp.k.exact || kp.k.pcap);
+			kprog_close(&kp);
+		}
+	}
+}
+
 /* An IPv6 packet whose first header is an extension header: transport not looked for. */
 static int ipv6_extension_first(const struct pkt *p)
 {
@@ -1255,7 +1277,8 @@ int main(void)
 		CHECK_CASE(test_tokens), CHECK_CASE(test_tests),
 		CHECK_CASE(test_event_layers), CHECK_CASE(test_random),
 		CHECK_CASE(test_random_cut), CHECK_CASE(test_kernel_superset),
-		CHECK_CASE(test_kernel_facts), CHECK_CASE(test_kernel_tight),
+		CHECK_CASE(test_kernel_facts), CHECK_CASE(test_kernel_long),
+		CHECK_CASE(test_kernel_tight),
 	};
 
 	build_packets();
