@@ -42,9 +42,10 @@ $(FUZZ_WD_LIB): $(FUZZ_WD_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# (they may reach libwindivert's private header, as its unit tests do)
 $(B)/fuzz/fuzz_wd%: tests/fuzz/fuzz_wd%.c $(FUZZ_WD_LIB) $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_WD_LIB) \
-		$(FUZZ_OBJS) $(PKG_LIBS) -lpthread
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -Iwindivert -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_WD_LIB) $(FUZZ_OBJS) $(PKG_LIBS) -lpthread
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -144,9 +144,9 @@ struct wd_filter;
 
 /*
  * Compile a filter for layer: text in the filter language, or the object form
- * wd_filter_object() writes. Returns 0, -ENOMEM, or -EINVAL with the reason
- * (a static string) in *err and the position in the text in *pos (either may
- * be NULL).
+ * wd_filter_object() writes (an object naming a field the layer lacks is
+ * refused). Returns 0, -ENOMEM, or -EINVAL with WinDivert's reason (a static
+ * string) in *err and the position in the text in *pos (either may be NULL).
  */
 int wd_filter_compile(const char *filter, WINDIVERT_LAYER layer, struct wd_filter **out,
 		      const char **err, UINT *pos);
@@ -157,27 +157,40 @@ void wd_filter_free(struct wd_filter *f);
 /* The layer f was compiled for. */
 WINDIVERT_LAYER wd_filter_layer(const struct wd_filter *f);
 
-/* 1 if the packet (len bytes; NULL for an event) with its address matches f, else 0. */
+/*
+ * 1 if the packet (len bytes; NULL for an event) with its address matches f, else
+ * 0, also when the packet does not fit the layer (NETWORK*: an IPv4 or IPv6
+ * packet, IPv6 as addr->IPv6 says). f's layer decides what is read, not addr->Layer.
+ */
 int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 		    const WINDIVERT_ADDRESS *addr);
 
-/* The object form of f, NUL-terminated, into buf: its length, or -ENOSPC. */
+/* The object form of f, NUL-terminated, into buf: its length (without the NUL),
+ * or -ENOSPC with as much as fits, NUL-terminated when size > 0. */
 int wd_filter_object(const struct wd_filter *f, char *buf, size_t size);
 
-/* The canonical text of f into buf: its length, or -ENOSPC. */
+/* The canonical text of f into buf: its length, -ENOSPC (truncated as above)
+ * or -ENOMEM. */
 int wd_filter_format(const struct wd_filter *f, char *buf, size_t size);
 
-/* What the kernel can run of a network-layer filter. */
+/*
+ * What the kernel can run of a network-layer filter: the kernel takes a packet
+ * when its direction can match (its hook), its interface is ifidx (if not 0)
+ * and pcap matches; user space then runs the filter itself, unless exact. The
+ * facts assumed: the event is PACKET, SubIfIdx is 0 (no sub-interfaces here).
+ */
 struct wd_kernel {
 	char *pcap;        /* pcap expression (DLT_RAW) matching a superset of f's packets,
-			      malloc'ed; NULL = every packet */
+			      malloc'ed; NULL = every packet. It names packets no filter
+			      matches ("len == 0") so that libpcap always compiles it */
 	int exact;         /* pcap, outbound/inbound and ifidx together are f exactly */
 	int outbound;      /* f can match outbound packets */
-	int inbound;       /* f can match inbound packets */
+	int inbound;       /* f can match inbound packets (both 0: f matches nothing) */
 	UINT32 ifidx;      /* f matches packets of this interface only; 0 = any */
 };
 
-/* Fill *k for f (a NETWORK or NETWORK_FORWARD filter); 0 or -ENOMEM. */
+/* Fill *k for f: 0 or -ENOMEM. At the event layers nothing is left to the kernel:
+ * every packet, both directions, not exact. */
 int wd_filter_kernel(const struct wd_filter *f, struct wd_kernel *k);
 
 /* Free what wd_filter_kernel() allocated. */
