@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * passthru - take every packet that matches a filter and send it straight
- * back, in batches, from several threads: the cost of diverting alone, with
- * nothing else done to the packets. The benchmark runs it.
+ * back, in batches, from several threads: what diverting alone costs, with
+ * nothing else done to the packets, for performance tests.
  *
  * Shows: WinDivertOpen, WinDivertRecvEx and WinDivertSendEx with batches,
  * one handle shared by threads, WinDivertShutdown to stop them cleanly.
