@@ -14,6 +14,11 @@
                                            the same, but the COUNT datagrams go over a
                                            raw socket with a UDP checksum that is wrong
                                            by construction (the end datagram is correct)
+  nettool.py tcp-connect HOST PORT         connect within 5 s, print "connected",
+                                           "refused" (a reset came back) or "timeout"
+  nettool.py udp-probe HOST PORT           send one datagram on a connected socket and
+                                           wait 3 s: print "refused" (an ICMP port
+                                           unreachable came back), "answer" or "silence"
 
 Receivers listen on every IPv4 and IPv6 address and print "listening" when ready.
 """
@@ -141,8 +146,33 @@ def udp_send_badsum(host, port, payload, count, interval="0"):
     send_end(host, port)
 
 
+def tcp_connect(host, port):
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+        say("connected")
+    except ConnectionRefusedError:
+        say("refused")
+    except socket.timeout:
+        say("timeout")
+
+
+def udp_probe(host, port):
+    sock = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    sock.connect((host, int(port)))
+    sock.settimeout(3)
+    sock.send(b"probe")
+    try:
+        sock.recv(CHUNK)
+        say("answer")
+    except ConnectionRefusedError:
+        say("refused")
+    except socket.timeout:
+        say("silence")
+
+
 COMMANDS = {"tcp-recv": tcp_recv, "tcp-send": tcp_send, "udp-recv": udp_recv,
-            "udp-send": udp_send, "udp-send-badsum": udp_send_badsum}
+            "udp-send": udp_send, "udp-send-badsum": udp_send_badsum,
+            "tcp-connect": tcp_connect, "udp-probe": udp_probe}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

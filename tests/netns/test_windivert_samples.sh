@@ -1,0 +1,224 @@
+#!/bin/bash
+# WinDivert's sample programs on libwindivert (examples/windivert/), each run once
+# against real traffic between two private namespaces:
+#   passthru      a TCP stream through it arrives intact; SIGTERM and SIGINT end it
+#                 with status 0 and remove its table;
+#   netdump       prints the packets of a ping (IPv4 and IPv6), which still arrive;
+#   netfilter     a TCP connect to a listening port is refused (its reset), a UDP
+#                 datagram to a bound port gets "port unreachable" (its ICMP);
+#   webfilter     a request for a listed site gets the block page, others the server's page;
+#   streamdump    a TCP stream through its local proxy arrives intact, and is dumped;
+#   windivertctl  list shows the handle of a running passthru (a skip while WinDivertOpen
+#                 refuses the REFLECT layer, as windivertctl reports it); uninstall fails.
+#
+#   +------+ veth-a                veth-b +------+
+#   |  A   |------------------------------|  B   |
+#   +------+ 10.77.91.1        10.77.91.2 +------+
+#            fd77:91::1        fd77:91::2
+#   A: clients, webfilter, streamdump     B: servers, passthru, netdump, netfilter
+# shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
+SUITE=windivert_samples
+. "$(dirname "$0")/lib.sh"
+WD=$BUILD/examples/windivert
+need_root_and windivert_samples "$WD/passthru" "$WD/netdump" "$WD/netfilter" \
+	"$WD/webfilter" "$WD/streamdump" "$WD/windivertctl" "$TCPSTREAM"
+topo_pair 91 || { fail topology "could not build A-B"; finish; }
+
+# sample_start NS NAME LOG ARGS...: run the sample NAME with ARGS in NS; SAMPLE_PID is
+# its pid. Returns 0 once its handle's table is installed in NS.
+sample_start() {
+	local ns=$1 name=$2 log=$3
+	shift 3
+	spawn "$ns" "$log" "$WD/$name" "$@"
+	SAMPLE_PID=$!
+	wait_until 5 has_table "$ns" && return 0
+	stop "$SAMPLE_PID" KILL
+	return 1
+}
+
+# sample_stop NS [SIGNAL]: end the running sample, wait for its table to go from NS.
+# Returns the sample's exit status.
+sample_stop() {
+	local rc
+	stop "$SAMPLE_PID" "${2:-TERM}"
+	rc=$?
+	wait_until 3 no_table "$1"
+	return "$rc"
+}
+
+# stream_start NAME NS PORT: a tcpstream receiver on PORT in NS (STREAM_RECV_PID).
+stream_start() {
+	spawn "$2" "$WORK/$1.recv" "$TCPSTREAM" recv "$3"
+	STREAM_RECV_PID=$!
+	wait_until 5 has_line "$WORK/$1.recv" '^listening'
+}
+
+# stream_check NAME: the tcpstream started by stream_start NAME is over, and its two
+# ends agree on the bytes, none of them corrupt.
+stream_check() {
+	local sent got
+	wait_until 10 gone "$STREAM_RECV_PID"
+	stop "$STREAM_RECV_PID"
+	sent=$(sed -n 's/^sent bytes=\([0-9]*\).*/\1/p' "$WORK/$1.send")
+	got=$(sed -n 's/^received bytes=\([0-9]*\) corrupt=0 .*/\1/p' "$WORK/$1.recv")
+	check "$1" "sent ${sent:-nothing}, received ${got:-nothing} uncorrupted" \
+		same_count "$sent" "$got" || show "$WORK/$1.send" "$WORK/$1.recv"
+}
+
+same_count() { [ -n "$1" ] && [ "$1" -gt 0 ] && [ "$1" = "$2" ]; }
+
+# probe_is WANT COMMAND ARGS...: nettool.py COMMAND ARGS in A prints WANT.
+probe_is() {
+	local want=$1
+	shift
+	in_ns "$NS_A" python3 "$NETTOOL" "$@" >"$WORK/probe.out" 2>&1
+	[ "$(cat "$WORK/probe.out")" = "$want" ] || { show "$WORK/probe.out" && return 1; }
+}
+
+both_directions() {
+	has_line "$1" '^Packet \[.*Direction=inbound ' && has_line "$1" '^Packet \[.*Direction=outbound '
+}
+
+pings_both() { pings "$NS_A" "$B4" 2 && pings "$NS_A" "$B6" 2; }
+
+# passthru_case SIGNAL PORT: a 2 s TCP stream from A through passthru in B (2 threads,
+# batches of 32) arrives intact after passing its queue; SIGNAL then ends it cleanly.
+passthru_case() {
+	local sig=$1 port=$2 name=passthru_${1,,} log=$WORK/passthru_$1.log
+	stream_start "$name" "$NS_B" "$port" || { fail "$name" "receiver did not listen"; return; }
+	sample_start "$NS_B" passthru "$log" "tcp.DstPort == $port or tcp.SrcPort == $port" 2 32 ||
+		{ fail "$name" "did not start"; show "$log"; return; }
+	in_ns "$NS_A" timeout -k 2 10 "$TCPSTREAM" send "$B4" "$port" --seconds 2 >"$WORK/$name.send" 2>&1
+	stream_check "$name"
+	check "$name.queued" "only $(queue_packets "$NS_B") packets passed its queue" \
+		test "$(queue_packets "$NS_B")" -ge 100
+	check "$name.exit" "SIG$sig did not end it with status 0" sample_stop "$NS_B" "$sig" ||
+		show "$log"
+	check "$name.table_gone" "its table outlived it" no_table "$NS_B"
+}
+
+test_netdump() {
+	local log=$WORK/netdump.log
+	sample_start "$NS_B" netdump "$log" "icmp or icmpv6.Type == 128 or icmpv6.Type == 129" ||
+		{ fail netdump "did not start"; show "$log"; return; }
+	check netdump.pings_pass "a ping was lost while netdump ran" pings_both
+	check netdump.request4 "no IPv4 echo request printed" \
+		wait_until 3 has_line "$log" "^ICMP \[Type=8 Code=0 "
+	check netdump.reply4 "no IPv4 echo reply printed" has_line "$log" "^ICMP \[Type=0 Code=0 "
+	check netdump.ipv4 "no IPv4 header from A to B printed" \
+		has_line "$log" "^IPv4 \[Version=4 .* SrcAddr=${A4//./\\.} DstAddr=${B4//./\\.}\]"
+	check netdump.request6 "no ICMPv6 echo request printed" \
+		wait_until 3 has_line "$log" "^ICMPV6 \[Type=128 Code=0 "
+	check netdump.ipv6 "no IPv6 header from B to A printed" \
+		has_line "$log" "^IPv6 \[Version=6 .* SrcAddr=$B6 DstAddr=$A6\]"
+	check netdump.directions "not both directions printed" both_directions "$log" || show "$log"
+	sample_stop "$NS_B"
+}
+
+# netfilter_case VERSION: TCP and UDP to B's listening ports from A are answered
+# by netfilter as if nothing listened.
+netfilter_case() {
+	local v=$1 b
+	b=$(addr_of B "$v")
+	check "netfilter.tcp_refused_v$v" "connect was not refused" probe_is refused tcp-connect "$b" 7001
+	check "netfilter.udp_unreachable_v$v" "no port unreachable came back" \
+		probe_is refused udp-probe "$b" 7002
+}
+
+test_netfilter() {
+	local log=$WORK/netfilter.log
+	spawn "$NS_B" "$WORK/nf_http.log" python3 -m http.server 7001
+	wait_until 5 port_listening "$NS_B" 7001 || { fail netfilter "no TCP listener"; return; }
+	udp_listen "$NS_B" "$WORK/nf_udp.log" 7002 || { fail netfilter "no UDP listener"; return; }
+	check netfilter.connects_without "connect failed before netfilter ran" \
+		probe_is connected tcp-connect "$B4" 7001
+	sample_start "$NS_B" netfilter "$log" "inbound and (tcp.DstPort == 7001 or udp.DstPort == 7002)" ||
+		{ fail netfilter "did not start"; show "$log"; return; }
+	netfilter_case 4
+	netfilter_case 6
+	check netfilter.udp_dropped "the blocked datagrams reached the listener" \
+		not has_line "$WORK/nf_udp.log" '^got probe'
+	check netfilter.printed "no BLOCK line for the SYN" has_line "$log" \
+		"^BLOCK ip.SrcAddr=${A4//./\\.} ip.DstAddr=${B4//./\\.} tcp.SrcPort=[0-9]+ tcp.DstPort=7001 tcp.Flags=\[SYN\]" ||
+		show "$log"
+	sample_stop "$NS_B"
+	check netfilter.connects_after "connect failed after netfilter exited" \
+		probe_is connected tcp-connect "$B4" 7001
+}
+
+not() { ! "$@"; }
+
+# fetch_has SITE PATH TEXT: GET http://SITE/PATH from A (sent to B's address) has TEXT.
+fetch_has() {
+	in_ns "$NS_A" curl -s -m 5 -H "Host: $1" "http://$B4$2" >"$WORK/fetch.out" 2>&1
+	grep -q "$3" "$WORK/fetch.out" || { show "$WORK/fetch.out" && return 1; }
+}
+
+test_webfilter() {
+	local log=$WORK/webfilter.log page="the server's own page"
+	mkdir -p "$WORK/www/private" && echo "$page" >"$WORK/www/page.txt" &&
+		echo "$page" >"$WORK/www/private/page.txt"
+	printf '# sites\nblocked.example\nsite.example/private  # one part of it\n' >"$WORK/blacklist"
+	spawn "$NS_B" "$WORK/http.log" python3 -m http.server 80 --bind "$B4" --directory "$WORK/www"
+	wait_until 5 port_listening "$NS_B" 80 || { fail webfilter "no HTTP server"; return; }
+	sample_start "$NS_A" webfilter "$log" "$WORK/blacklist" ||
+		{ fail webfilter "did not start"; show "$log"; return; }
+	check webfilter.site_blocked "no block page" fetch_has blocked.example /page.txt BLOCKED
+	check webfilter.subdomain_blocked "no block page" fetch_has www.blocked.example /page.txt BLOCKED
+	check webfilter.path_blocked "no block page" fetch_has site.example /private/page.txt BLOCKED
+	check webfilter.other_allowed "not the server's page" fetch_has site.example /page.txt "$page"
+	check webfilter.printed "no BLOCKED! line" has_line "$log" '^URL blocked\.example/page\.txt: BLOCKED!$' ||
+		show "$log"
+	sample_stop "$NS_A"
+	check webfilter.allowed_after "not the server's page after webfilter exited" \
+		fetch_has blocked.example /page.txt "$page"
+}
+
+# proxy_ready: streamdump's proxy listens in A (it starts once the handle is open).
+proxy_ready() { port_listening "$NS_A" 34010 && has_table "$NS_A"; }
+
+test_streamdump() {
+	local log=$WORK/streamdump.log port=5301
+	stream_start streamdump "$NS_B" "$port" || { fail streamdump "receiver did not listen"; return; }
+	spawn "$NS_A" "$log" "$WD/streamdump" "$port"
+	SAMPLE_PID=$!
+	wait_until 5 proxy_ready || { fail streamdump "did not start"; show "$log"; return; }
+	in_ns "$NS_A" timeout -k 2 10 "$TCPSTREAM" send "$B4" "$port" --bytes 4000000 \
+		>"$WORK/streamdump.send" 2>&1
+	stream_check streamdump
+	check streamdump.dumped "no chunk of the stream printed" has_line "$log" '^\[[0-9]{4,}\] ' ||
+		show "$log"
+	sample_stop "$NS_A"
+}
+
+# uninstall_refused: "windivertctl uninstall" fails and says why.
+uninstall_refused() {
+	in_ns "$NS_B" "$WD/windivertctl" uninstall >"$WORK/uninstall.log" 2>&1 && return 1
+	has_line "$WORK/uninstall.log" '^error: uninstall: there is no WinDivert driver'
+}
+
+test_windivertctl() {
+	local log=$WORK/windivertctl.log rc=0
+	check windivertctl.uninstall_fails "uninstall did not fail with its reason" uninstall_refused ||
+		show "$WORK/uninstall.log"
+	sample_start "$NS_B" passthru "$WORK/ctl_passthru.log" "udp.DstPort == 9" ||
+		{ fail windivertctl "passthru did not start"; return; }
+	in_ns "$NS_B" "$WD/windivertctl" list >"$log" 2>&1 || rc=$?
+	if has_line "$log" 'REFLECT layer is not supported'; then
+		skip windivertctl.list "$(grep -m 1 '^error:' "$log")"
+	else
+		check windivertctl.list "no OPEN line for passthru (pid $SAMPLE_PID), status $rc" \
+			has_line "$log" "^OPEN .* pid=$SAMPLE_PID .*layer=NETWORK .*priority=0 " ||
+			show "$log"
+	fi
+	sample_stop "$NS_B"
+}
+
+passthru_case TERM 5101
+passthru_case INT 5102
+test_netdump
+test_netfilter
+test_webfilter
+test_streamdump
+test_windivertctl
+finish
