@@ -1,8 +1,8 @@
-# mk/install.mk - installing, and the check of what the library exports.
+# mk/install.mk - installing, and the check of what the libraries export.
 #
 #   make install     install into PREFIX (/usr/local), under DESTDIR if given
 #   make uninstall   remove exactly what make install put there
-#   make check-abi   check libipredir.so's exports against ipredir.h, its map and abi/
+#   make check-abi   check each library's exports against its header, its map and abi/
 #
 # PREFIX, DESTDIR and the directories below may be overridden. The tool goes to
 # sbin: it administers the host's packet path and needs CAP_NET_ADMIN for
@@ -72,8 +72,9 @@ uninstall:
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d || exit 1; \
 	done
 
-check-abi: $(B)/libipredir.so
+check-abi: $(B)/libipredir.so $(B)/libwindivert.so
 	sh scripts/check-abi.sh $(B)/$(LIBNAME)
+	sh scripts/check-abi.sh $(B)/libwindivert.so.$(WD_VERSION)
 
 FORCE:
 
