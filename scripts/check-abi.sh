@@ -1,43 +1,64 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# check-abi.sh - check what libipredir exports against what it promises.
+# check-abi.sh - check what a library of the tree exports against what it promises.
 #
 # Usage: check-abi.sh [-H HEADER] [-m MAP] [-s SYMBOLS] LIBRARY
-#        check-abi.sh -l [-H HEADER]   (list the functions the header declares)
+#        check-abi.sh -l [-H HEADER] [LIBRARY]   (list the functions the header declares)
 #
+# LIBRARY's file name chooses what it promises: libwindivert.so* is checked
+# against include/windivert.h, windivert/libwindivert.map and
+# abi/libwindivert.symbols (its names: WinDivert* and the Windows calls it
+# provides); any other library, and -l without one, against libipredir's
+# include/ipredir.h, src/libipredir.map and abi/libipredir.symbols (ipr_*).
 # Fails (exit 1, one line per problem) when a function declared in the public
-# header (include/ipredir.h) is missing from the version script
-# (src/libipredir.map) or is not exported; when the library exports a symbol
-# the header does not declare, or one without a version node; when the map
-# names a function the header does not declare; or when a published symbol
-# (abi/libipredir.symbols: "NODE SYMBOL" per line) is gone or changed node.
-# New symbols not yet published are listed, not failed: record them in the
-# symbols file when their release is made. Exit 2 for bad usage.
+# header is missing from the version script or is not exported; when the
+# library exports a symbol the header does not declare, or one without a
+# version node; when the map names a function the header does not declare; or
+# when a published symbol (the symbols file: "NODE SYMBOL" per line) is gone
+# or changed node. New symbols not yet published are listed, not failed:
+# record them in the symbols file when their release is made. Exit 2 for bad
+# usage.
 set -eu
 
-header=include/ipredir.h
-map=src/libipredir.map
-symbols=abi/libipredir.symbols
 list=0
+opt_header='' opt_map='' opt_symbols=''
 while getopts lH:m:s: opt; do
 	case $opt in
 	l) list=1 ;;
-	H) header=$OPTARG ;;
-	m) map=$OPTARG ;;
-	s) symbols=$OPTARG ;;
+	H) opt_header=$OPTARG ;;
+	m) opt_map=$OPTARG ;;
+	s) opt_symbols=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 
+# promises_of LIBRARY: set header, map, symbols, names (a basic regex of the
+# exported function names) and unexported (the likely cause of a declared
+# function the library does not export) for the library LIBRARY is.
+promises_of() {
+	case ${1##*/} in
+	libwindivert.so*)
+		header=include/windivert.h map=windivert/libwindivert.map
+		symbols=abi/libwindivert.symbols
+		names='WinDivert[A-Za-z0-9]*\|GetLastError\|SetLastError\|GetOverlappedResult'
+		unexported='not defined in windivert/*.c?' ;;
+	*)
+		header=include/ipredir.h map=src/libipredir.map symbols=abi/libipredir.symbols
+		names='ipr_[a-z0-9_]*' unexported='IPR_EXPORT missing?' ;;
+	esac
+	header=${opt_header:-$header} map=${opt_map:-$map} symbols=${opt_symbols:-$symbols}
+}
+
 # declared_functions: the function names the header declares, one a line, sorted.
 # Preprocessed first, so names in comments do not count.
 declared_functions() {
-	${CC:-cc} -E -P -x c "$header" | grep -o '\<ipr_[a-z0-9_]*[[:space:]]*(' |
+	${CC:-cc} -E -P -x c "$header" | grep -o "\\<\\($names\\)[[:space:]]*(" |
 		sed 's/[[:space:](]//g' | sort -u
 }
 
-if [ "$list" -eq 1 ]; then
+if [ "$list" -eq 1 ] && [ $# -le 1 ]; then
+	promises_of "${1:-libipredir.so}"
 	declared_functions
 	exit
 fi
@@ -46,13 +67,14 @@ if [ $# -ne 1 ] || [ ! -r "$1" ]; then
 	exit 2
 fi
 lib=$1
+promises_of "$lib"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-abi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 problems=0
 
 declared_functions >"$tmp/declared"
-sed -n 's/^[[:space:]]*\(ipr_[a-z0-9_]*\);.*/\1/p' "$map" | sort -u >"$tmp/mapped"
+sed -n "s/^[[:space:]]*\\($names\\);.*/\\1/p" "$map" | sort -u >"$tmp/mapped"
 # "NODE SYMBOL" of every defined dynamic symbol; version definitions ("A") excluded.
 nm -D --defined-only --with-symbol-versions "$lib" | awk '$2 != "A" {
 	n = split($3, part, "@"); print (n > 1 ? part[n] : "-"), part[1] }' | sort -u >"$tmp/exported"
@@ -70,7 +92,7 @@ report() {
 comm -23 "$tmp/declared" "$tmp/mapped" >"$tmp/x"
 report "$tmp/x" "declared in $header but missing from $map"
 comm -23 "$tmp/declared" "$tmp/exported_names" >"$tmp/x"
-report "$tmp/x" "declared in $header but not exported by $lib (IPR_EXPORT missing?)"
+report "$tmp/x" "declared in $header but not exported by $lib ($unexported)"
 comm -13 "$tmp/declared" "$tmp/exported_names" >"$tmp/x"
 report "$tmp/x" "exported by $lib but not declared in $header"
 comm -13 "$tmp/declared" "$tmp/mapped" >"$tmp/x"

@@ -1,14 +1,17 @@
 #!/bin/bash
-# The exported ABI of libipredir (scripts/check-abi.sh; no network needed):
-#   the built library agrees with ipredir.h, the version script and the
-#   published symbol list; and the check fails for each kind of drift: a
+# The exported ABI of libipredir and libwindivert (scripts/check-abi.sh; no
+#   network needed): each built library agrees with its header, version script
+#   and published symbol list; and the check fails for each kind of drift: a
 #   declaration with no export, a map entry with no declaration, a published
-#   symbol that disappeared, a library linked without the version script.
-# shellcheck source-path=SCRIPTDIR disable=SC2034 # SUITE is read by lib.sh
+#   symbol that disappeared, a library linked without the version script; for
+#   libwindivert, whose names are chosen by its file name, a function its map
+#   lost and one that is exported without being declared.
+# shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=abi
 . "$(dirname "$0")/lib.sh"
 LIB=$BUILD/libipredir.so.0.1.0
-need_root_and abi "$LIB"
+WD_LIB=$BUILD/libwindivert.so.2.2.0
+need_root_and abi "$LIB" "$WD_LIB"
 cd "$ROOT" || exit 1
 
 # check_abi ARGS...: run the check, output in $WORK/abi.out.
@@ -44,4 +47,21 @@ if cc -shared -o "$WORK/libunversioned.so" "$BUILD"/obj/lib/*.o "${pkg_libs[@]}"
 else
 	fail unversioned "could not link the objects of $BUILD"
 fi
+
+check wd_agrees "check-abi failed on libwindivert" check_abi "$WD_LIB" || show "$WORK/abi.out"
+lists_windivert() {
+	sh scripts/check-abi.sh -l "$WD_LIB" >"$WORK/abi.out" &&
+		has_line "$WORK/abi.out" '^WinDivertOpen$' && has_line "$WORK/abi.out" '^GetLastError$' &&
+		! has_line "$WORK/abi.out" '^ipr_'
+}
+check wd_list "check-abi -l libwindivert.so does not list windivert.h's functions" lists_windivert
+
+grep -v '^[[:space:]]*WinDivertSendEx;' windivert/libwindivert.map >"$WORK/wd.map"
+refused wd_declared_not_mapped "WinDivertSendEx: declared .* missing from" -m "$WORK/wd.map" \
+	"$WD_LIB"
+
+# The header without one declaration: the library exports what it no longer declares.
+grep -v '^WINDIVERTEXPORT void SetLastError' include/windivert.h >"$WORK/windivert.h"
+refused wd_exported_not_declared "SetLastError: exported .* not declared" -H "$WORK/windivert.h" \
+	"$WD_LIB"
 finish

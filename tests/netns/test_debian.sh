@@ -2,11 +2,13 @@
 # The Debian packages (no network needed): a copy of the tracked tree, made in
 # a scratch directory so nothing is written next to the source, builds with
 # `dpkg-buildpackage -us -uc -b` (DEB_BUILD_OPTIONS=nocheck: the unit tests run
-# in make check anyway) into libipredir0, libipredir-dev and ipredir, each
-# holding its files and the dev package requiring the exact library version;
-# unpacked into a scratch root, ipredir --version runs from there, and a
-# program built against the unpacked dev package (pkg-config) runs with the
-# unpacked libipredir.so.0.
+# in make check anyway) into libipredir0, libipredir-dev, libwindivert2,
+# libwindivert-dev and ipredir, each holding its files, each dev package
+# requiring the exact library version (libwindivert-dev libipredir-dev too)
+# and libwindivert2 libipredir0; unpacked into a scratch root, ipredir
+# --version runs from there, and a program built against each unpacked dev
+# package (pkg-config) runs with the unpacked libipredir.so.0 or
+# libwindivert.so.2.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=debian
 . "$(dirname "$0")/lib.sh"
@@ -59,10 +61,27 @@ check libipredir_dev "package incomplete" holds libipredir-dev usr/include/ipred
 check ipredir "package incomplete" holds ipredir usr/sbin/ipredir \
 	usr/libexec/ipredir/ipredir-service lib/systemd/system/ipredir@.service \
 	usr/share/bash-completion/completions/ipredir usr/share/man/man8/ipredir.8.gz
-dev_depends() { dpkg-deb -f "$(deb libipredir-dev)" Depends | grep -q 'libipredir0 (= 0\.1\.0)'; }
-check dev_depends "libipredir-dev does not require libipredir0 (= 0.1.0)" dev_depends
+check libwindivert2 "package incomplete" holds libwindivert2 "$L/libwindivert.so.2.2.0" \
+	"$L/libwindivert.so.2"
+check libwindivert_dev "package incomplete" holds libwindivert-dev usr/include/windivert.h \
+	"$L/libwindivert.a" "$L/libwindivert.so" "$L/pkgconfig/windivert.pc"
 
-for pkg in libipredir0 libipredir-dev ipredir; do
+# depends PACKAGE REGEX...: the package's Depends field matches every REGEX.
+depends() {
+	local pkg=$1 re
+	shift
+	dpkg-deb -f "$(deb "$pkg")" Depends >"$WORK/$pkg.depends" || return 1
+	for re in "$@"; do
+		grep -Eq "$re" "$WORK/$pkg.depends" || { echo "# $pkg does not depend on $re"; return 1; }
+	done
+}
+check dev_depends "libipredir-dev does not require libipredir0 (= 0.1.0)" \
+	depends libipredir-dev 'libipredir0 \(= 0\.1\.0\)'
+check wd_dev_depends "libwindivert-dev does not require libwindivert2 (= 0.1.0), libipredir-dev" \
+	depends libwindivert-dev 'libwindivert2 \(= 0\.1\.0\)' 'libipredir-dev'
+check wd_depends "libwindivert2 does not depend on libipredir0" depends libwindivert2 'libipredir0'
+
+for pkg in libipredir0 libipredir-dev libwindivert2 libwindivert-dev ipredir; do
 	dpkg -x "$(deb "$pkg")" "$ROOTFS" || fail "unpack_$pkg" "dpkg -x failed"
 done
 version_runs() {
@@ -71,17 +90,32 @@ version_runs() {
 }
 check version "ipredir --version from the unpacked root failed" version_runs
 
-# A program built through the unpacked dev package's pkg-config file.
-lib_runs() {
+# runs_against PACKAGE NAME OUTPUT SONAME: NAME.c, built through the unpacked dev
+# package's pkg-config file, needs SONAME and prints OUTPUT with the unpacked
+# libraries (found for the link as for the run: libwindivert.so.2 needs libipredir.so.0).
+runs_against() {
 	local flags
 	flags=$(PKG_CONFIG_PATH=$ROOTFS/$L/pkgconfig PKG_CONFIG_SYSROOT_DIR=$ROOTFS \
-		pkg-config --cflags --libs libipredir) || return 1
-	printf '#include <stdio.h>\n#include <ipredir.h>\nint main(void) { puts(ipr_version()); return 0; }\n' \
-		>"$WORK/version.c"
+		pkg-config --cflags --libs "$1") || return 1
 	# shellcheck disable=SC2086 # flags split into words
-	cc -o "$WORK/version_prog" "$WORK/version.c" $flags &&
-		[ "$(LD_LIBRARY_PATH=$ROOTFS/$L "$WORK/version_prog")" = 0.1.0 ] &&
-		readelf -d "$WORK/version_prog" | grep -q 'NEEDED.*\[libipredir\.so\.0\]'
+	LD_LIBRARY_PATH=$ROOTFS/$L cc -o "$WORK/$2_prog" "$WORK/$2.c" $flags &&
+		[ "$(LD_LIBRARY_PATH=$ROOTFS/$L "$WORK/$2_prog")" = "$3" ] &&
+		readelf -d "$WORK/$2_prog" | grep -q "NEEDED.*\[$4\]"
 }
-check library "a program against the unpacked libipredir-dev did not run" lib_runs
+printf '#include <stdio.h>\n#include <ipredir.h>\nint main(void) { puts(ipr_version()); return 0; }\n' \
+	>"$WORK/version.c"
+check library "a program against the unpacked libipredir-dev did not run" \
+	runs_against libipredir version 0.1.0 'libipredir\.so\.0'
+cat >"$WORK/wdformat.c" <<'EOF'
+#include <stdio.h>
+#include <windivert.h>
+int main(void)
+{
+	char text[16];
+
+	return !WinDivertHelperFormatIPv4Address(0x7f000001, text, sizeof(text)) || puts(text) < 0;
+}
+EOF
+check wd_library "a program against the unpacked libwindivert-dev did not run" \
+	runs_against windivert wdformat 127.0.0.1 'libwindivert\.so\.2'
 finish

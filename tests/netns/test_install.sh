@@ -1,15 +1,20 @@
 #!/bin/bash
-# make install / make uninstall into a scratch DESTDIR, and a program built
-# against the installed library only (through pkg-config), shared and static:
-#   install puts exactly the expected files there (soname links, pc file,
-#   headers, man pages and their per-function links, completion, unit,
-#   launcher); a program linked with `pkg-config --cflags --libs` runs with the
-#   installed libipredir.so.0; one linked with `--static` carries no
-#   libipredir.so at all, and without --static it does not link (the private
-#   requirements are what makes it work); both call ipr_version, ipr_parse,
-#   the checksum helpers and get the option and filter errors of ipr_open
-#   (run in a private namespace, where nothing could leak if they did not);
-#   `man ipr_open` finds libipredir(3); uninstall leaves no file behind.
+# make install / make uninstall into a scratch DESTDIR, and programs built
+# against the installed libraries only (through pkg-config), shared and static:
+#   install puts exactly the expected files there (both libraries with their
+#   soname links, pc files, headers, man pages and their per-function links,
+#   completion, unit, launcher; no libwindivert sample); a program linked with
+#   `pkg-config --cflags --libs` runs with the installed libipredir.so.0; one
+#   linked with `--static` carries no libipredir.so at all, and without
+#   --static it does not link (the private requirements are what makes it
+#   work); both call ipr_version, ipr_parse, the checksum helpers and get the
+#   option and filter errors of ipr_open. The same for libwindivert
+#   (windivert.pc): shared, it needs libwindivert.so.2 only; static, neither
+#   library, and not without libipredir; it calls WinDivertHelper* functions
+#   and gets FALSE and INVALID_HANDLE_VALUE with ERROR_INVALID_PARAMETER for a
+#   bad filter. The clients run in a private namespace, where nothing could
+#   leak if they did not fail. `man ipr_open` finds libipredir(3); uninstall
+#   leaves no file behind.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=install
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +40,8 @@ expected_files() {
 	local f
 	printf '%s\n' sbin/ipredir lib/libipredir.a lib/libipredir.so lib/libipredir.so.0 \
 		lib/libipredir.so.0.1.0 lib/pkgconfig/libipredir.pc include/ipredir.h \
+		lib/libwindivert.a lib/libwindivert.so lib/libwindivert.so.2 \
+		lib/libwindivert.so.2.2.0 lib/pkgconfig/windivert.pc include/windivert.h \
 		libexec/ipredir/ipredir-service lib/systemd/system/ipredir@.service \
 		share/doc/ipredir/example.conf share/bash-completion/completions/ipredir \
 		share/man/man8/ipredir.8 share/man/man3/libipredir.3
@@ -49,10 +56,15 @@ same_files() {
 	diff "$WORK/expected" "$WORK/installed" >"$WORK/diff"
 }
 
+# soname_links NAME VERSION SOVERSION: NAME.so.SOVERSION and NAME.so point at
+# NAME.so.VERSION, whose SONAME is NAME.so.SOVERSION.
 soname_links() {
-	[ "$(readlink "$LIBDIR/libipredir.so.0")" = libipredir.so.0.1.0 ] &&
-		[ "$(readlink "$LIBDIR/libipredir.so")" = libipredir.so.0.1.0 ] &&
-		readelf -d "$LIBDIR/libipredir.so.0.1.0" | grep -q 'SONAME.*\[libipredir\.so\.0\]'
+	local file=$1.so.$2
+	[ "$(readlink "$LIBDIR/$1.so.$3")" = "$file" ] && [ "$(readlink "$LIBDIR/$1.so")" = "$file" ] &&
+		readelf -d "$LIBDIR/$file" | grep -q "SONAME.*\[$1\.so\.$3\]"
+}
+wd_needs_ipredir() {
+	readelf -d "$LIBDIR/libwindivert.so.2.2.0" | grep -q 'NEEDED.*\[libipredir\.so\.0\]'
 }
 
 cat >"$WORK/client.c" <<'EOF'
@@ -97,44 +109,123 @@ int main(void)
 }
 EOF
 
-# pkg-config as a compiler for this scratch root would run it (paths under DEST).
-pc() { PKG_CONFIG_PATH=$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$DEST pkg-config "$@" libipredir; }
+cat >"$WORK/wdclient.c" <<'EOF'
+/* Uses only the installed windivert.h: helpers, and the refusal of a bad filter. */
+#include <stdio.h>
+#include <string.h>
+#include <windivert.h>
 
-# build_client OUT [--static]: compile client.c against the installed library.
+/* An IPv4 ICMP echo request 10.0.0.1 -> 10.0.0.2, TTL 64, checksums zero. */
+static unsigned char ping[28] = {
+	0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+	8, 0, 0, 0, 0x12, 0x34, 0, 1,
+};
+
+#define EXPECT(cond) do { if (!(cond)) { printf("failed: %s\n", #cond); return 1; } } while (0)
+
+int main(void)
+{
+	PWINDIVERT_IPHDR ip = NULL;
+	PWINDIVERT_ICMPHDR icmp = NULL;
+	const char *reason = NULL;
+	UINT8 proto = 0;
+	UINT32 addr = 0;
+	char text[16];
+
+	EXPECT(WinDivertHelperNtohs(WinDivertHelperHtons(0x1234)) == 0x1234);
+	EXPECT(WinDivertHelperParseIPv4Address("10.0.0.1", &addr) && addr == 0x0a000001);
+	EXPECT(WinDivertHelperFormatIPv4Address(addr, text, sizeof(text)) && !strcmp(text, "10.0.0.1"));
+	EXPECT(WinDivertHelperCalcChecksums(ping, sizeof(ping), NULL, 0));
+	EXPECT(WinDivertHelperParsePacket(ping, sizeof(ping), &ip, NULL, &proto, &icmp, NULL, NULL,
+					  NULL, NULL, NULL, NULL, NULL));
+	EXPECT(ip && icmp && proto == 1 && ip->TTL == 64 && ip->Checksum && icmp->Checksum);
+	EXPECT(WinDivertHelperDecrementTTL(ping, sizeof(ping)) && ip->TTL == 63);
+	EXPECT(!WinDivertHelperCompileFilter("tcp.DstPort ==", WINDIVERT_LAYER_NETWORK, NULL, 0,
+					     &reason, NULL) && reason);
+	EXPECT(WinDivertOpen("tcp.DstPort ==", WINDIVERT_LAYER_NETWORK, 0, 0) ==
+	       INVALID_HANDLE_VALUE);
+	EXPECT(GetLastError() == ERROR_INVALID_PARAMETER);
+	printf("wdclient ok\n");
+	return 0;
+}
+EOF
+
+# pc PACKAGE ARGS...: pkg-config as a compiler for this scratch root would run it
+# (paths under DEST).
+pc() {
+	local pkg=$1
+	shift
+	PKG_CONFIG_PATH=$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$DEST pkg-config "$@" "$pkg"
+}
+
+# build_client NAME PACKAGE shared|static|bare: compile NAME.c against the installed
+# PACKAGE into NAME_MODE. static and bare take our libraries' archives (-l:lib*.a),
+# static with the private requirements (--static), bare without them.
 build_client() {
 	local cflags libs
-	cflags=$(pc --cflags) || return 1
-	if [ "$2" = --static ]; then
-		libs=$(pc --static --libs) || return 1
-		libs=${libs/-lipredir/-l:libipredir.a}
-	elif [ "$2" = --static-without-private ]; then
-		libs=$(pc --libs) || return 1
-		libs=${libs/-lipredir/-l:libipredir.a}
+	cflags=$(pc "$2" --cflags) || return 1
+	if [ "$3" = static ]; then
+		libs=$(pc "$2" --static --libs) || return 1
 	else
-		libs=$(pc --libs) || return 1
+		libs=$(pc "$2" --libs) || return 1
 	fi
+	if [ "$3" != shared ]; then
+		libs=${libs//-lipredir/-l:libipredir.a}
+		libs=${libs//-lwindivert/-l:libwindivert.a}
+	fi
+	# libwindivert.so.2 needs libipredir.so.0: outside the linker's default paths, the
+	# link finds it as the run does, through LD_LIBRARY_PATH.
 	# shellcheck disable=SC2086 # flags split into words
-	cc -o "$WORK/$1" "$WORK/client.c" $cflags $libs >"$WORK/$1.out" 2>&1
+	LD_LIBRARY_PATH=$LIBDIR cc -o "$WORK/$1_$3" "$WORK/$1.c" $cflags $libs >"$WORK/$1_$3.out" 2>&1
 }
 
-# runs_ok PROGRAM [LD_LIBRARY_PATH]: it prints "client ok VERSION" in the namespace.
+# runs_ok PROGRAM LINE [LD_LIBRARY_PATH]: it prints LINE (a regex) in the namespace.
 runs_ok() {
-	LD_LIBRARY_PATH=$2 in_ns "$NS" "$WORK/$1" >"$WORK/$1.run" 2>&1 &&
-		has_line "$WORK/$1.run" "^client ok 0\.1\.0$"
+	LD_LIBRARY_PATH=$3 in_ns "$NS" "$WORK/$1" >"$WORK/$1.run" 2>&1 && has_line "$WORK/$1.run" "$2"
 }
 
+CLIENT_OK='^client ok 0\.1\.0$'
+WDCLIENT_OK='^wdclient ok$'
 needs() { readelf -d "$WORK/$1" | grep -q "NEEDED.*\[$2\]"; }
-shared_client() { needs client_shared libipredir.so.0 && runs_ok client_shared "$LIBDIR"; }
-static_client() { ! needs client_static 'libipredir[^]]*' && runs_ok client_static; }
-
-private_libs() {
-	local libs
-	libs=" $(pc --static --libs) "
-	[[ $libs == *" -lnftnl "* && $libs == *" -lmnl "* && $libs == *" -lpcap "* ]]
+shared_client() {
+	needs client_shared libipredir.so.0 && runs_ok client_shared "$CLIENT_OK" "$LIBDIR"
 }
+static_client() { ! needs client_static 'libipredir[^]]*' && runs_ok client_static "$CLIENT_OK"; }
+wd_shared_client() {
+	needs wdclient_shared libwindivert.so.2 && ! needs wdclient_shared 'libipredir[^]]*' &&
+		runs_ok wdclient_shared "$WDCLIENT_OK" "$LIBDIR"
+}
+wd_static_client() {
+	! needs wdclient_static 'libwindivert[^]]*' && ! needs wdclient_static 'libipredir[^]]*' &&
+		runs_ok wdclient_static "$WDCLIENT_OK"
+}
+
+# client_check CASE NAME PACKAGE MODE WHY TEST: build NAME_MODE, then check CASE by TEST.
+client_check() {
+	if build_client "$2" "$3" "$4"; then
+		check "$1" "$5" "$6" || show "$WORK/$2_$4.run"
+	else
+		fail "$1" "does not compile"
+		show "$WORK/$2_$4.out"
+	fi
+}
+
+# private_libs PACKAGE LIB...: pkg-config --static --libs PACKAGE names every -lLIB.
+private_libs() {
+	local pkg=$1 lib libs
+	shift
+	libs=" $(pc "$pkg" --static --libs) "
+	for lib in "$@"; do
+		[[ $libs == *" -l$lib "* ]] || return 1
+	done
+}
+# A shared link of a libwindivert program names libwindivert only.
+wd_shared_libs() { [[ " $(pc windivert --libs) " != *" -lipredir "* ]]; }
+
+# bare_static_fails NAME PACKAGE PREFIXES: NAME.c does not link without the private
+# requirements, for want of functions named PREFIXES_* (a regex: a|b).
 bare_static_fails() {
-	! build_client client_bare --static-without-private &&
-		has_line "$WORK/client_bare.out" "undefined reference to .(nftnl|mnl|pcap)_"
+	! build_client "$1" "$2" bare && has_line "$WORK/$1_bare.out" "undefined reference to .($3)_"
 }
 
 man_link() {
@@ -150,25 +241,30 @@ if ! make_install install; then
 fi
 pass install
 check files "unexpected file list (< expected, > installed)" same_files || show "$WORK/diff"
-check soname "bad library links or SONAME" soname_links
-check pc_file "pkg-config --modversion is not 0.1.0" [ "$(pc --modversion)" = 0.1.0 ]
-check pc_private "pkg-config --static names no libnftnl, libmnl, libpcap" private_libs
-if build_client client_shared; then
-	check shared "no libipredir.so.0 needed, or the program failed" shared_client ||
-		show "$WORK/client_shared.run"
-else
-	fail shared "does not compile"
-	show "$WORK/client_shared.out"
-fi
-if build_client client_static --static; then
-	check static "needs a libipredir.so, or the program failed" static_client ||
-		show "$WORK/client_static.run"
-else
-	fail static "does not compile"
-	show "$WORK/client_static.out"
-fi
+check soname "bad library links or SONAME" soname_links libipredir 0.1.0 0
+check pc_file "pkg-config --modversion is not 0.1.0" [ "$(pc libipredir --modversion)" = 0.1.0 ]
+check pc_private "pkg-config --static names no libnftnl, libmnl, libpcap" \
+	private_libs libipredir nftnl mnl pcap
+client_check shared client libipredir shared "no libipredir.so.0 needed, or the program failed" \
+	shared_client
+client_check static client libipredir static "needs a libipredir.so, or the program failed" \
+	static_client
 check static_needs_private "linked statically without the private requirements" \
-	bare_static_fails
+	bare_static_fails client libipredir 'nftnl|mnl|pcap'
+
+check wd_soname "bad libwindivert links or SONAME" soname_links libwindivert 2.2.0 2
+check wd_needs_ipredir "libwindivert.so.2.2.0 does not need libipredir.so.0" wd_needs_ipredir
+check wd_pc_file "pkg-config --modversion windivert is not 2.2.0" \
+	[ "$(pc windivert --modversion)" = 2.2.0 ]
+check wd_pc_private "pkg-config --static windivert lacks libipredir, its requirements or pthread" \
+	private_libs windivert windivert ipredir nftnl mnl pcap pthread
+check wd_pc_shared "pkg-config --libs windivert names libipredir" wd_shared_libs
+client_check wd_shared wdclient windivert shared \
+	"needs a libipredir.so or no libwindivert.so.2, or the program failed" wd_shared_client
+client_check wd_static wdclient windivert static \
+	"needs a libwindivert.so or libipredir.so, or the program failed" wd_static_client
+check wd_static_needs_private "linked statically without libipredir" \
+	bare_static_fails wdclient windivert ipr
 check man_link "man -M PREFIX/share/man ipr_open does not show libipredir(3)" man_link
 
 if make_install uninstall; then
