@@ -148,6 +148,8 @@ def targets(cells):
            ">= 3x", lambda v: v >= 3, "%.2fx")
     target("64-byte UDP veth: --coalesce 100 / naive",
            ratio(cells, "veth", "udp", "coalesce", "naive"), ">= 3x", lambda v: v >= 3, "%.2fx")
+    target("3+3 TCP veth: windivert passthru / passthru",
+           ratio(cells, "veth", "tcp", "wdpass", "full"), ">= 0.90", lambda v: v >= 0.90)
     target("UDP ping-pong veth: passthru added median",
            difference(cells, ("veth", "rr", "full"), "value"), "<= 30 us", lambda v: v <= 30,
            "%+.1f us")

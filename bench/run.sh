@@ -88,7 +88,7 @@ else
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor monsnap q1 poll coalesce}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor monsnap q1 poll coalesce wdpass}
 
 die() {
 	echo "bench: $*" >&2
