@@ -168,18 +168,7 @@ static void hold(struct wd_handle *w, const struct ipr_packet *p, WINDIVERT_ADDR
 	put_token(a, (struct token){ i + 1, w->cookies });
 }
 
-/* What one receive call wants and gets. */
-struct rx_call {
-	uint8_t *buf;
-	UINT buflen;
-	UINT used;
-	WINDIVERT_ADDRESS *addrs; /* NULL: the caller wants none */
-	UINT max;                 /* addresses, hence packets, at most */
-	UINT got;
-	int cut;                  /* the first packet did not fit and was cut */
-};
-
-static void hand_out(struct wd_handle *w, struct rx_call *c)
+static void hand_out(struct wd_handle *w, struct wd_rx *c)
 {
 	while (c->got < c->max && w->next < w->count) {
 		const struct ipr_packet *p = &w->rx[w->next];
@@ -212,15 +201,19 @@ static void complete(LPOVERLAPPED ov, DWORD status, UINT bytes)
 	ov->InternalHigh = bytes;
 }
 
-static BOOL receive(struct wd_handle *w, struct rx_call *c, UINT *pRecvLen, LPOVERLAPPED ov)
+static BOOL receive(struct wd_handle *w, struct wd_rx *c, UINT *pRecvLen, LPOVERLAPPED ov)
 {
 	DWORD code;
 
-	pthread_mutex_lock(&w->lock);
-	code = fill_stash(w);
-	if (!code)
-		hand_out(w, c);
-	pthread_mutex_unlock(&w->lock);
+	if (w->reflect) {
+		code = wd_reflect_receive(w, c);
+	} else {
+		pthread_mutex_lock(&w->lock);
+		code = fill_stash(w);
+		if (!code)
+			hand_out(w, c);
+		pthread_mutex_unlock(&w->lock);
+	}
 	if (!code && c->cut)
 		code = ERROR_INSUFFICIENT_BUFFER;
 	if (pRecvLen)
@@ -245,7 +238,7 @@ WD_EXPORT BOOL WinDivertRecv(HANDLE handle, VOID *pPacket, UINT packetLen, UINT 
 			     WINDIVERT_ADDRESS *pAddr)
 {
 	struct wd_handle *w = receiver(handle);
-	struct rx_call c = { .buf = pPacket, .buflen = pPacket ? packetLen : 0, .addrs = pAddr,
+	struct wd_rx c = { .buf = pPacket, .buflen = pPacket ? packetLen : 0, .addrs = pAddr,
 			     .max = 1 };
 
 	return w ? receive(w, &c, pRecvLen, NULL) : FALSE;
@@ -256,7 +249,7 @@ WD_EXPORT BOOL WinDivertRecvEx(HANDLE handle, VOID *pPacket, UINT packetLen, UIN
 			       LPOVERLAPPED lpOverlapped)
 {
 	struct wd_handle *w = receiver(handle);
-	struct rx_call c = { .buf = pPacket, .buflen = pPacket ? packetLen : 0, .addrs = pAddr,
+	struct wd_rx c = { .buf = pPacket, .buflen = pPacket ? packetLen : 0, .addrs = pAddr,
 			     .max = pAddrLen ? *pAddrLen / sizeof(*pAddr) : 1 };
 	BOOL ok;
 

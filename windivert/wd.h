@@ -59,8 +59,20 @@ struct wd_handle {
 	struct wd_held *held;         /* WD_HELD_MAX, used in turn */
 	uint32_t next_held, cookies;
 	uint8_t *txbuf;               /* a copy to fix checksums or the TTL in */
+	struct wd_reflect *reflect;   /* WINDIVERT_LAYER_REFLECT: instead of ipr */
 	pthread_t dropper;            /* WINDIVERT_FLAG_DROP: drops what matches */
 	int has_dropper;
+};
+
+/* What one receive call wants and gets. */
+struct wd_rx {
+	uint8_t *buf;
+	UINT buflen;
+	UINT used;
+	WINDIVERT_ADDRESS *addrs; /* NULL: the caller wants none */
+	UINT max;                 /* addresses, hence packets, at most */
+	UINT got;
+	int cut;                  /* the first packet did not fit and was cut */
 };
 
 /* The open handle behind h, or NULL with ERROR_INVALID_HANDLE. */
@@ -72,6 +84,17 @@ DWORD wd_start_dropper(struct wd_handle *w);
 
 /* Stop that thread, if any (the handle is shut down for it). */
 void wd_stop_dropper(struct wd_handle *w);
+
+/* ---- reflect.c: WINDIVERT_LAYER_REFLECT ---- */
+
+/* Start a REFLECT handle: the handles open now are its first events; 0 or an error code. */
+DWORD wd_reflect_open(struct wd_handle *w);
+
+/* Receive events (lock taken here): 0, ERROR_NO_DATA once shut down, or an error code. */
+DWORD wd_reflect_receive(struct wd_handle *w, struct wd_rx *c);
+
+/* No more events: receives return what waits, then ERROR_NO_DATA. */
+void wd_reflect_shutdown(struct wd_handle *w);
 
 /* ---- error.c ---- */
 

@@ -149,6 +149,7 @@ static void free_handle(struct wd_handle *w)
 		return;
 	ipr_close(w->ipr);
 	wd_filter_free(w->filter);
+	free(w->reflect);
 	free(w->rxbuf);
 	free(w->held);
 	free(w->txbuf);
@@ -192,6 +193,8 @@ static DWORD start(struct wd_handle *w, const char *filter)
 
 	if (err)
 		return err == -ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_INVALID_PARAMETER;
+	if (w->layer == WINDIVERT_LAYER_REFLECT)
+		return wd_reflect_open(w);
 	if (wd_filter_kernel(w->filter, &k))
 		return ERROR_NOT_ENOUGH_MEMORY;
 	w->exact = k.exact;
@@ -218,7 +221,7 @@ WD_EXPORT HANDLE WinDivertOpen(const char *filter, WINDIVERT_LAYER layer, INT16 
 
 	if (!filter || !args_valid(layer, priority, flags))
 		return wd_fail(ERROR_INVALID_PARAMETER), INVALID_HANDLE_VALUE;
-	if (layer != WINDIVERT_LAYER_NETWORK && layer != WINDIVERT_LAYER_NETWORK_FORWARD)
+	if (layer == WINDIVERT_LAYER_FLOW || layer == WINDIVERT_LAYER_SOCKET)
 		return wd_fail(ERROR_NOT_SUPPORTED), INVALID_HANDLE_VALUE;
 	w = new_handle(layer, priority, flags);
 	code = w ? start(w, filter) : ERROR_NOT_ENOUGH_MEMORY;
@@ -254,7 +257,9 @@ WD_EXPORT BOOL WinDivertShutdown(HANDLE handle, WINDIVERT_SHUTDOWN how)
 		return wd_fail(ERROR_INVALID_PARAMETER);
 	if (how & WINDIVERT_SHUTDOWN_SEND)
 		__atomic_store_n(&w->shut_send, 1, __ATOMIC_RELEASE);
-	if (how & WINDIVERT_SHUTDOWN_RECV)
+	if ((how & WINDIVERT_SHUTDOWN_RECV) && w->reflect)
+		wd_reflect_shutdown(w);
+	else if (how & WINDIVERT_SHUTDOWN_RECV)
 		err = ipr_shutdown(w->ipr);
 	return err ? wd_fail(wd_error_of(err)) : wd_ok();
 }
@@ -297,8 +302,8 @@ static int apply_param(struct wd_handle *w, WINDIVERT_PARAM param, UINT64 value)
 	uint64_t v;
 	int err;
 
-	if (!ipr_param_of(param, value, &p, &v))
-		return 0;
+	if (!w->ipr || !ipr_param_of(param, value, &p, &v))
+		return 0; /* a REFLECT handle: the value is kept */
 	pthread_mutex_lock(&w->lock);
 	err = ipr_set_param(w->ipr, p, v);
 	pthread_mutex_unlock(&w->lock);

@@ -45,7 +45,7 @@ LOG_INFO = 2
 LOG_DEBUG = 3
 
 SNAPLEN_MAX = 65535
-PRIORITY_MAX = 10000
+PRIORITY_MAX = 30000
 ADDR_STRLEN = 46
 BATCH_MAX = 1024  # packets one ipr_recv_batch() call returns at most (README)
 

@@ -67,7 +67,7 @@ class Redirector:
 
     filter: pcap expression (None: every IP packet); layers: "in", "out",
     "forward" (one, a list, or "in,out"); priority: higher sees packets first
-    (-10000 to 10000); queue: NFQUEUE number (None: a free one); snaplen: bytes
+    (-30000 to 30000); queue: NFQUEUE number (None: a free one); snaplen: bytes
     copied per packet (None: all; a truncated packet cannot be modified);
     fail_closed: a full queue drops instead of passing; monitor: copies only,
     nothing is held and verdicts do nothing; interface / in_interface /

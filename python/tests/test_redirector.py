@@ -208,9 +208,9 @@ class Handle(NetnsCase):
 
     def test_bad_option(self):
         with self.assertRaises(ipredir.Error) as caught:
-            ipredir.Redirector(priority=20000)
+            ipredir.Redirector(priority=40000)
         self.assertEqual(caught.exception.errno, errno.EINVAL)
-        self.assertIn("priority 20000", str(caught.exception))
+        self.assertIn("priority 40000", str(caught.exception))
         with self.assertRaises(ValueError):
             ipredir.Redirector(layers="sideways")
 

@@ -4,7 +4,8 @@
  * a private network namespace (root; skipped otherwise): a received packet is
  * taken out of the stack until it is sent; sent unchanged or modified it goes
  * on; priorities; the flags; parameters; shutdown; loopback taken once;
- * impostors; inbound sends on an interface; checksum flags; bad arguments.
+ * impostors; inbound sends on an interface; checksum flags; the REFLECT layer; bad
+ * arguments.
  * Traffic is UDP to 127.0.0.1 (a veth pair for the inbound send), one port
  * per case.
  */
@@ -339,6 +340,36 @@ static void test_inbound_send_on_interface(void)
 	close(rx);
 }
 
+/* REFLECT: handles open before it come as opened, later ones open and close. */
+static void test_reflect(void)
+{
+	HANDLE before = open_port(PORT + 14, 7, WINDIVERT_FLAG_SNIFF), later, x;
+	char text[256];
+	WINDIVERT_ADDRESS a;
+	UINT len = 0;
+
+	x = WinDivertOpen("processId == 0 or true", WINDIVERT_LAYER_REFLECT, 0,
+			  WINDIVERT_FLAG_SNIFF | WINDIVERT_FLAG_RECV_ONLY);
+	CHECK(before != INVALID_HANDLE_VALUE && x != INVALID_HANDLE_VALUE);
+	CHECK(recv_one(x, &len, &a) && a.Event == WINDIVERT_EVENT_REFLECT_OPEN);
+	CHECK(a.Layer == WINDIVERT_LAYER_REFLECT && a.Reflect.ProcessId == (UINT32)getpid());
+	CHECK(a.Reflect.Layer == WINDIVERT_LAYER_NETWORK && a.Reflect.Priority == 7);
+	CHECK(a.Reflect.Flags == WINDIVERT_FLAG_SNIFF);
+	CHECK(WinDivertHelperFormatFilter((char *)pkt, WINDIVERT_LAYER_NETWORK, text,
+					  sizeof(text)) && strstr(text, "7314"));
+	later = open_port(PORT + 15, -3, 0);
+	CHECK(recv_one(x, &len, &a) && a.Event == WINDIVERT_EVENT_REFLECT_OPEN &&
+	      a.Reflect.Priority == -3);
+	CHECK(WinDivertClose(later));
+	CHECK(recv_one(x, &len, &a) && a.Event == WINDIVERT_EVENT_REFLECT_CLOSE &&
+	      a.Reflect.Priority == -3);
+	CHECK(WinDivertOpen("true", WINDIVERT_LAYER_REFLECT, 0, 0) == INVALID_HANDLE_VALUE &&
+	      GetLastError() == ERROR_INVALID_PARAMETER); /* SNIFF and RECV_ONLY are required */
+	CHECK(WinDivertShutdown(x, WINDIVERT_SHUTDOWN_RECV));
+	CHECK(!recv_one(x, &len, &a) && GetLastError() == ERROR_NO_DATA);
+	CHECK(WinDivertClose(x) && WinDivertClose(before));
+}
+
 /* Bad arguments fail with the documented codes. */
 static void test_bad_arguments(void)
 {
@@ -378,6 +409,7 @@ int main(void)
 		CHECK_CASE(test_shutdown),
 		CHECK_CASE(test_loopback_once),
 		CHECK_CASE(test_inbound_send_on_interface),
+		CHECK_CASE(test_reflect),
 		CHECK_CASE(test_bad_arguments),
 	};
 	const unsigned int n = sizeof(cases) / sizeof(cases[0]);
