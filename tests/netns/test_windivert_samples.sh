@@ -8,8 +8,8 @@
 #                 datagram to a bound port gets "port unreachable" (its ICMP);
 #   webfilter     a request for a listed site gets the block page, others the server's page;
 #   streamdump    a TCP stream through its local proxy arrives intact, and is dumped;
-#   windivertctl  list shows the handle of a running passthru (a skip while WinDivertOpen
-#                 refuses the REFLECT layer, as windivertctl reports it); uninstall fails.
+#   windivertctl  list shows the handle of a running passthru, as ipredir status does (its
+#                 layer, priority, flags and filter); uninstall fails.
 #
 #   +------+ veth-a                veth-b +------+
 #   |  A   |------------------------------|  B   |
@@ -204,13 +204,12 @@ test_windivertctl() {
 	sample_start "$NS_B" passthru "$WORK/ctl_passthru.log" "udp.DstPort == 9" ||
 		{ fail windivertctl "passthru did not start"; return; }
 	in_ns "$NS_B" "$WD/windivertctl" list >"$log" 2>&1 || rc=$?
-	if has_line "$log" 'REFLECT layer is not supported'; then
-		skip windivertctl.list "$(grep -m 1 '^error:' "$log")"
-	else
-		check windivertctl.list "no OPEN line for passthru (pid $SAMPLE_PID), status $rc" \
-			has_line "$log" "^OPEN .* pid=$SAMPLE_PID .*layer=NETWORK .*priority=0 " ||
-			show "$log"
-	fi
+	check windivertctl.list "no OPEN line for passthru (pid $SAMPLE_PID), status $rc" \
+		has_line "$log" "^OPEN .* pid=$SAMPLE_PID .*layer=NETWORK .*priority=0 " || show "$log"
+	in_ns "$NS_B" "$IPREDIR" status >"$WORK/status.log" 2>&1
+	check windivertctl.status "ipredir status does not show the handle's layer, priority and filter" \
+		has_line "$WORK/status.log" 'filter +windivert NETWORK priority=0 flags=0x0: udp.DstPort == 9' ||
+		show "$WORK/status.log"
 	sample_stop "$NS_B"
 }
 
