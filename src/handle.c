@@ -138,6 +138,9 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 		 atomic_fetch_add(&table_seq, 1));
 	ipr_comment_format(h->comment, sizeof(h->comment), o->layers, act,
 			   o->describe ? o->describe : o->filter);
+	if (o->describe)
+		ipr_cut_text(h->describe, sizeof(h->describe), o->describe);
+	spec.describe = o->describe ? h->describe : NULL;
 	return ipr_rules_install(&spec, &h->rules);
 }
 

@@ -114,6 +114,7 @@ struct ipr_rules_action {
 struct ipr_rules_spec {
 	const char *table;         /* table name (family inet) */
 	const char *comment;       /* stored as table user data, shown by status tools */
+	const char *describe;      /* opts.describe, cut to IPR_DESCRIBE_MAX; NULL = none */
 	unsigned int layers;       /* enum ipr_layer mask, non-zero */
 	const char *interface;     /* arriving on or leaving through; NULL = any */
 	const char *in_interface;  /* input interface must be; NULL = any */
@@ -160,6 +161,11 @@ void ipr_rules_remove(struct ipr_rules *r);
 /* ---- status.c: the table comment, written at open and read by ipr_list_redirectors ---- */
 
 #define IPR_COMMENT_MAX 128 /* nft keeps at most 127 characters */
+#define IPR_UDATA_DESCRIBE 1 /* table user data after the comment: opts.describe whole */
+#define IPR_DESCRIBE_MAX 124 /* with its NUL: what the comment leaves of 256 bytes */
+
+/* text into buf, cut visibly with "..." to fit. */
+void ipr_cut_text(char *buf, size_t size, const char *text);
 
 /* "pid=P layers=L queue|group=N queues=Q filter=F", cut visibly with "..." to fit. */
 void ipr_comment_format(char *buf, size_t size, unsigned int layers,
@@ -431,6 +437,7 @@ struct ipr_handle {
 	uint64_t params[IPR_PARAM_RCVBUF + 1]; /* owner: what ipr_get_param() says */
 	int shut;                       /* owner: ipr_shutdown() was called (atomic) */
 	char comment[IPR_COMMENT_MAX];
+	char describe[IPR_DESCRIBE_MAX];
 };
 
 static inline int ipr_is_shut(const struct ipr_handle *h)

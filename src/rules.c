@@ -232,7 +232,8 @@ static unsigned int queue_rule_needs(const struct ipr_rules_spec *spec, enum ipr
 
 /* ---- table, chains, maps, rules ---- */
 
-static int table_comment(struct nftnl_table *t, const char *comment)
+/* The comment (nft shows it), and the describe text whole after it (status reads it). */
+static int table_comment(struct nftnl_table *t, const char *comment, const char *describe)
 {
 	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
 	int err = -ENOMEM;
@@ -240,6 +241,8 @@ static int table_comment(struct nftnl_table *t, const char *comment)
 	if (!ud)
 		return -ENOMEM;
 	if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_TABLE_COMMENT, comment))
+		goto out;
+	if (describe && !nftnl_udata_put_strz(ud, IPR_UDATA_DESCRIBE, describe))
 		goto out;
 	if (nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud),
 				 nftnl_udata_buf_len(ud)) < 0)
@@ -256,7 +259,7 @@ static int table_attrs(struct nftnl_table *t, const struct ipr_rules_spec *spec)
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
 	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, spec->table) < 0)
 		return -ENOMEM;
-	return spec->comment ? table_comment(t, spec->comment) : 0;
+	return spec->comment ? table_comment(t, spec->comment, spec->describe) : 0;
 }
 
 static int put_table(struct ipr_batch *bt, const struct ipr_rules_spec *spec)

@@ -38,18 +38,27 @@ static void format_layers(unsigned int layers, char *buf, size_t size)
 	memmove(buf, buf + 1, strlen(buf)); /* drop the leading comma */
 }
 
+/* n = what snprintf() wanted to write into buf: a text too long ends "...", visibly. */
+static void mark_cut(char *buf, size_t size, int n)
+{
+	if (n >= (int)size && size >= 4)
+		memcpy(buf + size - 4, "...", 4);
+}
+
 void ipr_comment_format(char *buf, size_t size, unsigned int layers,
 			const struct ipr_rules_action *act, const char *filter)
 {
 	char names[32];
-	int n;
 
 	format_layers(layers, names, sizeof(names));
-	n = snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
-		     act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first, act->count,
-		     filter ? filter : "");
-	if (n >= (int)size && size >= 4)
-		memcpy(buf + size - 4, "...", 4); /* a long filter is cut, visibly */
+	mark_cut(buf, size, snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
+				     act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first,
+				     act->count, filter ? filter : ""));
+}
+
+void ipr_cut_text(char *buf, size_t size, const char *text)
+{
+	mark_cut(buf, size, snprintf(buf, size, "%s", text));
 }
 
 /* ---- the tables ---- */
@@ -66,30 +75,38 @@ static int comment_attr_cb(const struct nftnl_udata *attr, void *data)
 	const struct nftnl_udata **tb = data;
 	uint8_t type = nftnl_udata_type(attr);
 
-	if (type == NFTNL_UDATA_TABLE_COMMENT && nftnl_udata_len(attr) > 0)
+	if ((type == NFTNL_UDATA_TABLE_COMMENT || type == IPR_UDATA_DESCRIBE) &&
+	    nftnl_udata_len(attr) > 0)
 		tb[type] = attr;
 	return 0;
 }
 
-/* Copy the NUL-terminated comment of t into buf; "" when it has none. */
-static void table_comment(const struct nftnl_table *t, char *buf, size_t size)
+/* The NUL-terminated text of one user data attribute into buf; "" without it. */
+static void udata_text(const struct nftnl_udata *attr, char *buf, size_t size)
 {
-	const struct nftnl_udata *tb[NFTNL_UDATA_TABLE_MAX + 1] = { 0 };
-	const void *data;
-	uint32_t len = 0;
+	uint32_t len = attr ? nftnl_udata_len(attr) : 0;
 
-	buf[0] = '\0';
-	if (!nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
-		return;
-	data = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
-	if (!data || nftnl_udata_parse(data, len, comment_attr_cb, tb) < 0 ||
-	    !tb[NFTNL_UDATA_TABLE_COMMENT])
-		return;
-	len = nftnl_udata_len(tb[NFTNL_UDATA_TABLE_COMMENT]);
 	if (len >= size)
 		len = (uint32_t)size - 1;
-	memcpy(buf, nftnl_udata_get(tb[NFTNL_UDATA_TABLE_COMMENT]), len);
+	if (len)
+		memcpy(buf, nftnl_udata_get(attr), len);
 	buf[len] = '\0';
+}
+
+/* The comment of t and the describe text after it into comment and describe. */
+static void table_comment(const struct nftnl_table *t, char *comment, size_t size,
+			  char *describe, size_t dsize)
+{
+	const struct nftnl_udata *tb[IPR_UDATA_DESCRIBE + 1] = { 0 };
+	const void *data = NULL;
+	uint32_t len = 0;
+
+	if (nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
+		data = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	if (data && nftnl_udata_parse(data, len, comment_attr_cb, tb) < 0)
+		memset(tb, 0, sizeof(tb));
+	udata_text(tb[NFTNL_UDATA_TABLE_COMMENT], comment, size);
+	udata_text(tb[IPR_UDATA_DESCRIBE], describe, dsize);
 }
 
 /* What ipr_comment_format() wrote -> r. */
@@ -109,7 +126,7 @@ static void parse_comment(const char *comment, struct ipr_redirector *r)
 static void take_table(const struct nftnl_table *t, struct list_ctx *ctx)
 {
 	const char *name = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
-	char comment[NFT_USERDATA_MAXLEN];
+	char comment[NFT_USERDATA_MAXLEN], describe[IPR_DESCRIBE_MAX];
 	struct ipr_redirector *r;
 
 	if (!name || strncmp(name, TABLE_PREFIX, strlen(TABLE_PREFIX)) != 0)
@@ -121,8 +138,10 @@ static void take_table(const struct nftnl_table *t, struct list_ctx *ctx)
 	snprintf(r->table, sizeof(r->table), "%s", name);
 	r->owned = nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) &&
 		   (nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_OWNER);
-	table_comment(t, comment, sizeof(comment));
+	table_comment(t, comment, sizeof(comment), describe, sizeof(describe));
 	parse_comment(comment, r);
+	if (describe[0]) /* whole, where the comment had to cut it */
+		snprintf(r->filter, sizeof(r->filter), "%s", describe);
 }
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)

@@ -8,6 +8,7 @@
  * IPv4-mapped IPv6 address ::ffff:a.b.c.d) or an IPv6 address. One ':' ending a
  * word is the ':' of a conditional. Errors carry WinDivert's positions.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "filter.h"
@@ -82,19 +83,21 @@ static const char *read_number(const char *s, uint32_t base, uint32_t n[4])
 	return p == s ? NULL : p;
 }
 
-/* "a.b.c.d" (all of s) into *addr; 0 or -1. */
-static int parse_ipv4(const char *s, uint32_t *addr)
+/* Shared with WinDivertHelperParseIPv4Address(): see wd.h. */
+int wd_parse_ipv4(const char *s, UINT32 *addr)
 {
 	uint32_t part[4];
 
+	if (!s)
+		return -EINVAL;
 	*addr = 0;
 	for (int i = 0; i < 4; i++) {
 		s = read_number(s, 10, part);
 		if (!s || part[0] > 0xFF || (i < 3 && *s++ != '.'))
-			return -1;
+			return -EINVAL;
 		*addr |= part[0] << (8 * (3 - i));
 	}
-	return *s == '\0' ? 0 : -1;
+	return *s == '\0' ? 0 : -EINVAL;
 }
 
 /* The groups of an IPv6 address as they are read: those before "::" and after. */
@@ -106,7 +109,7 @@ struct groups {
 	uint32_t v4addr;
 };
 
-/* The eight groups into w[] (least significant word first); 0 or -1. */
+/* The eight groups into w[] (least significant word first); 0 or -EINVAL. */
 static int join_groups(const struct groups *g, uint32_t w[4])
 {
 	uint16_t group[8];
@@ -118,7 +121,7 @@ static int join_groups(const struct groups *g, uint32_t w[4])
 	if (!g->v4)
 		return 0;
 	if (w[3] || w[2] || w[0] || (w[1] != 0xFFFF && w[1] != 0))
-		return -1; /* only ::ffff:a.b.c.d and ::a.b.c.d */
+		return -EINVAL; /* only ::ffff:a.b.c.d and ::a.b.c.d */
 	w[0] = g->v4addr;
 	return 0;
 }
@@ -140,13 +143,16 @@ static int read_group(const char **s, struct groups *g)
 	return 0;
 }
 
-static int parse_ipv6(const char *s, uint32_t w[4])
+/* Shared with WinDivertHelperParseIPv6Address(): see wd.h. */
+int wd_parse_ipv6(const char *s, UINT32 *w)
 {
 	struct groups g = { .nleft = 0 };
 
+	if (!s)
+		return -EINVAL;
 	if (*s == ':') {
 		if (s[1] != ':')
-			return -1;
+			return -EINVAL;
 		g.after_gap = 1;
 		s += 2;
 		if (*s == '\0')
@@ -155,22 +161,22 @@ static int parse_ipv6(const char *s, uint32_t w[4])
 	for (int k = 0; k < 8; k++) {
 		if (*s == ':') {
 			if (g.after_gap)
-				return -1;
+				return -EINVAL;
 			g.after_gap = 1;
 			if (*++s == '\0')
 				break;
 		}
-		if (g.nleft < 6 && parse_ipv4(s, &g.v4addr) == 0) {
+		if (g.nleft < 6 && wd_parse_ipv4(s, &g.v4addr) == 0) {
 			g.v4 = 1;
 			g.nright += 2;
 			break;
 		}
 		if (read_group(&s, &g) < 0)
-			return -1;
+			return -EINVAL;
 		if (*s == '\0') {
 			if (g.after_gap || k == 7)
 				break;
-			return -1;
+			return -EINVAL;
 		}
 		s++; /* past ':'; a ninth group is not read, as WinDivert does not */
 	}
@@ -273,11 +279,11 @@ static int lex_value(struct lexer *lx, const char *word, unsigned int start)
 	}
 	end = read_number(word, 16, n);
 	if (!end || *end != '\0') {
-		if (parse_ipv4(word, &addr) == 0) {
+		if (wd_parse_ipv4(word, &addr) == 0) {
 			n[0] = addr;
 			n[1] = 0xFFFF; /* ::ffff:a.b.c.d */
 			n[2] = n[3] = 0;
-		} else if (parse_ipv6(word, n) < 0) {
+		} else if (wd_parse_ipv6(word, n) < 0) {
 			return 0;
 		}
 	}

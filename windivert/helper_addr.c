@@ -5,8 +5,9 @@
  *
  * Addresses are in host order; an IPv6 address is UINT32[4] with the last 32
  * bits in [0], so that the array read as one 128-bit little-endian number is
- * the address. Text is read by libipredir (ipr_addr_parse) within WinDivert's
- * limits, and written as WinDivert writes it: the longest run of zero groups
+ * the address. Text is read by the filter language's reader (filter_lex.c), as
+ * in WinDivert, where a filter and these helpers read addresses alike; it is
+ * written as WinDivert writes it: the longest run of zero groups
  * (the first of equals, even a single group) as "::", an IPv4-mapped address
  * as plain "a.b.c.d".
  */
@@ -21,52 +22,12 @@
 
 #define IPV6_TEXT_MAX 40 /* eight groups of four digits, seven colons, NUL */
 
-static UINT32 get_be32(const uint8_t *p)
-{
-	return (UINT32)p[0] << 24 | (UINT32)p[1] << 16 | (UINT32)p[2] << 8 | p[3];
-}
-
 static void put_be32(uint8_t *p, UINT32 v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
-}
-
-int wd_parse_ipv4(const char *text, UINT32 *addr)
-{
-	struct ipr_addr a;
-
-	if (!text || ipr_addr_parse(text, &a) || a.family != AF_INET)
-		return -EINVAL;
-	*addr = get_be32(a.bytes);
-	return 0;
-}
-
-/* WinDivert takes a dotted tail only as ::a.b.c.d or ::ffff:a.b.c.d. */
-static int dotted_tail_allowed(const UINT32 *addr)
-{
-	return !addr[3] && !addr[2] && (!addr[1] || addr[1] == 0xffff);
-}
-
-int wd_parse_ipv6(const char *text, UINT32 *addr)
-{
-	struct ipr_addr a;
-
-	if (!text || ipr_addr_parse(text, &a))
-		return -EINVAL;
-	if (a.family == AF_INET) {
-		/* a bare IPv4 address reads as ::a.b.c.d */
-		memset(addr, 0, 4 * sizeof(*addr));
-		addr[0] = get_be32(a.bytes);
-		return 0;
-	}
-	for (int i = 0; i < 4; i++)
-		addr[3 - i] = get_be32(a.bytes + 4 * i);
-	if (strchr(text, '.') && !dotted_tail_allowed(addr))
-		return -EINVAL;
-	return 0;
 }
 
 /* Copy text (n bytes) into buf: n, or -ENOSPC with as much as fits, NUL-terminated. */

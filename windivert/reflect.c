@@ -4,12 +4,12 @@
  * process of the network namespace opened and closed.
  *
  * Every NETWORK or NETWORK_FORWARD handle installs an nf_tables table whose
- * comment describes it ("windivert LAYER priority=P flags=0xF: filter", see
- * windivert.c). A REFLECT handle lists those tables (ipr_list_redirectors())
+ * user data describes it ("windivert LAYER priority=P flags=0xF: filter", see
+ * windivert.c; libipredir keeps 123 characters of it). A REFLECT handle lists those tables (ipr_list_redirectors())
  * when it opens, reporting each as opened, and again every POLL_MS while a
  * receive waits: a new table is a handle opened, a table gone one closed. The
- * data of an event is the handle's filter in object form (its text when the
- * comment had to cut it).
+ * data of an event is the handle's filter in object form (its text when it
+ * was cut).
  */
 #include <errno.h>
 #include <poll.h>

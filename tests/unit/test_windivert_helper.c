@@ -602,6 +602,8 @@ static void addr_parse_ipv4(void)
 	CHECK(!WinDivertHelperParseIPv4Address("", NULL));
 	CHECK(!WinDivertHelperParseIPv4Address("::1", NULL));
 	CHECK(!WinDivertHelperParseIPv4Address(NULL, &addr));
+	/* read as the filter language reads it: decimal, leading zeros too */
+	CHECK(WinDivertHelperParseIPv4Address("010.0.0.01", &addr) && addr == 0x0a000001);
 }
 
 static int addr_is(const UINT32 *a, UINT32 w3, UINT32 w2, UINT32 w1, UINT32 w0)
