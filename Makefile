@@ -24,7 +24,8 @@ LINK = $(CC) $(IPR_CFLAGS) $(CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lnftnl -lmnl -lpcap)
 SOVERSION := 0
-VERSION := 0.1.0
+# The library's version: the header's IPR_VERSION_STRING.
+VERSION := $(shell sed -n 's/^\#define IPR_VERSION_STRING "\(.*\)"/\1/p' include/ipredir.h)
 
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/lib/%.o)

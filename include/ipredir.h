@@ -24,11 +24,11 @@ extern "C" {
 #endif
 
 #define IPR_VERSION_MAJOR 0
-#define IPR_VERSION_MINOR 1
+#define IPR_VERSION_MINOR 2
 #define IPR_VERSION_PATCH 0
-#define IPR_VERSION_STRING "0.1.0"
+#define IPR_VERSION_STRING "0.2.0"
 
-/* The library's version string, e.g. "0.1.0". */
+/* The library's version string, e.g. "0.2.0". */
 const char *ipr_version(void);
 
 /* Why the last failed call of this thread failed; never NULL. */

@@ -14,6 +14,9 @@ PATH=$PATH:/usr/sbin:/sbin # ip, nft, sysctl
 PYTHON_BIN=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && PATH=${PYTHON_BIN%/*}:$PATH
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${IPR_BUILD:-$ROOT/build} # another build tree, e.g. a sanitizer build
+# The library's version, as the header and the Makefile have it; LIB_VERSION_RE for regexes.
+LIB_VERSION=$(sed -n 's/^#define IPR_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/ipredir.h")
+LIB_VERSION_RE=${LIB_VERSION//./\\.}
 IPRTAP=$BUILD/tests/iprtap
 IPREDIR=$BUILD/ipredir
 RULES_PROBE=$BUILD/tests/rules_probe

@@ -9,7 +9,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=abi
 . "$(dirname "$0")/lib.sh"
-LIB=$BUILD/libipredir.so.0.1.0
+LIB=$BUILD/libipredir.so.$LIB_VERSION
 WD_LIB=$BUILD/libwindivert.so.2.2.0
 need_root_and abi "$LIB" "$WD_LIB"
 cd "$ROOT" || exit 1

@@ -106,5 +106,5 @@ signal_case TERM
 quiet_case
 list_case
 check version "--version does not print the library version" \
-	test "$("$IPREDIR" --version)" = "ipredir $(sed -n 's/^#define IPR_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/ipredir.h")"
+	test "$("$IPREDIR" --version)" = "ipredir $LIB_VERSION"
 finish

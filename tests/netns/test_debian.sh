@@ -22,7 +22,7 @@ if ! git ls-files >"$WORK/files" 2>/dev/null || ! grep -qx debian/control "$WORK
 	finish
 fi
 
-SRC=$WORK/ipredir-0.1.0
+SRC=$WORK/ipredir-$LIB_VERSION
 DEBS=$WORK
 ROOTFS=$WORK/root
 mkdir -p "$SRC" "$ROOTFS"
@@ -40,7 +40,7 @@ pass build
 echo "# dpkg-buildpackage took $((SECONDS - start)) s"
 
 arch=$(dpkg --print-architecture)
-deb() { echo "$DEBS/${1}_0.1.0_$arch.deb"; }
+deb() { echo "$DEBS/${1}_${LIB_VERSION}_$arch.deb"; }
 
 # holds PACKAGE PATH...: the package's file list has every PATH (./ stripped).
 holds() {
@@ -54,7 +54,7 @@ holds() {
 
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 L=usr/lib/$multiarch
-check libipredir0 "package incomplete" holds libipredir0 "$L/libipredir.so.0.1.0" "$L/libipredir.so.0"
+check libipredir0 "package incomplete" holds libipredir0 "$L/libipredir.so.$LIB_VERSION" "$L/libipredir.so.0"
 check libipredir_dev "package incomplete" holds libipredir-dev usr/include/ipredir.h \
 	"$L/libipredir.a" "$L/libipredir.so" "$L/pkgconfig/libipredir.pc" \
 	usr/share/man/man3/libipredir.3.gz usr/share/man/man3/ipr_open.3.gz
@@ -75,18 +75,19 @@ depends() {
 		grep -Eq "$re" "$WORK/$pkg.depends" || { echo "# $pkg does not depend on $re"; return 1; }
 	done
 }
-check dev_depends "libipredir-dev does not require libipredir0 (= 0.1.0)" \
-	depends libipredir-dev 'libipredir0 \(= 0\.1\.0\)'
-check wd_dev_depends "libwindivert-dev does not require libwindivert2 (= 0.1.0), libipredir-dev" \
-	depends libwindivert-dev 'libwindivert2 \(= 0\.1\.0\)' 'libipredir-dev'
-check wd_depends "libwindivert2 does not depend on libipredir0" depends libwindivert2 'libipredir0'
+check dev_depends "libipredir-dev does not require libipredir0 (= $LIB_VERSION)" \
+	depends libipredir-dev "libipredir0 \\(= $LIB_VERSION_RE\\)"
+check wd_dev_depends "libwindivert-dev does not require libwindivert2 (= $LIB_VERSION), libipredir-dev" \
+	depends libwindivert-dev "libwindivert2 \\(= $LIB_VERSION_RE\\)" 'libipredir-dev'
+check wd_depends "libwindivert2 does not depend on libipredir0 (>= $LIB_VERSION)" \
+	depends libwindivert2 "libipredir0 \\(>= $LIB_VERSION_RE\\)"
 
 for pkg in libipredir0 libipredir-dev libwindivert2 libwindivert-dev ipredir; do
 	dpkg -x "$(deb "$pkg")" "$ROOTFS" || fail "unpack_$pkg" "dpkg -x failed"
 done
 version_runs() {
 	LD_LIBRARY_PATH=$ROOTFS/$L "$ROOTFS/usr/sbin/ipredir" --version >"$WORK/version" &&
-		has_line "$WORK/version" '^ipredir 0\.1\.0$'
+		has_line "$WORK/version" "^ipredir $LIB_VERSION_RE\$"
 }
 check version "ipredir --version from the unpacked root failed" version_runs
 
@@ -105,7 +106,7 @@ runs_against() {
 printf '#include <stdio.h>\n#include <ipredir.h>\nint main(void) { puts(ipr_version()); return 0; }\n' \
 	>"$WORK/version.c"
 check library "a program against the unpacked libipredir-dev did not run" \
-	runs_against libipredir version 0.1.0 'libipredir\.so\.0'
+	runs_against libipredir version "$LIB_VERSION" 'libipredir\.so\.0'
 cat >"$WORK/wdformat.c" <<'EOF'
 #include <stdio.h>
 #include <windivert.h>

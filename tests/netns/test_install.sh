@@ -18,7 +18,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=install
 . "$(dirname "$0")/lib.sh"
-need_root_and install "$BUILD/libipredir.so.0.1.0" "$IPREDIR"
+need_root_and install "$BUILD/libipredir.so.$LIB_VERSION" "$IPREDIR"
 skip_if_sanitized install "clients are built without its runtime, and make would relink it"
 cd "$ROOT" || exit 1
 command -v pkg-config >/dev/null || { skip install "pkg-config is not installed"; finish; }
@@ -39,7 +39,7 @@ make_install() {
 expected_files() {
 	local f
 	printf '%s\n' sbin/ipredir lib/libipredir.a lib/libipredir.so lib/libipredir.so.0 \
-		lib/libipredir.so.0.1.0 lib/pkgconfig/libipredir.pc include/ipredir.h \
+		lib/libipredir.so."$LIB_VERSION" lib/pkgconfig/libipredir.pc include/ipredir.h \
 		lib/libwindivert.a lib/libwindivert.so lib/libwindivert.so.2 \
 		lib/libwindivert.so.2.2.0 lib/pkgconfig/windivert.pc include/windivert.h \
 		libexec/ipredir/ipredir-service lib/systemd/system/ipredir@.service \
@@ -184,7 +184,7 @@ runs_ok() {
 	LD_LIBRARY_PATH=$3 in_ns "$NS" "$WORK/$1" >"$WORK/$1.run" 2>&1 && has_line "$WORK/$1.run" "$2"
 }
 
-CLIENT_OK='^client ok 0\.1\.0$'
+CLIENT_OK="^client ok $LIB_VERSION_RE\$"
 WDCLIENT_OK='^wdclient ok$'
 needs() { readelf -d "$WORK/$1" | grep -q "NEEDED.*\[$2\]"; }
 shared_client() {
@@ -241,8 +241,8 @@ if ! make_install install; then
 fi
 pass install
 check files "unexpected file list (< expected, > installed)" same_files || show "$WORK/diff"
-check soname "bad library links or SONAME" soname_links libipredir 0.1.0 0
-check pc_file "pkg-config --modversion is not 0.1.0" [ "$(pc libipredir --modversion)" = 0.1.0 ]
+check soname "bad library links or SONAME" soname_links libipredir "$LIB_VERSION" 0
+check pc_file "pkg-config --modversion is not $LIB_VERSION" [ "$(pc libipredir --modversion)" = "$LIB_VERSION" ]
 check pc_private "pkg-config --static names no libnftnl, libmnl, libpcap" \
 	private_libs libipredir nftnl mnl pcap
 client_check shared client libipredir shared "no libipredir.so.0 needed, or the program failed" \

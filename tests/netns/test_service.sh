@@ -16,7 +16,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=service
 . "$(dirname "$0")/lib.sh"
-need_root_and service "$IPREDIR" "$BUILD/libipredir.so.0.1.0"
+need_root_and service "$IPREDIR" "$BUILD/libipredir.so.$LIB_VERSION"
 skip_if_sanitized service "make install would relink it without the sanitizer"
 cd "$ROOT" || exit 1
 
