@@ -21,7 +21,7 @@ CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passth
            "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
            "monsnap": "monitor --snap 128", "q1": "-q 1", "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100", "wdpass": "windivert passthru",
-           "wdpass2": "windivert passthru 2 threads"}
+           "wdpass1": "windivert passthru 1 thread"}
 COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
 UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
 COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}

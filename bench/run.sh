@@ -34,9 +34,10 @@
 #   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
 #   poll     ipredir passthru --quiet --busy-poll 50 (spin before sleeping: latency)
 #   coalesce ipredir passthru --quiet --coalesce 100 (fuller batches: small packets)
-#   wdpass   examples/windivert/passthru "true" 1 64: WinDivert's passthru sample over
-#            libwindivert (one thread, batches of 64), what the compatible API costs
-#   wdpass2  the same with two threads
+#   wdpass   examples/windivert/passthru "true" CPUS 64: WinDivert's passthru sample over
+#            libwindivert, a thread per CPU as passthru has, batches of 64: what the
+#            compatible API costs
+#   wdpass1  the same with one thread
 #   CONFIG@cmp  any ipredir configuration run with the build named by BENCH_COMPARE
 #            (e.g. BENCH_COMPARE=/tmp/old/build BENCH_CONFIGS="base full full@cmp"): the
 #            same redirector before and after a change, side by side in one run
@@ -134,8 +135,8 @@ redirector_start() {
 	q1) ipredir_start "$log" passthru --quiet -q 1 "${closed[@]}" ;;
 	poll) ipredir_start "$log" passthru --quiet --busy-poll 50 "${closed[@]}" ;;
 	coalesce) ipredir_start "$log" passthru --quiet --coalesce 100 "${closed[@]}" ;;
-	wdpass) REDIR_BIN=$WDPASS && ipredir_start "$log" true 1 64 ;;
-	wdpass2) REDIR_BIN=$WDPASS && ipredir_start "$log" true 2 64 ;;
+	wdpass) REDIR_BIN=$WDPASS && ipredir_start "$log" true "$(nproc)" 64 ;;
+	wdpass1) REDIR_BIN=$WDPASS && ipredir_start "$log" true 1 64 ;;
 	*) die "unknown configuration $config" ;;
 	esac
 }

@@ -2,8 +2,9 @@
 /*
  * io.c - receiving and sending through WinDivert handles.
  *
- * A receive takes a batch from libipredir into the handle's buffer (the
- * stash) and hands packets out from it, copied into the caller's buffer. A
+ * A receive takes a batch from one of the handle's queues (a lane) into the
+ * lane's buffer (the stash) and hands packets out from it, copied into the
+ * caller's buffer; threads receiving at once serve different lanes. A
  * handed-out packet stays held in the kernel, and its address carries a token
  * naming it: sending the same bytes with that address accepts the held packet
  * (it goes on where it was taken, with its kernel metadata), sending other
@@ -11,6 +12,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,12 +22,21 @@
 #define TOKEN_AT 56           /* where in the address union a held packet's token is */
 #define LOOPBACK_IFINDEX 1    /* the loopback device, in every network namespace */
 #define WAIT_SLICE_MS 100     /* a waiting receive looks again this often (deadline) */
+#define LANE_STREAK 64        /* receives from one lane before a thread looks at the next first */
 
-/* Names the held packet an address came with; index 0 = none. */
+/* Names the held packet an address came with; slot 0 = none. */
 struct token {
-	uint32_t index; /* into the held ring, plus 1 */
+	uint16_t slot; /* into the lane's held ring, plus 1 */
+	uint16_t lane;
 	uint32_t cookie;
 };
+
+/*
+ * The lane this thread tries first: the one it last took packets from, so that
+ * threads settle on lanes of their own and a flow's packets stay in order; after
+ * LANE_STREAK receives from one lane the next one, so that one thread serves all.
+ */
+static __thread unsigned int lane_hint, lane_streak;
 
 static INT64 now_ticks(void)
 {
@@ -93,86 +104,79 @@ static struct token get_token(const WINDIVERT_ADDRESS *a)
 
 /* ---- taking packets from libipredir ---- */
 
-/* Wait until the handle's socket has something, or a slice of time passed. */
+/* Wait until a lane of the handle has something, or a slice of time passed. */
 static void wait_readable(struct wd_handle *w)
 {
-	struct pollfd pfd = { .fd = ipr_fd(w->ipr), .events = POLLIN };
+	struct pollfd pfd[WD_LANES_MAX];
 
-	pthread_mutex_unlock(&w->lock);
-	poll(&pfd, 1, WAIT_SLICE_MS);
-	pthread_mutex_lock(&w->lock);
+	for (unsigned int i = 0; i < w->nlanes; i++)
+		pfd[i] = (struct pollfd){ .fd = ipr_fd(w->lanes[i].ipr), .events = POLLIN };
+	poll(pfd, w->nlanes, WAIT_SLICE_MS);
 }
 
-/* One batch from libipredir (lock held); waits unless told not to. */
-static int receive_batch(struct wd_handle *w, int wait)
+/* One batch from the lane's queue (its lock held), without waiting. */
+static int receive_batch(struct wd_lane *l)
 {
-	int n;
-
-	for (;;) {
-		n = ipr_recv_batch(w->ipr, w->rxbuf, w->rxlen, w->rx, WD_STASH_MAX,
-				   IPR_RECV_NONBLOCK);
-		if (n == -EINTR || ((n == -EAGAIN || n == -ENOTCONN) && wait))
-			wait_readable(w);
-		else
-			return n;
-	}
+	return ipr_recv_batch(l->ipr, l->rxbuf, l->rxlen, l->rx, WD_STASH_MAX, IPR_RECV_NONBLOCK);
 }
 
 /* Keep the packets of a batch that match the filter; the others go on at once. */
-static void keep_matching(struct wd_handle *w, unsigned int n)
+static void keep_matching(struct wd_handle *w, struct wd_lane *l, unsigned int n)
 {
 	INT64 now = now_ticks();
 
-	w->next = w->count = 0;
-	w->epoch++;
+	l->next = l->count = 0;
+	l->epoch++;
 	for (unsigned int i = 0; i < n; i++) {
-		struct ipr_packet *p = &w->rx[i];
-		WINDIVERT_ADDRESS *a = &w->rxaddr[w->count];
+		struct ipr_packet *p = &l->rx[i];
+		WINDIVERT_ADDRESS *a = &l->rxaddr[l->count];
 
 		address_of(w, p, now, a);
 		if (w->exact || wd_filter_match(w->filter, p->data, p->caplen, a)) {
-			w->rx[w->count++] = *p;
+			l->rx[l->count++] = *p;
 			continue;
 		}
-		ipr_accept(w->ipr, p); /* not ours: it goes on untouched */
+		ipr_accept(l->ipr, p); /* not ours: it goes on untouched */
 	}
 }
 
-/* Make sure a packet waits in the stash (lock held); 0 or a Windows error code. */
-static DWORD fill_stash(struct wd_handle *w)
+/* Make sure packets wait in the lane's stash if its queue has any (lock held): 1 if
+ * some wait, 0 if none, -ESHUTDOWN once shut down and empty, other -errno. */
+static int fill_stash(struct wd_handle *w, struct wd_lane *l)
 {
-	while (w->next == w->count) {
-		int n = receive_batch(w, 1);
+	while (l->next == l->count) {
+		int n = receive_batch(l);
 
-		if (n == -ESHUTDOWN)
-			return ERROR_NO_DATA;
+		if (n == -EAGAIN || n == -EINTR || n == -ENOTCONN)
+			return 0;
 		if (n < 0)
-			return wd_error_of(n);
-		keep_matching(w, (unsigned int)n);
+			return n;
+		keep_matching(w, l, (unsigned int)n);
 	}
-	return 0;
+	return 1;
 }
 
 /* ---- handing packets out ---- */
 
 /* Remember the packet for its send and give its address the token. */
-static void hold(struct wd_handle *w, const struct ipr_packet *p, WINDIVERT_ADDRESS *a)
+static void hold(struct wd_handle *w, struct wd_lane *l, const struct ipr_packet *p,
+		 WINDIVERT_ADDRESS *a)
 {
-	uint32_t i = w->next_held++ % WD_HELD_MAX;
-	struct wd_held *e = &w->held[i];
+	uint32_t i = l->next_held++ % WD_HELD_MAX;
+	struct wd_held *e = &l->held[i];
 
-	if (!++w->cookies)
-		w->cookies = 1;
-	*e = (struct wd_held){ .pkt = *p, .bytes = p->data, .epoch = w->epoch,
-			       .len = p->caplen, .cookie = w->cookies, .outbound = a->Outbound };
-	put_token(a, (struct token){ i + 1, w->cookies });
+	if (!++l->cookies)
+		l->cookies = 1;
+	*e = (struct wd_held){ .pkt = *p, .bytes = p->data, .epoch = l->epoch,
+			       .len = p->caplen, .cookie = l->cookies, .outbound = a->Outbound };
+	put_token(a, (struct token){ (uint16_t)(i + 1), (uint16_t)(l - w->lanes), l->cookies });
 }
 
-static void hand_out(struct wd_handle *w, struct wd_rx *c)
+static void hand_out(struct wd_handle *w, struct wd_lane *l, struct wd_rx *c)
 {
-	while (c->got < c->max && w->next < w->count) {
-		const struct ipr_packet *p = &w->rx[w->next];
-		WINDIVERT_ADDRESS a = w->rxaddr[w->next];
+	while (c->got < c->max && l->next < l->count) {
+		const struct ipr_packet *p = &l->rx[l->next];
+		WINDIVERT_ADDRESS a = l->rxaddr[l->next];
 		UINT len = p->caplen;
 
 		if (c->used + len > c->buflen) {
@@ -184,12 +188,70 @@ static void hand_out(struct wd_handle *w, struct wd_rx *c)
 		if (len)
 			memcpy(c->buf + c->used, p->data, len);
 		if (!(w->flags & WINDIVERT_FLAG_SNIFF))
-			hold(w, p, &a);
+			hold(w, l, p, &a);
 		if (c->addrs)
 			c->addrs[c->got] = a;
 		c->used += len;
 		c->got++;
-		w->next++;
+		l->next++;
+	}
+}
+
+static void stay_on(unsigned int lane)
+{
+	if (lane != lane_hint)
+		lane_streak = 0;
+	if (++lane_streak < LANE_STREAK) {
+		lane_hint = lane;
+	} else {
+		lane_hint = lane + 1;
+		lane_streak = 0;
+	}
+}
+
+/* One pass over the lanes from this thread's, skipping those another caller has:
+ * packets into c from the first that has some. -ESHUTDOWN if every lane is shut
+ * down and empty; *busy says whether a lane was skipped. */
+static int take_any(struct wd_handle *w, struct wd_rx *c, int *busy)
+{
+	unsigned int shut = 0;
+
+	for (unsigned int k = 0; k < w->nlanes; k++) {
+		unsigned int i = (lane_hint + k) % w->nlanes;
+		struct wd_lane *l = &w->lanes[i];
+		int ret;
+
+		if (pthread_mutex_trylock(&l->lock)) {
+			*busy = 1;
+			continue;
+		}
+		ret = fill_stash(w, l);
+		if (ret > 0)
+			hand_out(w, l, c);
+		pthread_mutex_unlock(&l->lock);
+		shut += ret == -ESHUTDOWN;
+		if (ret > 0 || (ret < 0 && ret != -ESHUTDOWN)) {
+			stay_on(i);
+			return ret < 0 ? ret : 0;
+		}
+	}
+	return shut == w->nlanes ? -ESHUTDOWN : 0;
+}
+
+/* Packets into c, waiting for the first; 0 or a Windows error code. */
+static DWORD take(struct wd_handle *w, struct wd_rx *c)
+{
+	for (;;) {
+		int busy = 0, err = take_any(w, c, &busy);
+
+		if (err == -ESHUTDOWN)
+			return ERROR_NO_DATA;
+		if (err || c->got)
+			return err ? wd_error_of(err) : 0;
+		if (busy) /* another caller is at it: let it finish, then look again */
+			sched_yield();
+		else
+			wait_readable(w);
 	}
 }
 
@@ -205,15 +267,7 @@ static BOOL receive(struct wd_handle *w, struct wd_rx *c, UINT *pRecvLen, LPOVER
 {
 	DWORD code;
 
-	if (w->reflect) {
-		code = wd_reflect_receive(w, c);
-	} else {
-		pthread_mutex_lock(&w->lock);
-		code = fill_stash(w);
-		if (!code)
-			hand_out(w, c);
-		pthread_mutex_unlock(&w->lock);
-	}
+	code = w->reflect ? wd_reflect_receive(w, c) : take(w, c);
 	if (!code && c->cut)
 		code = ERROR_INSUFFICIENT_BUFFER;
 	if (pRecvLen)
@@ -277,23 +331,33 @@ WD_EXPORT BOOL GetOverlappedResult(HANDLE handle, LPOVERLAPPED overlapped, DWORD
 
 /* ---- sending ---- */
 
+/* The lane a packet goes out through: the one its token names, else this thread's. */
+static struct wd_lane *lane_for(struct wd_handle *w, const WINDIVERT_ADDRESS *a)
+{
+	struct token t = get_token(a);
+
+	if (t.slot && t.lane < w->nlanes)
+		return &w->lanes[t.lane];
+	return &w->lanes[lane_hint % w->nlanes];
+}
+
 /* The held packet an address names, if it is still waiting for its send. */
-static struct wd_held *held_of(struct wd_handle *w, const WINDIVERT_ADDRESS *a)
+static struct wd_held *held_of(struct wd_handle *w, struct wd_lane *l,
+			       const WINDIVERT_ADDRESS *a)
 {
 	struct token t = get_token(a);
 	struct wd_held *e;
 
-	if (!t.index || t.index > WD_HELD_MAX)
+	if (!t.slot || t.slot > WD_HELD_MAX || &w->lanes[t.lane] != l)
 		return NULL;
-	e = &w->held[t.index - 1];
+	e = &l->held[t.slot - 1];
 	return e->cookie && e->cookie == t.cookie ? e : NULL;
 }
 
 /* The same bytes as received, still at hand to compare. */
-static int unchanged(const struct wd_handle *w, const struct wd_held *e, const void *pkt,
-		     UINT len)
+static int unchanged(const struct wd_lane *l, const struct wd_held *e, const void *pkt, UINT len)
 {
-	return len == e->len && e->epoch == w->epoch && !memcmp(pkt, e->bytes, len);
+	return len == e->len && e->epoch == l->epoch && !memcmp(pkt, e->bytes, len);
 }
 
 #define ALL_CHECKSUMS                                                                  \
@@ -320,7 +384,7 @@ static UINT64 unvouched(const void *pkt, UINT len, const WINDIVERT_ADDRESS *a)
 }
 
 /* The bytes to send: pkt, or a copy with the TTL and checksums the address asks for. */
-static DWORD prepare(struct wd_handle *w, const void *pkt, UINT len, const WINDIVERT_ADDRESS *a,
+static DWORD prepare(struct wd_lane *l, const void *pkt, UINT len, const WINDIVERT_ADDRESS *a,
 		     const void **out)
 {
 	UINT64 fill = unvouched(pkt, len, a);
@@ -330,28 +394,29 @@ static DWORD prepare(struct wd_handle *w, const void *pkt, UINT len, const WINDI
 		return 0;
 	if (len > WINDIVERT_MTU_MAX)
 		return ERROR_INVALID_PARAMETER;
-	memcpy(w->txbuf, pkt, len);
-	*out = w->txbuf;
-	if (a->Impostor && !WinDivertHelperDecrementTTL(w->txbuf, len))
+	memcpy(l->txbuf, pkt, len);
+	*out = l->txbuf;
+	if (a->Impostor && !WinDivertHelperDecrementTTL(l->txbuf, len))
 		return ERROR_HOST_UNREACHABLE; /* the last defence against a loop */
 	if (fill)
-		WinDivertHelperCalcChecksums(w->txbuf, len, NULL, ALL_CHECKSUMS & ~fill);
+		WinDivertHelperCalcChecksums(l->txbuf, len, NULL, ALL_CHECKSUMS & ~fill);
 	return 0;
 }
 
 /* A new packet: out through the stack, or in as received on Network.IfIdx. A loopback
  * packet goes out: on Linux its way out and back in is one path. */
-static int inject(struct wd_handle *w, const void *bytes, UINT len, const WINDIVERT_ADDRESS *a)
+static int inject(struct wd_lane *l, const void *bytes, UINT len, const WINDIVERT_ADDRESS *a)
 {
 	if (a->Outbound || a->Network.IfIdx == LOOPBACK_IFINDEX)
-		return ipr_send(w->ipr, bytes, len, IPR_LAYER_OUT);
-	return ipr_send_in(w->ipr, bytes, len, a->Network.IfIdx);
+		return ipr_send(l->ipr, bytes, len, IPR_LAYER_OUT);
+	return ipr_send_in(l->ipr, bytes, len, a->Network.IfIdx);
 }
 
-/* Send one packet (lock held); 0 or a Windows error code. */
-static DWORD send_one(struct wd_handle *w, const void *pkt, UINT len, const WINDIVERT_ADDRESS *a)
+/* Send one packet through lane l (its lock held); 0 or a Windows error code. */
+static DWORD send_one(struct wd_handle *w, struct wd_lane *l, const void *pkt, UINT len,
+		      const WINDIVERT_ADDRESS *a)
 {
-	struct wd_held *e = held_of(w, a);
+	struct wd_held *e = held_of(w, l, a);
 	int same_way = e && e->outbound == a->Outbound && !a->Impostor;
 	const void *bytes;
 	DWORD code;
@@ -359,23 +424,23 @@ static DWORD send_one(struct wd_handle *w, const void *pkt, UINT len, const WIND
 
 	if (e)
 		e->cookie = 0; /* answered now, whatever happens */
-	if (same_way && unchanged(w, e, pkt, len))
-		err = ipr_accept(w->ipr, &e->pkt);
+	if (same_way && unchanged(l, e, pkt, len))
+		err = ipr_accept(l->ipr, &e->pkt);
 	if (err != -ESTALE)
 		return err ? wd_error_of(err) : 0;
-	code = prepare(w, pkt, len, a, &bytes);
+	code = prepare(l, pkt, len, a, &bytes);
 	if (code)
 		return code;
 	if (same_way)
-		err = ipr_accept_modified(w->ipr, &e->pkt, bytes, len);
+		err = ipr_accept_modified(l->ipr, &e->pkt, bytes, len);
 	else if (e)
-		ipr_drop(w->ipr, &e->pkt);
-	if (!err && bytes == w->txbuf)
-		err = ipr_flush(w->ipr); /* the copy is reused by the next packet */
+		ipr_drop(l->ipr, &e->pkt);
+	if (!err && bytes == l->txbuf)
+		err = ipr_flush(l->ipr); /* the copy is reused by the next packet */
 	else if (!err && same_way)
-		w->must_flush = 1; /* the caller's bytes: gone when the call returns */
+		l->must_flush = 1; /* the caller's bytes: gone when the call returns */
 	if (err == -ESTALE) /* the deadline took it meanwhile: send it anew */
-		err = inject(w, bytes, len, a);
+		err = inject(l, bytes, len, a);
 	return err ? wd_error_of(err) : 0;
 }
 
@@ -415,31 +480,50 @@ static struct wd_handle *sender(HANDLE handle)
  * stash the program is still receiving, so the next hand-out comes first;
  * with the stash empty, or new bytes of the caller's among them, now.
  */
-static int flush_if_due(struct wd_handle *w)
+static int flush_if_due(struct wd_lane *l)
 {
-	if (!w->must_flush && w->next < w->count)
+	if (!l->must_flush && l->next < l->count)
 		return 0;
-	w->must_flush = 0;
-	return ipr_flush(w->ipr);
+	l->must_flush = 0;
+	return ipr_flush(l->ipr);
 }
 
-/* Send n packets packed in pkt with their addresses; the sent bytes in *sent. */
+/* Let go of lane l (NULL: none) after its verdicts went out if due; the first error kept. */
+static void leave_lane(struct wd_lane *l, int *err)
+{
+	int e;
+
+	if (!l)
+		return;
+	e = flush_if_due(l);
+	if (!*err)
+		*err = e;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Send n packets packed in pkt with their addresses, each through its lane; the
+ * sent bytes in *sent. */
 static DWORD send_batch(struct wd_handle *w, const uint8_t *pkt, UINT len,
 			const WINDIVERT_ADDRESS *addrs, UINT n, UINT *sent)
 {
+	struct wd_lane *l = NULL;
 	DWORD code = 0;
-	int err;
+	int err = 0;
 
-	pthread_mutex_lock(&w->lock);
 	for (UINT i = 0; i < n && *sent < len && !code; i++) {
 		UINT plen = packet_length(pkt + *sent, len - *sent);
+		struct wd_lane *want = lane_for(w, &addrs[i]);
 
-		code = plen ? send_one(w, pkt + *sent, plen, &addrs[i]) : ERROR_INVALID_PARAMETER;
+		if (want != l) {
+			leave_lane(l, &err);
+			l = want;
+			pthread_mutex_lock(&l->lock);
+		}
+		code = plen ? send_one(w, l, pkt + *sent, plen, &addrs[i]) : ERROR_INVALID_PARAMETER;
 		if (!code)
 			*sent += plen;
 	}
-	err = flush_if_due(w);
-	pthread_mutex_unlock(&w->lock);
+	leave_lane(l, &err);
 	return code ? code : err ? wd_error_of(err) : 0;
 }
 
@@ -472,35 +556,39 @@ WD_EXPORT BOOL WinDivertSend(HANDLE handle, const VOID *pPacket, UINT packetLen,
 
 /* ---- WINDIVERT_FLAG_DROP ---- */
 
-/* Drop what matches, let the rest go on (lock held). */
-static void judge_batch(struct wd_handle *w, unsigned int n)
+/* Drop what matches, let the rest go on (the lane's lock held). */
+static void judge_batch(struct wd_handle *w, struct wd_lane *l, unsigned int n)
 {
 	INT64 now = now_ticks();
 
 	for (unsigned int i = 0; i < n; i++) {
 		WINDIVERT_ADDRESS a;
 
-		address_of(w, &w->rx[i], now, &a);
-		if (w->exact || wd_filter_match(w->filter, w->rx[i].data, w->rx[i].caplen, &a))
-			ipr_drop(w->ipr, &w->rx[i]);
+		address_of(w, &l->rx[i], now, &a);
+		if (w->exact || wd_filter_match(w->filter, l->rx[i].data, l->rx[i].caplen, &a))
+			ipr_drop(l->ipr, &l->rx[i]);
 		else
-			ipr_accept(w->ipr, &w->rx[i]);
+			ipr_accept(l->ipr, &l->rx[i]);
 	}
-	ipr_flush(w->ipr);
+	ipr_flush(l->ipr);
 }
 
+/* A dropping handle has one lane, and this thread is its only user. */
 static void *dropper(void *arg)
 {
 	struct wd_handle *w = arg;
+	struct wd_lane *l = &w->lanes[0];
 	int n = 0;
 
-	pthread_mutex_lock(&w->lock);
-	while (n >= 0) {
-		n = receive_batch(w, 1);
+	while (n != -ESHUTDOWN && (n >= 0 || n == -EAGAIN || n == -EINTR || n == -ENOTCONN)) {
+		pthread_mutex_lock(&l->lock);
+		n = receive_batch(l);
 		if (n > 0)
-			judge_batch(w, (unsigned int)n);
+			judge_batch(w, l, (unsigned int)n);
+		pthread_mutex_unlock(&l->lock);
+		if (n == -EAGAIN || n == -ENOTCONN)
+			wait_readable(w);
 	}
-	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
@@ -519,4 +607,55 @@ void wd_stop_dropper(struct wd_handle *w)
 	ipr_shutdown(w->ipr);
 	pthread_join(w->dropper, NULL);
 	w->has_dropper = 0;
+}
+
+/* ---- the lanes ---- */
+
+static DWORD lane_open(struct wd_lane *l, struct ipr_handle *queue)
+{
+	pthread_mutex_init(&l->lock, NULL);
+	l->ipr = queue;
+	l->rxlen = WD_STASH_MAX * ipr_slot_size(queue);
+	l->rxbuf = malloc(l->rxlen);
+	l->held = calloc(WD_HELD_MAX, sizeof(*l->held));
+	l->txbuf = malloc(WINDIVERT_MTU_MAX);
+	return l->rxbuf && l->held && l->txbuf ? 0 : ERROR_NOT_ENOUGH_MEMORY;
+}
+
+DWORD wd_lanes_open(struct wd_handle *w)
+{
+	unsigned int n = ipr_queue_count(w->ipr);
+	DWORD code = 0;
+
+	w->lanes = calloc(n, sizeof(*w->lanes));
+	if (!w->lanes)
+		return ERROR_NOT_ENOUGH_MEMORY;
+	for (; w->nlanes < n && !code; w->nlanes++)
+		code = lane_open(&w->lanes[w->nlanes], ipr_queue_handle(w->ipr, w->nlanes));
+	return code;
+}
+
+void wd_lanes_free(struct wd_handle *w)
+{
+	for (unsigned int i = 0; i < w->nlanes; i++) {
+		free(w->lanes[i].rxbuf);
+		free(w->lanes[i].held);
+		free(w->lanes[i].txbuf);
+		pthread_mutex_destroy(&w->lanes[i].lock);
+	}
+	free(w->lanes);
+	w->lanes = NULL;
+	w->nlanes = 0;
+}
+
+void wd_lanes_lock(struct wd_handle *w)
+{
+	for (unsigned int i = 0; i < w->nlanes; i++)
+		pthread_mutex_lock(&w->lanes[i].lock);
+}
+
+void wd_lanes_unlock(struct wd_handle *w)
+{
+	for (unsigned int i = w->nlanes; i-- > 0;)
+		pthread_mutex_unlock(&w->lanes[i].lock);
 }

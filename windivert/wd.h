@@ -28,6 +28,7 @@
 
 #define WD_STASH_MAX 64    /* packets one internal receive takes */
 #define WD_HELD_MAX 16384  /* received packets remembered for their send (a ring) */
+#define WD_LANES_MAX 8     /* queues of one handle, at most */
 
 /* A received packet, remembered so that its send goes on through the held packet. */
 struct wd_held {
@@ -39,17 +40,16 @@ struct wd_held {
 	uint8_t outbound;
 };
 
-struct wd_handle {
-	pthread_mutex_t lock;         /* one caller at a time in libipredir */
-	struct ipr_handle *ipr;
-	struct wd_filter *filter;
-	int exact;                    /* the kernel runs the whole filter */
-	WINDIVERT_LAYER layer;
-	INT16 priority;
-	UINT64 flags;
-	int shut_send;
+/*
+ * One queue of a handle, with what receiving and sending through it needs. A
+ * handle taking packets has one lane per CPU (at most WD_LANES_MAX), so that
+ * threads receiving on one handle work in parallel, as WinDivert's do; a
+ * receive serves whichever lane is free and has packets.
+ */
+struct wd_lane {
+	pthread_mutex_t lock;         /* one caller at a time in its queue handle */
+	struct ipr_handle *ipr;       /* ipr_queue_handle() of the handle's */
 	int must_flush;               /* verdicts carry the caller's bytes: flush now */
-	UINT64 params[WINDIVERT_PARAM_MAX + 1];
 	uint8_t *rxbuf;               /* the packets of the last internal receive */
 	size_t rxlen;
 	struct ipr_packet rx[WD_STASH_MAX];
@@ -59,6 +59,20 @@ struct wd_handle {
 	struct wd_held *held;         /* WD_HELD_MAX, used in turn */
 	uint32_t next_held, cookies;
 	uint8_t *txbuf;               /* a copy to fix checksums or the TTL in */
+};
+
+struct wd_handle {
+	pthread_mutex_t lock;         /* REFLECT's state; parameters against the lanes */
+	struct ipr_handle *ipr;
+	struct wd_lane *lanes;
+	unsigned int nlanes;
+	struct wd_filter *filter;
+	int exact;                    /* the kernel runs the whole filter */
+	WINDIVERT_LAYER layer;
+	INT16 priority;
+	UINT64 flags;
+	int shut_send;
+	UINT64 params[WINDIVERT_PARAM_MAX + 1];
 	struct wd_reflect *reflect;   /* WINDIVERT_LAYER_REFLECT: instead of ipr */
 	pthread_t dropper;            /* WINDIVERT_FLAG_DROP: drops what matches */
 	int has_dropper;
@@ -77,6 +91,15 @@ struct wd_rx {
 
 /* The open handle behind h, or NULL with ERROR_INVALID_HANDLE. */
 struct wd_handle *wd_handle_of(HANDLE h);
+
+/* The lanes of w->ipr's queues, or none for a handle without; 0 or a Windows
+ * error code. wd_lanes_free() undoes it, also after a failure. */
+DWORD wd_lanes_open(struct wd_handle *w);
+void wd_lanes_free(struct wd_handle *w);
+
+/* Hold every lane still (parameters change under it), and let go. */
+void wd_lanes_lock(struct wd_handle *w);
+void wd_lanes_unlock(struct wd_handle *w);
 
 /* WINDIVERT_FLAG_DROP: a thread takes the matching packets and drops them;
  * 0 or a Windows error code. */

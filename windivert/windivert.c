@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wd.h"
 
@@ -116,6 +117,16 @@ static unsigned int ipr_flags(const struct wd_handle *w, unsigned int layers)
 	return all | IPR_OPEN_FAIL_CLOSED | IPR_OPEN_EXPIRE_DROP;
 }
 
+/* Queues for the handle: one per CPU for a handle that hands packets to callers. */
+static unsigned int queues_for(const struct wd_handle *w, unsigned int flags)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if ((flags & (IPR_OPEN_MONITOR | IPR_OPEN_SEND_ONLY)) || (w->flags & WINDIVERT_FLAG_DROP))
+		return 1;
+	return cpus < 1 ? 1 : cpus > WD_LANES_MAX ? WD_LANES_MAX : (unsigned int)cpus;
+}
+
 /* Open the libipredir handle for the kernel part k; 0 or a Windows error code. */
 static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char *text)
 {
@@ -125,6 +136,7 @@ static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char
 
 	o.layers = ipr_layers(w, k);
 	o.flags = ipr_flags(w, o.layers);
+	o.queues = queues_for(w, o.flags);
 	if (!o.layers)
 		o.layers = IPR_LAYER_OUT;
 	o.filter = k->pcap;
@@ -150,9 +162,7 @@ static void free_handle(struct wd_handle *w)
 	ipr_close(w->ipr);
 	wd_filter_free(w->filter);
 	free(w->reflect);
-	free(w->rxbuf);
-	free(w->held);
-	free(w->txbuf);
+	wd_lanes_free(w);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -173,15 +183,6 @@ static struct wd_handle *new_handle(WINDIVERT_LAYER layer, INT16 priority, UINT6
 	w->params[WINDIVERT_PARAM_VERSION_MAJOR] = WD_VERSION_MAJOR;
 	w->params[WINDIVERT_PARAM_VERSION_MINOR] = WD_VERSION_MINOR;
 	return w;
-}
-
-static DWORD alloc_buffers(struct wd_handle *w)
-{
-	w->rxlen = WD_STASH_MAX * ipr_slot_size(w->ipr);
-	w->rxbuf = malloc(w->rxlen);
-	w->held = calloc(WD_HELD_MAX, sizeof(*w->held));
-	w->txbuf = malloc(WINDIVERT_MTU_MAX);
-	return w->rxbuf && w->held && w->txbuf ? 0 : ERROR_NOT_ENOUGH_MEMORY;
 }
 
 /* Compile the filter, open what takes its packets; 0 or a Windows error code. */
@@ -207,7 +208,7 @@ static DWORD start(struct wd_handle *w, const char *filter)
 		code = open_ipr(w, &k, filter);
 	wd_kernel_free(&k);
 	if (!code)
-		code = alloc_buffers(w);
+		code = wd_lanes_open(w);
 	if (!code && (w->flags & WINDIVERT_FLAG_DROP))
 		code = wd_start_dropper(w);
 	return code;
@@ -304,9 +305,9 @@ static int apply_param(struct wd_handle *w, WINDIVERT_PARAM param, UINT64 value)
 
 	if (!w->ipr || !ipr_param_of(param, value, &p, &v))
 		return 0; /* a REFLECT handle: the value is kept */
-	pthread_mutex_lock(&w->lock);
+	wd_lanes_lock(w);
 	err = ipr_set_param(w->ipr, p, v);
-	pthread_mutex_unlock(&w->lock);
+	wd_lanes_unlock(w);
 	/* Copies and send-only handles hold no queue: the value is kept, nothing else. */
 	return err == -EINVAL && (w->flags & (WINDIVERT_FLAG_SNIFF | WINDIVERT_FLAG_SEND_ONLY)) ?
 		       0 : err;

@@ -4,8 +4,8 @@
  * a private network namespace (root; skipped otherwise): a received packet is
  * taken out of the stack until it is sent; sent unchanged or modified it goes
  * on; priorities; the flags; parameters; shutdown; loopback taken once;
- * impostors; inbound sends on an interface; checksum flags; the REFLECT layer; bad
- * arguments.
+ * impostors; inbound sends on an interface; checksum flags; threads sharing a
+ * handle; the REFLECT layer; bad arguments.
  * Traffic is UDP to 127.0.0.1 (a veth pair for the inbound send), one port
  * per case.
  */
@@ -340,6 +340,131 @@ static void test_inbound_send_on_interface(void)
 	close(rx);
 }
 
+/* ---- threads sharing a handle ---- */
+
+#define FLOWS 32
+#define PER_FLOW 8
+#define BATCH 8
+
+/* A passthru loop on a shared handle, as WinDivert's sample runs one per thread. */
+struct forwarder {
+	HANDLE h;
+	pthread_t thread;
+	unsigned int packets;
+	uint8_t buf[BATCH * 1600];
+};
+
+static void *forward(void *arg)
+{
+	struct forwarder *f = arg;
+	WINDIVERT_ADDRESS a[BATCH];
+
+	for (;;) {
+		UINT alen = sizeof(a), len = 0;
+
+		if (!WinDivertRecvEx(f->h, f->buf, sizeof(f->buf), &len, 0, a, &alen, NULL)) {
+			if (GetLastError() == ERROR_NO_DATA)
+				return NULL;
+			continue;
+		}
+		f->packets += alen / (UINT)sizeof(a[0]);
+		WinDivertSendEx(f->h, f->buf, len, NULL, 0, a, alen, NULL);
+	}
+}
+
+/* FLOWS flows (source ports) of PER_FLOW datagrams each to port, numbered; 0 or -1. */
+static int send_flows(uint16_t port)
+{
+	struct sockaddr_in to = loopback_port(port);
+	int err = 0;
+
+	for (uint32_t f = 0; f < FLOWS && !err; f++) {
+		int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		err = tx < 0 || connect(tx, (struct sockaddr *)&to, sizeof(to)) < 0;
+		for (uint32_t i = 0; i < PER_FLOW && !err; i++) {
+			uint32_t id = f * PER_FLOW + i;
+
+			err = send(tx, &id, sizeof(id), 0) != sizeof(id);
+		}
+		if (tx >= 0)
+			close(tx);
+	}
+	return err ? -1 : 0;
+}
+
+/* Whether every numbered datagram reaches rx exactly once. */
+static int each_arrives_once(int rx)
+{
+	uint8_t seen[FLOWS * PER_FLOW] = { 0 };
+	unsigned int got = 0;
+	uint32_t id;
+
+	for (int idle = 0; got < FLOWS * PER_FLOW && idle < 300;) {
+		if (recv(rx, &id, sizeof(id), 0) != sizeof(id)) {
+			usleep(10000), idle++;
+			continue;
+		}
+		if (id >= FLOWS * PER_FLOW || seen[id]++)
+			return 0;
+		got++;
+	}
+	return got == FLOWS * PER_FLOW && !arrives_within(rx, 100);
+}
+
+/* Whether the namespace's one redirector has a queue per CPU (at most 8, as
+ * libwindivert opens them), and each took packets. */
+static int every_queue_used(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct ipr_redirector r[4];
+	struct ipr_queue_counters c;
+	int n = ipr_list_redirectors(r, 4);
+
+	if (n != 1 || r[0].queues != (unsigned int)(cpus > 8 ? 8 : cpus))
+		return 0;
+	for (unsigned int q = r[0].queue; q < r[0].queue + r[0].queues; q++)
+		if (ipr_queue_counters(q, &c) || !c.last_id)
+			return 0;
+	return 1;
+}
+
+/* Threads forwarding through one handle: each packet taken once and sent on; with
+ * one thread as with several, every queue of the handle is served. */
+static void forward_with_threads(uint16_t port, unsigned int threads)
+{
+	static struct forwarder f[2];
+	HANDLE h = open_port(port, 0, 0);
+	int rx = udp_receiver(port);
+	unsigned int total = 0;
+
+	CHECK(h != INVALID_HANDLE_VALUE && rx >= 0);
+	for (unsigned int i = 0; i < threads; i++) {
+		f[i] = (struct forwarder){ .h = h };
+		CHECK(pthread_create(&f[i].thread, NULL, forward, &f[i]) == 0);
+	}
+	CHECK(send_flows(port) == 0 && each_arrives_once(rx));
+	CHECK(every_queue_used());
+	CHECK(WinDivertShutdown(h, WINDIVERT_SHUTDOWN_RECV));
+	for (unsigned int i = 0; i < threads; i++) {
+		pthread_join(f[i].thread, NULL);
+		total += f[i].packets;
+	}
+	CHECK(total == FLOWS * PER_FLOW);
+	CHECK(WinDivertClose(h));
+	close(rx);
+}
+
+static void test_one_thread_serves_every_queue(void)
+{
+	forward_with_threads(PORT + 16, 1);
+}
+
+static void test_threads_share_a_handle(void)
+{
+	forward_with_threads(PORT + 17, 2);
+}
+
 /* REFLECT: handles open before it come as opened, later ones open and close. */
 static void test_reflect(void)
 {
@@ -413,6 +538,8 @@ int main(void)
 		CHECK_CASE(test_shutdown),
 		CHECK_CASE(test_loopback_once),
 		CHECK_CASE(test_inbound_send_on_interface),
+		CHECK_CASE(test_one_thread_serves_every_queue),
+		CHECK_CASE(test_threads_share_a_handle),
 		CHECK_CASE(test_reflect),
 		CHECK_CASE(test_bad_arguments),
 	};
