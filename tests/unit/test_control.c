@@ -329,25 +329,6 @@ static uint8_t *big_udp_to_veth(uint16_t port)
 	return big;
 }
 
-/* A veth pair wv0/wv1 with 10.99.0.1 on wv0, and a receiver there: its fd or -1. */
-static int veth_receiver(uint16_t port)
-{
-	struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(0x0a630001) };
-	int fd, on = 1;
-
-	if (system("ip link add wv0 type veth peer name wv1 && ip addr add 10.99.0.1/24 dev wv0"
-		   " && ip link set wv0 up && ip link set wv1 up"))
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd >= 0 && (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
-			bind(fd, (struct sockaddr *)&at, sizeof(at)) < 0)) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /* ipr_send_in() delivers as received on the interface named; ipr_send() on its tun. */
 static void test_send_in(void)
 {
