@@ -11,7 +11,7 @@
 # CFLAGS (default -O2 -g) and LDFLAGS are the user's; what the build needs is in IPR_CFLAGS.
 CC ?= cc
 B ?= build
-PKGS := libnftnl libmnl libpcap
+PKGS := libnftnl libmnl libpcap libbpf
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -22,7 +22,7 @@ DEPFLAGS := -MMD -MP
 COMPILE = $(CC) $(IPR_CFLAGS) $(CFLAGS) $(DEPFLAGS)
 LINK = $(CC) $(IPR_CFLAGS) $(CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lnftnl -lmnl -lpcap)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lnftnl -lmnl -lpcap -lbpf)
 SOVERSION := 0
 # The library's version: the header's IPR_VERSION_STRING.
 VERSION := $(shell sed -n 's/^\#define IPR_VERSION_STRING "\(.*\)"/\1/p' include/ipredir.h)

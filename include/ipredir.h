@@ -76,6 +76,8 @@ enum ipr_open_flags {
 	IPR_OPEN_INJECT_BELOW = 1u << 10, /* what ipr_send() injects outbound is taken by handles
 	                                     of lower priority (IPR_PKT_INJECTED), as a packet
 	                                     this handle let go on would be; else by none */
+	IPR_OPEN_PROCESS = 1u << 11,     /* name the process of each packet of a local socket
+	                                    (pid, IPR_PKT_HAS_PROCESS, ipr_packet_process()) */
 };
 
 #define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */
@@ -114,6 +116,9 @@ struct ipr_options {
 	                              before the next receive so batches fill; 0 = never */
 	const char *describe;      /* what ipr_list_redirectors() shows as the filter (e.g. a
 	                              filter of another language); NULL = the filter */
+	uint32_t pid;              /* only packets of this process's sockets; 0 = any */
+	const char *comm;          /* only packets of processes of this command name */
+	const char *exe;           /* only packets of processes running this executable */
 };
 
 #define IPR_OPTIONS_INIT { .size = sizeof(struct ipr_options) }
@@ -167,6 +172,7 @@ enum ipr_packet_flags {
 	IPR_PKT_DECIDED = 1u << 8,          /* a verdict was given (set by the library) */
 	IPR_PKT_SET_MARK = 1u << 9,         /* the verdict sets new_mark (ipr_set_mark) */
 	IPR_PKT_INJECTED = 1u << 10,        /* injected by a handle of higher priority */
+	IPR_PKT_HAS_PROCESS = 1u << 11,     /* pid is valid (IPR_OPEN_PROCESS) */
 };
 
 /* One received packet; data points into the caller's receive buffer. */
@@ -188,7 +194,8 @@ struct ipr_packet {
 	uint32_t ts_nsec;
 	uint32_t new_mark;     /* mark the verdict gives, see IPR_PKT_SET_MARK */
 	uint32_t priv;         /* the library's; leave it alone */
-	uint32_t reserved[3];  /* room to grow; zero */
+	uint32_t pid;          /* process of the local socket, see IPR_PKT_HAS_PROCESS */
+	uint32_t reserved[2];  /* room to grow; zero */
 };
 
 /* Bytes of receive buffer one packet needs: allocate n * ipr_slot_size(h). */
@@ -309,6 +316,53 @@ unsigned int ipr_queue_count(const struct ipr_handle *h);
  * "/sys/fs/cgroup/unified" on hybrid systems). Returns 0 or -ENOENT.
  */
 int ipr_cgroup2_mount(char *buf, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Which process a packet belongs to (IPR_OPEN_PROCESS)                     */
+/* ------------------------------------------------------------------------ */
+
+#define IPR_COMM_MAX 16 /* a command name with its terminating zero */
+
+enum ipr_process_flags {
+	IPR_PROCESS_EXITED = 1u << 0,    /* the process has exited since (its socket lives on,
+	                                    or the packet outlived it) */
+	IPR_PROCESS_LISTENER = 1u << 1,  /* named by the listening socket: a TCP connection
+	                                    not accepted yet, or accepted by its server */
+	IPR_PROCESS_FROM_PROC = 1u << 2, /* found by the socket's inode in /proc (a socket
+	                                    older than the handle, or no BPF here) */
+};
+
+/* The process of a packet's local socket. */
+struct ipr_process {
+	uint32_t pid;              /* process ID in the initial pid namespace; 0 = none */
+	uint32_t flags;            /* enum ipr_process_flags */
+	uint64_t cgroup_id;        /* its cgroup v2 id when it used the socket; 0 if unknown */
+	char comm[IPR_COMM_MAX];   /* its command name */
+};
+
+/*
+ * The process of packet p, received from h (opened with IPR_OPEN_PROCESS):
+ * the one that created, bound, connected, or last sent or received a datagram
+ * on the packet's local socket (so a socket passed to or inherited by another
+ * process names the one using it); for a TCP connection not yet accepted, and
+ * one accepted, the process of its listening socket. Looked up once per flow
+ * and remembered. Fills the first size bytes of *proc (pass sizeof *proc).
+ * Returns 0, -ENOENT when the packet belongs to no local socket (forwarded, not
+ * TCP or UDP, or none found; *proc is then zero), -EINVAL for a handle without
+ * IPR_OPEN_PROCESS.
+ */
+int ipr_packet_process(struct ipr_handle *h, const struct ipr_packet *p,
+		       struct ipr_process *proc, size_t size);
+
+/* Why process lookups are limited on this system (one line), or NULL when they are
+ * not: without BPF (cgroup v2, BPF programs) processes are found by /proc, slower
+ * and only while the socket is open. */
+const char *ipr_process_limits(const struct ipr_handle *h);
+
+/* The executable (/proc/PID/exe) and cgroup v2 path of a process into buf; 0,
+ * -ESRCH/-ENOENT when it has exited, -ENAMETOOLONG when buf is too small. */
+int ipr_process_exe(uint32_t pid, char *buf, size_t size);
+int ipr_process_cgroup(uint32_t pid, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------ */
 /* Injecting packets that were never received                               */

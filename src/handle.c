@@ -88,6 +88,7 @@ static int close_members(struct ipr_handle *h)
 
 static void free_handle(struct ipr_handle *h)
 {
+	ipr_process_close(h);
 	for (unsigned int i = 1; i < h->nmembers; i++)
 		free(h->members[i]);
 	free(h->members);
@@ -206,6 +207,8 @@ IPR_EXPORT int ipr_open(const struct ipr_options *opts, struct ipr_handle **out)
 	err = ipr_filter_compile(o.filter, !!(o.flags & IPR_OPEN_USER_FILTER), &h->filter);
 	if (!err)
 		err = alloc_members(h, &o);
+	if (!err)
+		err = ipr_process_open(h, &o);
 	if (!err)
 		err = h->engine->open(h, &o, &act);
 	if (err)

@@ -336,6 +336,12 @@ extern const struct ipr_engine ipr_engine_sendonly; /* takes nothing, injects */
 struct ipr_handle;
 
 /* The handle is shut down (ipr_shutdown): receive what waits, then -ESHUTDOWN. */
+/* process.c: the process of each packet (IPR_OPEN_PROCESS, opts.pid/comm/exe). */
+int ipr_process_open(struct ipr_handle *h, const struct ipr_options *o);
+void ipr_process_close(struct ipr_handle *h);
+/* Set p->pid if known; 1 if p passes the process filter, 0 if not. */
+int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p);
+
 static inline int ipr_is_shut(const struct ipr_handle *h);
 
 /* -ESHUTDOWN with its reason, for a receive that found nothing left. */
@@ -438,7 +444,14 @@ struct ipr_handle {
 	int shut;                       /* owner: ipr_shutdown() was called (atomic) */
 	char comment[IPR_COMMENT_MAX];
 	char describe[IPR_DESCRIBE_MAX];
+	struct ipr_procs *procs;        /* each queue's process lookups (process.c), or NULL */
 };
+
+/* process.c: the process of each packet (IPR_OPEN_PROCESS, opts.pid/comm/exe). */
+int ipr_process_open(struct ipr_handle *h, const struct ipr_options *o);
+void ipr_process_close(struct ipr_handle *h);
+/* Set p->pid if known; 1 if p passes the process filter, 0 if not. */
+int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p);
 
 static inline int ipr_is_shut(const struct ipr_handle *h)
 {

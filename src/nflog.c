@@ -276,7 +276,8 @@ static int take_packet(struct ipr_handle *h, struct batch *b, const struct nlmsg
 
 	if (!parse_packet(h->priv, nlh, &b->now, p))
 		return 0;
-	if (h->filter.user && !ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) {
+	if ((h->filter.user && !ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) ||
+	    !ipr_process_mark(h, p)) {
 		h->stats.filtered++;
 		return 0;
 	}

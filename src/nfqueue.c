@@ -426,11 +426,12 @@ static int parse_packet(struct ipr_handle *h, struct queue *q, const struct nlms
 }
 
 /* The library's own answer for packets the user-space filter rejects. */
-static int filtered_out(struct ipr_handle *h, struct queue *q, const struct ipr_packet *p)
+static int filtered_out(struct ipr_handle *h, struct queue *q, struct ipr_packet *p)
 {
 	struct ipr_pending v = { .id = p->id, .verdict = NF_ACCEPT };
 
-	if (!h->filter.user || ipr_filter_match(&h->filter, p->data, p->caplen, p->len))
+	if ((!h->filter.user || ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) &&
+	    ipr_process_mark(h, p))
 		return 0;
 	h->stats.filtered++;
 	ipr_verdicts_add(&q->verdicts, &v);

@@ -1,0 +1,17 @@
+# BPF programs of the library: compiled with clang for the bpf target and embedded in
+# libipredir as libbpf skeletons (bpftool gen skeleton), so nothing is installed beside it.
+BPF_CLANG ?= clang
+BPF_SRCS := $(wildcard src/bpf/*.bpf.c)
+BPF_SKELS := $(BPF_SRCS:src/bpf/%.bpf.c=$(B)/bpf/%.skel.h)
+BPF_ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
+$(B)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h
+	@mkdir -p $(@D)
+	$(BPF_CLANG) -O2 -g -Wall -target bpf -I$(BPF_ARCH_INC) -Isrc/bpf -c $< -o $@
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	bpftool gen skeleton $< name ipr_$*_bpf > $@.tmp && mv $@.tmp $@
+
+# The library's objects that load a program see its skeleton.
+$(B)/obj/lib/process.o: $(B)/bpf/owner.skel.h
+$(B)/obj/lib/process.o: IPR_CFLAGS += -I$(B)/bpf -Isrc/bpf

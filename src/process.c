@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * process.c - which process a packet belongs to (IPR_OPEN_PROCESS, opts.pid/comm/exe).
+ *
+ * Once per flow: the packet's local socket is found by its addresses through
+ * sock_diag, and the socket's cookie named in the map the programs of
+ * bpf/owner.bpf.c keep (the process that created, bound, connected or last
+ * sent or received on it). A socket that is gone is found in their map of
+ * released sockets; one they never saw (opened before them, or without BPF)
+ * by its inode in /proc. A TCP connection not yet accepted, or accepted (such
+ * sockets pass no hook), is named by its listener's process.
+ */
+#include <netinet/in.h> /* before the linux/ headers */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "internal.h"
+#include "owner.h"
+#include "owner.skel.h"
+
+#define FLOWS 1024          /* flows remembered per queue (direct-mapped) */
+#define FLOW_IDLE_MS 2000   /* a flow idle this long is looked up anew */
+#define TCP_LISTEN 10
+#define TCP_NEW_SYN_RECV 12
+#define DIAG_BUF 8192
+
+struct flow {
+	struct ipr_owner_key key;
+	uint64_t seen_ms;
+	struct ipr_process proc;
+	uint8_t valid, pass;
+};
+
+#define LINKS_MAX 16
+
+struct ipr_owners_links {
+	struct bpf_link *link[LINKS_MAX];
+	unsigned int n;
+};
+
+/* What the owner handle loads once for every queue. */
+struct ipr_owners {
+	struct ipr_owner_bpf *skel;   /* NULL when BPF is not available: /proc only */
+	uint32_t pid;             /* opts.pid, 0 = any */
+	char comm[IPR_COMM_MAX];  /* opts.comm, "" = any */
+	char exe[4096];           /* opts.exe, "" = any */
+	int filtering;
+	struct ipr_owners_links links;
+	char why[320];            /* why BPF is not in use, when it is not */
+};
+
+/* One queue's: its sock_diag socket and its flows. */
+struct ipr_procs {
+	struct ipr_owners *owners;
+	int diag;
+	uint32_t seq;
+	struct flow flows[FLOWS];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* ---- the flow of a packet ---- */
+
+/* The packet's local and remote ends by its hook; 0, or -1 for none (forwarded, not
+ * TCP or UDP). *v6 says the family; an IPv4 address is in word 0. */
+static int key_of(const struct ipr_packet *p, struct ipr_owner_key *k, int *v6)
+{
+	struct ipr_parsed pp;
+	const uint8_t *src, *dst;
+	size_t alen;
+	int out = p->hook == NF_INET_LOCAL_OUT || p->hook == NF_INET_POST_ROUTING;
+
+	if (p->hook == NF_INET_FORWARD || ipr_parse(p->data, p->caplen, &pp) || !pp.l4 ||
+	    (pp.proto != IPPROTO_TCP && pp.proto != IPPROTO_UDP))
+		return -1;
+	*v6 = pp.version == 6;
+	alen = *v6 ? 16 : 4;
+	src = pp.l3 + (*v6 ? 8 : 12);
+	dst = src + alen;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->local, out ? src : dst, alen);
+	memcpy(k->remote, out ? dst : src, alen);
+	k->local_port = out ? pp.sport : pp.dport;
+	k->remote_port = out ? pp.dport : pp.sport;
+	k->protocol = pp.proto;
+	return 0;
+}
+
+static struct flow *flow_slot(struct ipr_procs *ps, const struct ipr_owner_key *k)
+{
+	uint32_t h = 2166136261u;
+	const uint8_t *b = (const uint8_t *)k;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return &ps->flows[h % FLOWS];
+}
+
+/* A TCP segment opening a connection (SYN without ACK): its ports may be reused. */
+static int opens_connection(const struct ipr_packet *p)
+{
+	struct ipr_parsed pp;
+
+	return !ipr_parse(p->data, p->caplen, &pp) && pp.proto == IPPROTO_TCP &&
+	       pp.l4_hdr_len >= 14 && (pp.l4[13] & 0x12) == 0x02;
+}
+
+/* ---- sock_diag ---- */
+
+struct diag_answer {
+	uint64_t cookie;
+	uint32_t inode;
+	uint8_t state;
+};
+
+static void diag_id(const struct ipr_owner_key *k, int v6, struct inet_diag_sockid *id)
+{
+	size_t alen = v6 ? 16 : 4;
+	/* TCP looks up (src, dst) as the socket's own ends; UDP as a packet to it. */
+	int as_packet = k->protocol == IPPROTO_UDP;
+
+	memcpy(as_packet ? id->idiag_dst : id->idiag_src, k->local, alen);
+	memcpy(as_packet ? id->idiag_src : id->idiag_dst, k->remote, alen);
+	id->idiag_sport = htons(as_packet ? k->remote_port : k->local_port);
+	id->idiag_dport = htons(as_packet ? k->local_port : k->remote_port);
+	id->idiag_cookie[0] = id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+}
+
+static int diag_send(struct ipr_procs *ps, int v6, uint8_t protocol, uint32_t states,
+		     uint16_t flags, const struct inet_diag_sockid *id)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | flags, .nlmsg_seq = ++ps->seq },
+		.r = { .sdiag_family = v6 ? AF_INET6 : AF_INET, .sdiag_protocol = protocol,
+		       .idiag_states = states },
+	};
+
+	if (id)
+		req.r.id = *id;
+	return send(ps->diag, &req, sizeof(req), 0) == sizeof(req) ? 0 : -errno;
+}
+
+static void answer_of(const struct inet_diag_msg *m, struct diag_answer *a)
+{
+	a->cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+	a->inode = m->idiag_inode;
+	a->state = m->idiag_state;
+}
+
+/* The socket with exactly these ends (TCP: or its listener, as the kernel finds). */
+static int diag_one(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+		    struct diag_answer *a)
+{
+	char buf[DIAG_BUF];
+	struct inet_diag_sockid id = { 0 };
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	ssize_t n;
+
+	diag_id(k, v6, &id);
+	if (diag_send(ps, v6, (uint8_t)k->protocol, ~0u, 0, &id))
+		return -1;
+	n = recv(ps->diag, buf, sizeof(buf), 0);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) ||
+	    nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return -1;
+	answer_of(NLMSG_DATA(nlh), a);
+	return 0;
+}
+
+static int listens_on(const struct inet_diag_msg *m, const struct ipr_owner_key *k, int v6)
+{
+	static const uint32_t any[4];
+
+	return ntohs(m->id.idiag_sport) == k->local_port &&
+	       (!memcmp(m->id.idiag_src, k->local, v6 ? 16 : 4) ||
+		!memcmp(m->id.idiag_src, any, 16));
+}
+
+/* The listener of a TCP connection's local end, from a dump of the listeners. */
+static int diag_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+			 struct diag_answer *a)
+{
+	char buf[DIAG_BUF];
+	int found = -1, done = 0;
+
+	if (diag_send(ps, v6, IPPROTO_TCP, 1u << TCP_LISTEN, NLM_F_DUMP, NULL))
+		return -1;
+	while (!done) {
+		ssize_t n = recv(ps->diag, buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+		if (n <= 0)
+			return -1;
+		for (; NLMSG_OK(nlh, (size_t)n); nlh = NLMSG_NEXT(nlh, n)) {
+			done |= nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR;
+			if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY && found &&
+			    listens_on(NLMSG_DATA(nlh), k, v6)) {
+				answer_of(NLMSG_DATA(nlh), a);
+				found = 0;
+			}
+		}
+	}
+	return found;
+}
+
+/* ---- naming the process ---- */
+
+static int read_comm(uint32_t pid, char *comm)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, comm, IPR_COMM_MAX - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	comm[n] = 0;
+	comm[strcspn(comm, "\n")] = 0;
+	return 0;
+}
+
+/* Whether process pid has socket inode open, by /proc/PID/fd. */
+static int holds_inode(const char *pid, const char *want)
+{
+	char path[300], link[64];
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char fd_path[600];
+		ssize_t n;
+
+		snprintf(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
+		n = readlink(fd_path, link, sizeof(link) - 1);
+		found = n > 0 && (size_t)n == strlen(want) && !memcmp(link, want, (size_t)n);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The process holding socket inode (by /proc), 0 if none. */
+static uint32_t inode_holder(uint32_t inode)
+{
+	char want[32];
+	struct dirent *e;
+	uint32_t pid = 0;
+	DIR *d;
+
+	if (!inode || !(d = opendir("/proc")))
+		return 0;
+	snprintf(want, sizeof(want), "socket:[%u]", inode);
+	while (!pid && (e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && holds_inode(e->d_name, want))
+			pid = (uint32_t)strtoul(e->d_name, NULL, 10);
+	closedir(d);
+	return pid;
+}
+
+static int owner_of(const struct ipr_owners *o, uint64_t cookie, struct ipr_process *p)
+{
+	struct ipr_owner rec;
+
+	if (!o->skel || !cookie || bpf_map__lookup_elem(o->skel->maps.owners, &cookie,
+							 sizeof(cookie), &rec, sizeof(rec), 0))
+		return -1;
+	p->pid = rec.tgid;
+	p->cgroup_id = rec.cgroup;
+	memcpy(p->comm, rec.comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = 0;
+	return 0;
+}
+
+static int from_proc(uint32_t inode, struct ipr_process *p)
+{
+	uint32_t pid = inode_holder(inode);
+
+	if (!pid)
+		return -1;
+	p->pid = pid;
+	p->flags |= IPR_PROCESS_FROM_PROC;
+	if (read_comm(pid, p->comm))
+		p->comm[0] = 0;
+	return 0;
+}
+
+/* The recorded process has exited: the one now holding the socket, if another does. */
+static void check_alive(uint32_t inode, struct ipr_process *p)
+{
+	struct ipr_process now = *p;
+
+	if (kill((pid_t)p->pid, 0) == 0 || errno != ESRCH)
+		return;
+	if (!from_proc(inode, &now))
+		*p = now;
+	else
+		p->flags |= IPR_PROCESS_EXITED;
+}
+
+static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
+		       struct ipr_process *p)
+{
+	if (!owner_of(ps->owners, a->cookie, p)) {
+		check_alive(a->inode, p);
+		return 0;
+	}
+	return from_proc(a->inode, p);
+}
+
+static int released_owner(const struct ipr_owners *o, const struct ipr_owner_key *k,
+			  struct ipr_process *p)
+{
+	struct ipr_owner rec;
+
+	if (!o->skel || bpf_map__lookup_elem(o->skel->maps.released, k, sizeof(*k), &rec,
+					     sizeof(rec), 0))
+		return -1;
+	p->pid = rec.tgid;
+	p->cgroup_id = rec.cgroup;
+	p->flags |= IPR_PROCESS_EXITED * (kill((pid_t)rec.tgid, 0) && errno == ESRCH);
+	memcpy(p->comm, rec.comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = 0;
+	return 0;
+}
+
+/* A socket already released, by its ends as its record has them: both; the local
+ * end only (unconnected), with its address or bound to any; the remote end only
+ * (connected before it was bound). */
+static int from_released(struct ipr_procs *ps, const struct ipr_owner_key *k,
+			 struct ipr_process *p)
+{
+	struct ipr_owner_key local = *k, any_addr, remote = *k;
+
+	memset(local.remote, 0, sizeof(local.remote));
+	local.remote_port = 0;
+	any_addr = local;
+	memset(any_addr.local, 0, sizeof(any_addr.local));
+	memset(remote.local, 0, sizeof(remote.local));
+	remote.local_port = 0;
+	return released_owner(ps->owners, k, p) && released_owner(ps->owners, &local, p) &&
+	       released_owner(ps->owners, &any_addr, p) &&
+	       released_owner(ps->owners, &remote, p) ? -1 : 0;
+}
+
+/* The process of the socket at the packet's local end; 0, or -1 if none is found. */
+static int look_up(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+		   struct ipr_process *p)
+{
+	struct diag_answer a;
+	int waiting;
+
+	memset(p, 0, sizeof(*p));
+	if (diag_one(ps, k, v6, &a))
+		return from_released(ps, k, p);
+	waiting = a.state == TCP_NEW_SYN_RECV;
+	if (!waiting && !from_socket(ps, &a, p))
+		return 0;
+	if (k->protocol != IPPROTO_TCP || diag_listener(ps, k, v6, &a))
+		return -1;
+	p->flags |= IPR_PROCESS_LISTENER;
+	return from_socket(ps, &a, p);
+}
+
+/* ---- the process filter ---- */
+
+static int exe_is(uint32_t pid, const char *want)
+{
+	char path[64], exe[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	return !strcmp(exe, want);
+}
+
+static int passes(const struct ipr_owners *o, const struct ipr_process *p)
+{
+	if (!o->filtering)
+		return 1;
+	if (!p->pid || (o->pid && p->pid != o->pid))
+		return 0;
+	if (o->comm[0] && strncmp(p->comm, o->comm, IPR_COMM_MAX - 1))
+		return 0;
+	return !o->exe[0] || exe_is(p->pid, o->exe);
+}
+
+/* ---- the library's calls ---- */
+
+/* The flow of packet p with its process, looked up if not known; NULL for none. */
+static struct flow *flow_of(struct ipr_procs *ps, const struct ipr_packet *p)
+{
+	struct ipr_owner_key k;
+	struct flow *f;
+	uint64_t now = now_ms();
+	int v6;
+
+	if (key_of(p, &k, &v6))
+		return NULL;
+	f = flow_slot(ps, &k);
+	if (!f->valid || memcmp(&f->key, &k, sizeof(k)) || now - f->seen_ms > FLOW_IDLE_MS ||
+	    opens_connection(p)) {
+		*f = (struct flow){ .key = k, .valid = 1 };
+		if (look_up(ps, &k, v6, &f->proc))
+			memset(&f->proc, 0, sizeof(f->proc));
+		f->pass = (uint8_t)passes(ps->owners, &f->proc);
+	}
+	f->seen_ms = now;
+	return f;
+}
+
+int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p)
+{
+	struct flow *f;
+
+	if (!h->procs)
+		return 1;
+	f = flow_of(h->procs, p);
+	if (f && f->proc.pid) {
+		p->pid = f->proc.pid;
+		p->flags |= IPR_PKT_HAS_PROCESS;
+	}
+	return f ? f->pass : passes(h->procs->owners, &(struct ipr_process){ 0 });
+}
+
+/* The queue's handle that received p. */
+static struct ipr_handle *queue_of(struct ipr_handle *h, const struct ipr_packet *p)
+{
+	h = h->owner;
+	for (unsigned int i = 0; i < h->nmembers; i++)
+		if (h->members[i]->info.queue == p->queue)
+			return h->members[i];
+	return h;
+}
+
+IPR_EXPORT int ipr_packet_process(struct ipr_handle *h, const struct ipr_packet *p,
+				  struct ipr_process *proc, size_t size)
+{
+	struct ipr_handle *q = h ? queue_of(h, p) : NULL;
+	struct ipr_process none = { 0 };
+	struct flow *f;
+
+	if (!q || !q->procs)
+		return ipr_fail(-EINVAL, "process lookup needs a handle opened with "
+				"IPR_OPEN_PROCESS");
+	f = flow_of(q->procs, p);
+	memcpy(proc, f ? &f->proc : &none, size < sizeof(none) ? size : sizeof(none));
+	return f && f->proc.pid ? 0 : -ENOENT;
+}
+
+IPR_EXPORT int ipr_process_exe(uint32_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, buf, size ? size - 1 : 0);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+IPR_EXPORT int ipr_process_cgroup(uint32_t pid, char *buf, size_t size)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			err = strlen(line + 3) < size ? 0 : -ENAMETOOLONG;
+			if (!err)
+				strcpy(buf, line + 3);
+		}
+	fclose(f);
+	return err;
+}
+
+/* ---- open and close ---- */
+
+static void detach_owner(struct ipr_owners *o)
+{
+	for (unsigned int i = 0; i < o->links.n; i++)
+		bpf_link__destroy(o->links.link[i]);
+	o->links.n = 0;
+	ipr_owner_bpf__destroy(o->skel);
+	o->skel = NULL;
+}
+
+/* Every program at the root of the cgroup v2 hierarchy; 0 or -errno. */
+static int attach_programs(struct ipr_owners *o, int cgroup)
+{
+	struct bpf_program *prog = NULL;
+
+	while ((prog = bpf_object__next_program(o->skel->obj, prog))) {
+		struct bpf_link *l = bpf_program__attach_cgroup(prog, cgroup);
+
+		if (!l)
+			return -errno;
+		if (o->links.n == LINKS_MAX) {
+			bpf_link__destroy(l);
+			return -E2BIG;
+		}
+		o->links.link[o->links.n++] = l;
+	}
+	return 0;
+}
+
+/* Load and attach the programs; else say why in o->why (the /proc fallback remains). */
+static void attach_owner(struct ipr_owners *o)
+{
+	char root[256];
+	int cg, err;
+
+	if (ipr_cgroup2_mount(root, sizeof(root))) {
+		snprintf(o->why, sizeof(o->why), "cgroup v2 is not mounted");
+		return;
+	}
+	o->skel = ipr_owner_bpf__open_and_load();
+	if (!o->skel) {
+		snprintf(o->why, sizeof(o->why), "the kernel refused its BPF programs (%s)",
+			 strerror(errno));
+		return;
+	}
+	cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = cg < 0 ? -errno : attach_programs(o, cg);
+	if (cg >= 0)
+		close(cg);
+	if (!err)
+		return;
+	snprintf(o->why, sizeof(o->why), "BPF programs not attached at %s (%s)", root,
+		 strerror(-err));
+	detach_owner(o);
+}
+
+static int load_filter(struct ipr_owners *o, const struct ipr_options *opts)
+{
+	o->pid = opts->pid;
+	if (opts->comm && strlen(opts->comm) >= sizeof(o->comm))
+		return ipr_fail(-EINVAL, "command name \"%s\": at most %zu characters",
+				opts->comm, sizeof(o->comm) - 1);
+	if (opts->exe && (opts->exe[0] != '/' || strlen(opts->exe) >= sizeof(o->exe)))
+		return ipr_fail(-EINVAL, "executable \"%s\": give its absolute path", opts->exe);
+	snprintf(o->comm, sizeof(o->comm), "%s", opts->comm ? opts->comm : "");
+	snprintf(o->exe, sizeof(o->exe), "%s", opts->exe ? opts->exe : "");
+	o->filtering = o->pid || o->comm[0] || o->exe[0];
+	return 0;
+}
+
+static int open_queue_part(struct ipr_handle *h, struct ipr_owners *o)
+{
+	struct ipr_procs *ps = calloc(1, sizeof(*ps));
+
+	if (!ps)
+		return ipr_fail(-ENOMEM, "out of memory");
+	ps->owners = o;
+	ps->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (ps->diag < 0) {
+		free(ps);
+		return ipr_fail(-errno, "sock_diag socket: %s", strerror(errno));
+	}
+	h->procs = ps;
+	return 0;
+}
+
+int ipr_process_open(struct ipr_handle *h, const struct ipr_options *opts)
+{
+	struct ipr_owners *o;
+	int err;
+
+	if (!(opts->flags & IPR_OPEN_PROCESS) && !opts->pid && !opts->comm && !opts->exe)
+		return 0;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return ipr_fail(-ENOMEM, "out of memory");
+	err = load_filter(o, opts);
+	if (err) {
+		free(o);
+		return err;
+	}
+	attach_owner(o);
+	for (unsigned int i = 0; i < h->nmembers && !err; i++)
+		err = open_queue_part(h->members[i], o);
+	if (!h->procs) { /* not even the first: nothing holds o */
+		detach_owner(o);
+		free(o);
+	}
+	return err;
+}
+
+void ipr_process_close(struct ipr_handle *h)
+{
+	struct ipr_owners *o = h->procs ? h->procs->owners : NULL;
+
+	for (unsigned int i = 0; i < h->nmembers; i++) {
+		struct ipr_procs *ps = h->members[i]->procs;
+
+		if (!ps)
+			continue;
+		close(ps->diag);
+		free(ps);
+		h->members[i]->procs = NULL;
+	}
+	if (o) {
+		detach_owner(o);
+		free(o);
+	}
+}
+
+IPR_EXPORT const char *ipr_process_limits(const struct ipr_handle *h)
+{
+	const struct ipr_procs *ps = h ? h->owner->procs : NULL;
+
+	if (!ps)
+		return "the handle was not opened with IPR_OPEN_PROCESS";
+	return ps->owners->skel ? NULL : ps->owners->why;
+}
