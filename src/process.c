@@ -33,10 +33,11 @@
 #include "owner.h"
 #include "owner.skel.h"
 
-#define FLOWS 1024          /* flows remembered per queue (direct-mapped) */
+#define FLOW_SETS 2048      /* flows remembered per queue: sets of FLOW_WAYS */
+#define FLOW_WAYS 2
 #define FLOW_IDLE_MS 2000   /* a flow idle this long is looked up anew */
+#define TCP_SYN_RECV 3  /* as sock_diag reports a connection not accepted yet */
 #define TCP_LISTEN 10
-#define TCP_NEW_SYN_RECV 12
 #define DIAG_BUF 8192
 
 struct flow {
@@ -56,6 +57,7 @@ struct ipr_owners_links {
 /* What the owner handle loads once for every queue. */
 struct ipr_owners {
 	struct ipr_owner_bpf *skel;   /* NULL when BPF is not available: /proc only */
+	const struct bpf_map *by_cookie, *bound, *released; /* its maps, or NULL */
 	uint32_t pid;             /* opts.pid, 0 = any */
 	char comm[IPR_COMM_MAX];  /* opts.comm, "" = any */
 	char exe[4096];           /* opts.exe, "" = any */
@@ -69,7 +71,7 @@ struct ipr_procs {
 	struct ipr_owners *owners;
 	int diag;
 	uint32_t seq;
-	struct flow flows[FLOWS];
+	struct flow flows[FLOW_SETS * FLOW_WAYS];
 };
 
 static uint64_t now_ms(void)
@@ -107,14 +109,24 @@ static int key_of(const struct ipr_packet *p, struct ipr_owner_key *k, int *v6)
 	return 0;
 }
 
-static struct flow *flow_slot(struct ipr_procs *ps, const struct ipr_owner_key *k)
+/* The flow with key k, else the place for it (the one of its set seen longest ago). */
+static struct flow *flow_find(struct ipr_procs *ps, const struct ipr_owner_key *k, int *found)
 {
 	uint32_t h = 2166136261u;
 	const uint8_t *b = (const uint8_t *)k;
+	struct flow *set, *oldest;
 
 	for (size_t i = 0; i < sizeof(*k); i++)
 		h = (h ^ b[i]) * 16777619u;
-	return &ps->flows[h % FLOWS];
+	set = oldest = &ps->flows[h % FLOW_SETS * FLOW_WAYS];
+	for (unsigned int i = 0; i < FLOW_WAYS; i++) {
+		*found = set[i].valid && !memcmp(&set[i].key, k, sizeof(*k));
+		if (*found)
+			return &set[i];
+		if (set[i].seen_ms < oldest->seen_ms)
+			oldest = &set[i];
+	}
+	return oldest;
 }
 
 /* A TCP segment opening a connection (SYN without ACK): its ports may be reused. */
@@ -291,12 +303,13 @@ static uint32_t inode_holder(uint32_t inode)
 	return pid;
 }
 
-static int owner_of(const struct ipr_owners *o, uint64_t cookie, struct ipr_process *p)
+/* The record of key in one of the programs' maps. */
+static int map_owner(const struct bpf_map *map, const void *key,
+		     size_t key_size, struct ipr_process *p)
 {
 	struct ipr_owner rec;
 
-	if (!o->skel || !cookie || bpf_map__lookup_elem(o->skel->maps.owners, &cookie,
-							 sizeof(cookie), &rec, sizeof(rec), 0))
+	if (!map || bpf_map__lookup_elem(map, key, key_size, &rec, sizeof(rec), 0))
 		return -1;
 	p->pid = rec.tgid;
 	p->cgroup_id = rec.cgroup;
@@ -334,7 +347,7 @@ static void check_alive(uint32_t inode, struct ipr_process *p)
 static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
 		       struct ipr_process *p)
 {
-	if (!owner_of(ps->owners, a->cookie, p)) {
+	if (a->cookie && !map_owner(ps->owners->by_cookie, &a->cookie, sizeof(a->cookie), p)) {
 		check_alive(a->inode, p);
 		return 0;
 	}
@@ -344,16 +357,10 @@ static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
 static int released_owner(const struct ipr_owners *o, const struct ipr_owner_key *k,
 			  struct ipr_process *p)
 {
-	struct ipr_owner rec;
-
-	if (!o->skel || bpf_map__lookup_elem(o->skel->maps.released, k, sizeof(*k), &rec,
-					     sizeof(rec), 0))
+	if (map_owner(o->released, k, sizeof(*k), p))
 		return -1;
-	p->pid = rec.tgid;
-	p->cgroup_id = rec.cgroup;
-	p->flags |= IPR_PROCESS_EXITED * (kill((pid_t)rec.tgid, 0) && errno == ESRCH);
-	memcpy(p->comm, rec.comm, sizeof(p->comm));
-	p->comm[sizeof(p->comm) - 1] = 0;
+	if (kill((pid_t)p->pid, 0) && errno == ESRCH)
+		p->flags |= IPR_PROCESS_EXITED;
 	return 0;
 }
 
@@ -376,23 +383,39 @@ static int from_released(struct ipr_procs *ps, const struct ipr_owner_key *k,
 	       released_owner(ps->owners, &remote, p) ? -1 : 0;
 }
 
+/* The socket bound to the local end (its listener, for TCP): from its record, with
+ * that address or any; else from a dump of the listeners. */
+static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+			 struct ipr_process *p)
+{
+	struct ipr_owner_key local = *k;
+	struct diag_answer a;
+
+	memset(local.remote, 0, sizeof(local.remote));
+	local.remote_port = 0;
+	p->flags |= IPR_PROCESS_LISTENER;
+	if (!map_owner(ps->owners->bound, &local, sizeof(local), p))
+		return 0;
+	memset(local.local, 0, sizeof(local.local));
+	if (!map_owner(ps->owners->bound, &local, sizeof(local), p))
+		return 0;
+	if (k->protocol != IPPROTO_TCP || diag_listener(ps, k, v6, &a))
+		return -1;
+	return from_socket(ps, &a, p);
+}
+
 /* The process of the socket at the packet's local end; 0, or -1 if none is found. */
 static int look_up(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
 		   struct ipr_process *p)
 {
 	struct diag_answer a;
-	int waiting;
 
 	memset(p, 0, sizeof(*p));
 	if (diag_one(ps, k, v6, &a))
 		return from_released(ps, k, p);
-	waiting = a.state == TCP_NEW_SYN_RECV;
-	if (!waiting && !from_socket(ps, &a, p))
+	if (a.state != TCP_SYN_RECV && !from_socket(ps, &a, p))
 		return 0;
-	if (k->protocol != IPPROTO_TCP || diag_listener(ps, k, v6, &a))
-		return -1;
-	p->flags |= IPR_PROCESS_LISTENER;
-	return from_socket(ps, &a, p);
+	return from_listener(ps, k, v6, p);
 }
 
 /* ---- the process filter ---- */
@@ -429,13 +452,12 @@ static struct flow *flow_of(struct ipr_procs *ps, const struct ipr_packet *p)
 	struct ipr_owner_key k;
 	struct flow *f;
 	uint64_t now = now_ms();
-	int v6;
+	int v6, found;
 
 	if (key_of(p, &k, &v6))
 		return NULL;
-	f = flow_slot(ps, &k);
-	if (!f->valid || memcmp(&f->key, &k, sizeof(k)) || now - f->seen_ms > FLOW_IDLE_MS ||
-	    opens_connection(p)) {
+	f = flow_find(ps, &k, &found);
+	if (!found || now - f->seen_ms > FLOW_IDLE_MS || opens_connection(p)) {
 		*f = (struct flow){ .key = k, .valid = 1 };
 		if (look_up(ps, &k, v6, &f->proc))
 			memset(&f->proc, 0, sizeof(f->proc));
@@ -527,6 +549,7 @@ static void detach_owner(struct ipr_owners *o)
 	o->links.n = 0;
 	ipr_owner_bpf__destroy(o->skel);
 	o->skel = NULL;
+	o->by_cookie = o->bound = o->released = NULL;
 }
 
 /* Every program at the root of the cgroup v2 hierarchy; 0 or -errno. */
@@ -568,8 +591,12 @@ static void attach_owner(struct ipr_owners *o)
 	err = cg < 0 ? -errno : attach_programs(o, cg);
 	if (cg >= 0)
 		close(cg);
-	if (!err)
+	if (!err) {
+		o->by_cookie = o->skel->maps.owners;
+		o->bound = o->skel->maps.bound;
+		o->released = o->skel->maps.released;
 		return;
+	}
 	snprintf(o->why, sizeof(o->why), "BPF programs not attached at %s (%s)", root,
 		 strerror(-err));
 	detach_owner(o);

@@ -31,6 +31,14 @@ struct {
 	__type(value, struct ipr_owner);
 } released SEC(".maps");
 
+/* Bound sockets by local end (remote zero): whose listener a connection is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IPR_OWNER_BOUND);
+	__type(key, struct ipr_owner_key);
+	__type(value, struct ipr_owner);
+} bound SEC(".maps");
+
 static __always_inline void record(__u64 cookie, struct ipr_owner *o)
 {
 	o->tgid = bpf_get_current_pid_tgid() >> 32;
@@ -65,17 +73,64 @@ int owner_create(struct bpf_sock *sk)
 	return 1;
 }
 
+/* A socket just bound: its record, also by its local end. */
+static __always_inline void bound_now(struct bpf_sock *sk, __u64 cookie)
+{
+	struct ipr_owner *o = bpf_map_lookup_elem(&owners, &cookie);
+	struct ipr_owner_key k = { .local_port = sk->src_port, .protocol = sk->protocol };
+
+	if (!o)
+		return;
+	for (int i = 0; i < 4; i++)
+		k.local[i] = o->local[i];
+	bpf_map_update_elem(&bound, &k, o, BPF_ANY);
+}
+
 SEC("cgroup/post_bind4")
 int owner_bind4(struct bpf_sock *sk)
 {
-	record4(bpf_get_socket_cookie(sk), sk);
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	record4(cookie, sk);
+	bound_now(sk, cookie);
 	return 1;
 }
 
 SEC("cgroup/post_bind6")
 int owner_bind6(struct bpf_sock *sk)
 {
-	record6(bpf_get_socket_cookie(sk), sk);
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	record6(cookie, sk);
+	bound_now(sk, cookie);
+	return 1;
+}
+
+/* An accepted TCP connection passes no hook in its process: it takes the record of
+ * the socket bound to its local end (its listener), with that address or any. */
+SEC("sockops")
+int owner_accept(struct bpf_sock_ops *ctx)
+{
+	struct ipr_owner_key k = { .local_port = ctx->local_port, .protocol = 6 };
+	struct ipr_owner *o;
+	__u64 cookie;
+
+	if (ctx->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		return 1;
+	if (ctx->family == 2 /* AF_INET */) {
+		k.local[0] = ctx->local_ip4;
+	} else {
+		for (int i = 0; i < 4; i++)
+			k.local[i] = ctx->local_ip6[i];
+	}
+	o = bpf_map_lookup_elem(&bound, &k);
+	if (!o) {
+		__builtin_memset(k.local, 0, sizeof(k.local));
+		o = bpf_map_lookup_elem(&bound, &k);
+	}
+	cookie = bpf_get_socket_cookie(ctx);
+	if (o)
+		bpf_map_update_elem(&owners, &cookie, o, BPF_ANY);
 	return 1;
 }
 

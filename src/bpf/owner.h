@@ -7,6 +7,7 @@
 
 #define IPR_OWNER_SOCKETS 65536  /* sockets remembered (least recently used go first) */
 #define IPR_OWNER_RELEASED 16384 /* released sockets remembered by address */
+#define IPR_OWNER_BOUND 16384    /* bound sockets remembered by local end */
 #define IPR_OWNER_COMM 16        /* TASK_COMM_LEN */
 
 struct ipr_owner {

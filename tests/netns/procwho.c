@@ -3,8 +3,9 @@
  * procwho.c - a test tool: holds every TCP and UDP packet of the namespace with
  * IPR_OPEN_PROCESS, lets it go on, and prints which process each one names.
  *
- *   procwho [FILTER]
- *       Prints "ready" once the redirector is open (and, on stderr, the one-line
+ *   procwho [FILTER] [DELAY_MS]
+ *       With DELAY_MS, waits that long after each receive before looking the
+ *       packets up (their processes may have exited meanwhile). Prints "ready" once the redirector is open (and, on stderr, the one-line
  *       limit of process lookups here, if any), then one line per packet:
  *         HOOK PROTO LOCAL_PORT REMOTE_PORT PID COMM FLAGS
  *       HOOK is "out" (local out) or "in" (local in), PID 0 and COMM "-" for
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ipredir.h"
 
@@ -43,7 +45,14 @@ static void print_packet(struct ipr_handle *h, const struct ipr_packet *p)
 	       out ? pp.dport : pp.sport, proc.pid, proc.comm[0] ? proc.comm : "-", proc.flags);
 }
 
-static int serve(struct ipr_handle *h)
+static void pause_ms(unsigned long ms)
+{
+	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&t, NULL);
+}
+
+static int serve(struct ipr_handle *h, unsigned long delay_ms)
 {
 	size_t buflen = BATCH * ipr_slot_size(h);
 	struct ipr_packet pkts[BATCH];
@@ -60,6 +69,8 @@ static int serve(struct ipr_handle *h)
 			fprintf(stderr, "procwho: %s\n", ipr_last_error());
 			break;
 		}
+		if (delay_ms)
+			pause_ms(delay_ms);
 		for (int i = 0; i < n; i++) {
 			print_packet(h, &pkts[i]);
 			ipr_accept(h, &pkts[i]);
@@ -78,7 +89,7 @@ int main(int argc, char **argv)
 	const char *limits;
 	int ret;
 
-	o.filter = argc > 1 ? argv[1] : "tcp or udp";
+	o.filter = argc > 1 && *argv[1] ? argv[1] : "tcp or udp";
 	o.flags = IPR_OPEN_PROCESS;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -91,7 +102,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "procwho: %s\n", limits);
 	printf("ready\n");
 	fflush(stdout);
-	ret = serve(h);
+	ret = serve(h, argc > 2 ? strtoul(argv[2], NULL, 10) : 0);
 	ipr_close(h);
 	return ret;
 }
