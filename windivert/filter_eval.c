@@ -327,3 +327,11 @@ int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 {
 	return wd_filter_run(f, pkt, len, addr) > 0;
 }
+
+int wd_filter_needs_process(const struct wd_filter *f)
+{
+	for (unsigned int i = 0; i < f->len; i++)
+		if (f->test[i].field == WD_F_PROCESSID)
+			return 1;
+	return 0;
+}

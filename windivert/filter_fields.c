@@ -94,7 +94,7 @@ static const struct wd_field fields[WD_F_COUNT] = {
 	F(WD_F_UDP_PAYLOADLENGTH, "udp.PayloadLength", L_PACKET, WD_STYLE_DEC, R32(0, 0xFFFF)),
 	F(WD_F_LOOPBACK, "loopback", L_CONN, WD_STYLE_FLAG, R_U32),
 	F(WD_F_IMPOSTOR, "impostor", L_PACKET, WD_STYLE_FLAG, R_U32),
-	F(WD_F_PROCESSID, "processId", L_FLOW | L_SOCK | L_REFL, WD_STYLE_DEC, R_U32),
+	F(WD_F_PROCESSID, "processId", L_CONN | L_REFL, WD_STYLE_DEC, R_U32),
 	BIG(WD_F_LOCALADDR, "localAddr", L_CONN, WD_STYLE_IPV6, R_U128),
 	BIG(WD_F_REMOTEADDR, "remoteAddr", L_CONN, WD_STYLE_IPV6, R_U128),
 	F(WD_F_LOCALPORT, "localPort", L_CONN, WD_STYLE_DEC, R32(0, 0xFFFF)),

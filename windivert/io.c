@@ -86,6 +86,8 @@ static void address_of(const struct wd_handle *w, const struct ipr_packet *p, IN
 	a->Network.IfIdx = out ? p->ifindex_out : p->ifindex_in;
 	a->Loopback = p->layer == IPR_LAYER_OUT && p->ifindex_out == LOOPBACK_IFINDEX;
 	a->Impostor = !!(p->flags & IPR_PKT_INJECTED);
+	if (p->flags & IPR_PKT_HAS_PROCESS) /* beside Network's fields, where FLOW has it */
+		a->Flow.ProcessId = p->pid;
 	set_checksums(w, p, a);
 }
 

@@ -211,6 +211,9 @@ WINDIVERT_LAYER wd_filter_layer(const struct wd_filter *f);
 int wd_filter_match(const struct wd_filter *f, const void *pkt, UINT len,
 		    const WINDIVERT_ADDRESS *addr);
 
+/* Whether f tests processId: packets then need their process looked up. */
+int wd_filter_needs_process(const struct wd_filter *f);
+
 /* The object form of f, NUL-terminated, into buf: its length (without the NUL),
  * or -ENOSPC with as much as fits, NUL-terminated when size > 0. */
 int wd_filter_object(const struct wd_filter *f, char *buf, size_t size);

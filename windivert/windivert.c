@@ -137,6 +137,8 @@ static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char
 	o.layers = ipr_layers(w, k);
 	o.flags = ipr_flags(w, o.layers);
 	o.queues = queues_for(w, o.flags);
+	if (wd_filter_needs_process(w->filter))
+		o.flags |= IPR_OPEN_PROCESS;
 	if (!o.layers)
 		o.layers = IPR_LAYER_OUT;
 	o.filter = k->pcap;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "ipredir.h"
@@ -332,6 +333,7 @@ struct forwarder {
 	HANDLE h;
 	pthread_t thread;
 	unsigned int packets;
+	UINT32 pid; /* the process the last packet's address names */
 	uint8_t buf[BATCH * 1600];
 };
 
@@ -349,6 +351,7 @@ static void *forward(void *arg)
 			continue;
 		}
 		f->packets += alen / (UINT)sizeof(a[0]);
+		f->pid = a[0].Flow.ProcessId;
 		WinDivertSendEx(f->h, f->buf, len, NULL, 0, a, alen, NULL);
 	}
 }
@@ -447,6 +450,34 @@ static void test_threads_share_a_handle(void)
 }
 
 /* REFLECT: handles open before it come as opened, later ones open and close. */
+/* processId at the NETWORK layer: this process's datagram is taken and its address
+ * names the process; a child's goes on untouched. */
+static void test_process_id(void)
+{
+	static struct forwarder f;
+	uint16_t port = PORT + 20;
+	int rx = udp_receiver(port), status = -1;
+	char filter[80];
+	pid_t child;
+
+	snprintf(filter, sizeof(filter), "udp.DstPort == %u and processId == %d", port,
+		 (int)getpid());
+	f = (struct forwarder){ .h = WinDivertOpen(filter, WINDIVERT_LAYER_NETWORK, 0, 0) };
+	CHECK(f.h != INVALID_HANDLE_VALUE && rx >= 0);
+	CHECK(pthread_create(&f.thread, NULL, forward, &f) == 0);
+	child = fork();
+	if (child == 0)
+		_exit(udp_send(port) ? 1 : 0);
+	CHECK(child > 0 && waitpid(child, &status, 0) == child && status == 0);
+	CHECK(arrived(rx) && f.packets == 0); /* the child's */
+	CHECK(udp_send(port) == 0 && arrived(rx)); /* ours, taken and sent back */
+	CHECK(WinDivertShutdown(f.h, WINDIVERT_SHUTDOWN_BOTH));
+	pthread_join(f.thread, NULL);
+	CHECK(f.packets == 1 && f.pid == (UINT32)getpid());
+	CHECK(WinDivertClose(f.h));
+	close(rx);
+}
+
 static void test_reflect(void)
 {
 	HANDLE before = open_port(PORT + 14, 7, WINDIVERT_FLAG_SNIFF), later, x;
@@ -521,6 +552,7 @@ int main(void)
 		CHECK_CASE(test_inbound_send_on_interface),
 		CHECK_CASE(test_one_thread_serves_every_queue),
 		CHECK_CASE(test_threads_share_a_handle),
+		CHECK_CASE(test_process_id),
 		CHECK_CASE(test_reflect),
 		CHECK_CASE(test_bad_arguments),
 	};

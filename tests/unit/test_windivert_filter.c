@@ -460,7 +460,7 @@ static const struct error_case error_cases[] = {
 	{ "tcp.DstPort == 80 &", NET, E_TOKEN, 19 }, { "tcp & udp", NET, E_TOKEN, 5 },
 	{ "tcp | udp", NET, E_TOKEN, 5 }, { "tcp $", NET, E_TOKEN, 5 },
 	{ "Tcp", NET, E_TOKEN, 0 }, { "tcp.dstport == 1", NET, E_TOKEN, 0 },
-	{ "processId == 1", NET, E_LAYER, 0 }, { "tcp and layer == NETWORK", NET, E_LAYER, 8 },
+	{ "processId == 1", FWD, E_LAYER, 0 }, { "tcp and layer == NETWORK", NET, E_LAYER, 8 },
 	{ "endpointId == 1", NET, E_LAYER, 0 }, { "priority > 0", FWD, E_LAYER, 0 },
 	{ "outbound", FWD, E_LAYER, 0 }, { "inbound", FWD, E_LAYER, 0 },
 	{ "protocol == 6", FWD, E_LAYER, 0 }, { "localPort == 1", FWD, E_LAYER, 0 },

@@ -30,6 +30,10 @@ enum {
 	OPT_COALESCE,
 	OPT_USER,
 	OPT_VERSION,
+	OPT_PID,
+	OPT_COMM,
+	OPT_EXE,
+	OPT_PROCESS,
 };
 
 volatile sig_atomic_t cli_stop;
@@ -50,6 +54,10 @@ static const struct option redirect_options[] = {
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "coalesce", required_argument, NULL, OPT_COALESCE },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "exe", required_argument, NULL, OPT_EXE },
+	{ "process", no_argument, NULL, OPT_PROCESS },
 	{ 0 },
 };
 
@@ -79,7 +87,11 @@ static const char redirect_help[] =
 	"      --coalesce US      after a partial batch of several packets wait US\n"
 	"                         microseconds so batches fill: more packets/s and less CPU\n"
 	"                         under floods of small packets (default 0)\n"
-	"      --user NAME        run as user NAME once the redirector is set up\n";
+	"      --user NAME        run as user NAME once the redirector is set up\n"
+	"      --pid PID          only packets of the sockets of process PID\n"
+	"      --comm NAME        only packets of processes named NAME (as ps -o comm)\n"
+	"      --exe PATH         only packets of processes running the executable PATH\n"
+	"      --process          look up the process of each packet (shown by dump)\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -211,6 +223,10 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 			return parse_fail("--user needs a user name");
 		c->user = arg;
 		break;
+	case OPT_PID: return parse_number("pid", arg, 1, 0x7fffffff, &o->pid, 0);
+	case OPT_COMM: o->comm = arg; break;
+	case OPT_EXE: o->exe = arg; break;
+	case OPT_PROCESS: o->flags |= IPR_OPEN_PROCESS; break;
 	case 'v': c->verbose++; break;
 	case 'h': c->action = CLI_HELP; break;
 	case OPT_VERSION: c->action = CLI_VERSION; break;
@@ -302,6 +318,13 @@ struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common
 	if (err) {
 		fprintf(stderr, "ipredir %s: %s\n", spec->name, ipr_last_error());
 		exit(err == -EINVAL || err == -E2BIG ? 2 : 1);
+	}
+	if (c->opts.flags & IPR_OPEN_PROCESS || c->opts.pid || c->opts.comm || c->opts.exe) {
+		const char *limits = ipr_process_limits(h);
+
+		if (limits)
+			fprintf(stderr, "ipredir %s: processes found through /proc only: %s\n",
+				spec->name, limits);
 	}
 	return h;
 }
