@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
-iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux
+iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux curl
 libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind
 dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck"
 
