@@ -30,6 +30,8 @@ enum {
 	OPT_COALESCE,
 	OPT_USER,
 	OPT_VERSION,
+	OPT_PROGRESS,
+	OPT_METRICS_FILE,
 };
 
 volatile sig_atomic_t cli_stop;
@@ -50,6 +52,8 @@ static const struct option redirect_options[] = {
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "coalesce", required_argument, NULL, OPT_COALESCE },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ 0 },
 };
 
@@ -79,7 +83,9 @@ static const char redirect_help[] =
 	"      --coalesce US      after a partial batch of several packets wait US\n"
 	"                         microseconds so batches fill: more packets/s and less CPU\n"
 	"                         under floods of small packets (default 0)\n"
-	"      --user NAME        run as user NAME once the redirector is set up\n";
+	"      --user NAME        run as user NAME once the redirector is set up\n"
+	"      --progress         the progress line also when stderr is no terminal\n"
+	"      --metrics-file PATH  keep PATH a Prometheus textfile of the counters\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -211,6 +217,8 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 			return parse_fail("--user needs a user name");
 		c->user = arg;
 		break;
+	case OPT_PROGRESS: c->progress = CLI_PROGRESS_ON; break;
+	case OPT_METRICS_FILE: c->metrics_file = arg; break;
 	case 'v': c->verbose++; break;
 	case 'h': c->action = CLI_HELP; break;
 	case OPT_VERSION: c->action = CLI_VERSION; break;
@@ -433,6 +441,7 @@ void cli_ready(const struct cli_spec *spec, const struct cli_common *c, struct i
 	if (err)
 		fprintf(stderr, "ipredir %s: no watchdog for a stopped redirector: %s\n", spec->name,
 			strerror(-err));
+	cli_report_start(spec, c, h);
 }
 
 int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn, void *arg)
@@ -457,12 +466,14 @@ int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn
 		}
 	}
 	ipr_flush(h);
+	cli_report_stop();
 	free(buf);
 	return status;
 }
 
 int cli_close(const struct cli_spec *spec, struct ipr_handle *h, int status)
 {
+	cli_report_stop();
 	if (h && ipr_close(h) < 0 && !status) {
 		fprintf(stderr, "ipredir %s: %s\n", spec->name, ipr_last_error());
 		status = 1;
