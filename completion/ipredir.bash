@@ -67,7 +67,7 @@ _ipredir()
 		mapfile -t COMPREPLY < <(compgen -W "$(_ipredir_interfaces)" -- "$cur")
 		return
 		;;
-	-w | --write)
+	-w | --write | --metrics-file)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;

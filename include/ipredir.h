@@ -312,10 +312,20 @@ struct ipr_handle *ipr_queue_handle(struct ipr_handle *h, unsigned int i);
 unsigned int ipr_queue_count(const struct ipr_handle *h);
 
 /*
- * Write where cgroup v2 is mounted into buf ("/sys/fs/cgroup", or
- * "/sys/fs/cgroup/unified" on hybrid systems). Returns 0 or -ENOENT.
+ * Write where cgroup v2 is mounted in this mount namespace into buf
+ * ("/sys/fs/cgroup", or "/sys/fs/cgroup/unified" on hybrid systems).
+ * Returns 0 or -ENOENT (none visible, e.g. under `ip netns exec`).
  */
 int ipr_cgroup2_mount(char *buf, size_t size);
+
+/*
+ * Open the root directory of the cgroup v2 hierarchy: where it is mounted or,
+ * when no mount is visible (`ip netns exec` mounts a /sys without it), a
+ * private mount that no path and no other process sees and that goes with its
+ * last descriptor. Returns a close-on-exec directory descriptor, or -errno
+ * (-EPERM when mounting needs CAP_SYS_ADMIN).
+ */
+int ipr_cgroup2_open(void);
 
 /* ------------------------------------------------------------------------ */
 /* Which process a packet belongs to (IPR_OPEN_PROCESS)                     */

@@ -5,9 +5,9 @@ set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
 libbpf-dev bpftool
-iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux
+iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux curl
 libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind
-dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck"
+dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck prometheus"
 
 is_installed() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
@@ -28,3 +28,14 @@ echo "install-deps: installing$missing"
 apt-get -q update
 # shellcheck disable=SC2086 # the package list is meant to split into words
 DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends $missing
+# prometheus is here for promtool: its server must not stay running (nor start at boot).
+case " $missing " in
+*" prometheus "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+	else
+		invoke-rc.d prometheus stop >/dev/null 2>&1 || true
+		update-rc.d prometheus disable >/dev/null 2>&1 || true
+	fi
+	;;
+esac

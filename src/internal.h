@@ -353,7 +353,7 @@ static inline int ipr_shut_empty(void)
 /* ---- cgroup.c ---- */
 
 /*
- * Resolve a cgroup v2 directory, given as a path below the cgroup2 mount
+ * Resolve a cgroup v2 directory, given as a path below the hierarchy's root
  * ("/system.slice/x.service") or as a filesystem path under it, to its id
  * (inode number) and depth. Returns 0, -ENOENT or -EINVAL with a reason.
  */

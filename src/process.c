@@ -574,31 +574,23 @@ static int attach_programs(struct ipr_owners *o, int cgroup)
 /* Load and attach the programs; else say why in o->why (the /proc fallback remains). */
 static void attach_owner(struct ipr_owners *o)
 {
-	char root[256];
-	int cg, err;
+	int cg = ipr_cgroup2_open(), err;
 
-	if (ipr_cgroup2_mount(root, sizeof(root))) {
-		snprintf(o->why, sizeof(o->why), "cgroup v2 is not mounted");
+	if (cg < 0) {
+		snprintf(o->why, sizeof(o->why), "no cgroup v2 hierarchy (%s)", strerror(-cg));
 		return;
 	}
 	o->skel = ipr_owner_bpf__open_and_load();
-	if (!o->skel) {
-		snprintf(o->why, sizeof(o->why), "the kernel refused its BPF programs (%s)",
-			 strerror(errno));
-		return;
-	}
-	cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	err = cg < 0 ? -errno : attach_programs(o, cg);
-	if (cg >= 0)
-		close(cg);
+	err = o->skel ? attach_programs(o, cg) : -errno;
+	close(cg);
 	if (!err) {
 		o->by_cookie = o->skel->maps.owners;
 		o->bound = o->skel->maps.bound;
 		o->released = o->skel->maps.released;
 		return;
 	}
-	snprintf(o->why, sizeof(o->why), "BPF programs not attached at %s (%s)", root,
-		 strerror(-err));
+	snprintf(o->why, sizeof(o->why), "%s its BPF programs (%s)",
+		 o->skel ? "the cgroup v2 root refused" : "the kernel refused", strerror(-err));
 	detach_owner(o);
 }
 

@@ -54,11 +54,11 @@ bad_arguments() {
 status_lines() { count_lines "$1" 'pkt/s'; }
 has_status() { [ "$(status_lines "$1")" -ge 1 ]; }
 
-# signal_case SIGNAL: passthru prints a status line while ping flows, then a
+# signal_case SIGNAL: passthru --progress prints a status line while ping flows, then a
 # summary on SIGNAL, exits 0 and leaves no table.
 signal_case() {
 	local sig=$1 name="passthru_$1" log=$WORK/passthru_$1.log pid status ping
-	spawn "$NS_B" "$log" "$IPREDIR" passthru
+	spawn "$NS_B" "$log" "$IPREDIR" passthru --progress
 	pid=$!
 	wait_table "$NS_B" || { fail "$name" "passthru did not install its table"; show "$log"; stop "$pid"; return; }
 	in_ns "$NS_A" ping -n -i 0.1 "$B4" >/dev/null 2>&1 &
@@ -75,7 +75,7 @@ signal_case() {
 # quiet_case: with -q passthru prints no status line over 1.5 s of traffic.
 quiet_case() {
 	local log=$WORK/quiet.log pid
-	spawn "$NS_B" "$log" "$IPREDIR" passthru --quiet
+	spawn "$NS_B" "$log" "$IPREDIR" passthru --quiet --progress
 	pid=$!
 	wait_table "$NS_B" || { fail quiet "passthru --quiet did not install its table"; show "$log"; stop "$pid"; return; }
 	pings "$NS_A" "$B4" 15

@@ -47,11 +47,12 @@ case_ subcommand_prefix "pa" passthru
 case_ options_passthru "passthru --qu" --queue --queues --quiet
 case_ options_rewrite "rewrite --d" --deadline --dnat --dscp
 case_ options_wanem "wanem --r" --rate --reorder
-case_ short_options_status "status -" -h -j -v --help --json --verbose --version
+case_ short_options_status "status -" -h -j -v --help --json --prometheus --verbose --version
 case_ number_argument "passthru --batch "
 case_ filter_argument "block -f "
 mkdir -p "$WORK/pcaps" && : >"$WORK/pcaps/capture.pcap"
 case_ write_file "dump -w $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
+case_ metrics_file "passthru --metrics-file $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
 case_ run_command "run -- setpri" setpriv
 
 if ns_new a && ip -n "$NS_PREFIX-a" link add iprv0 type veth peer name iprv1; then

@@ -12,8 +12,9 @@
 #                                         nettool udp-send                 (50 + end, not redirected)
 #   udp-send x 2                          ipredir run -- nettool udp-recv  (gets 20 + end)
 #                                         nettool udp-recv                 (gets 50 + end, not redirected)
-#   Processes that need the cgroup v2 tree run in B's network namespace through
-#   nsenter --net: `ip netns exec` mounts a fresh /sys without it. Cgroups are
+#   run goes into B through nsenter --net (this host's mounts), and in the ways-in
+#   cases also through `ip netns exec` (a fresh /sys without cgroups) and as on a
+#   v2-only host; curl there fetches a file from an HTTP server in A. Cgroups are
 #   host-wide: ours are named after this script's pid and removed at exit.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=run
@@ -201,13 +202,14 @@ lifecycle_case() {
 	check "$name.table_gone" "the table outlived run" no_table "$NS_B"
 }
 
-# cgroup_case VERSION: run --cgroup PATH redirects a process we moved into PATH, and no other.
+# cgroup_case VERSION WAY: run --cgroup PATH (a path of this host's cgroup2 mount), started
+# the way WAY goes into B (see way_spawn), redirects a process we moved into PATH, and no other.
 cgroup_case() {
-	local v=$1 name=cgroup_v$1 log=$WORK/cgroup_v$1.run cg=$CG2/ipr-test-run-$$-v$1 pid member status packets overlapped=0
+	local v=$1 way=$2 name=cgroup_v$1 log=$WORK/cgroup_v$1.run cg=$CG2/ipr-test-run-$$-v$1 pid member status packets overlapped=0
 	mkdir "$cg" || { fail "$name" "could not create $cg"; return; }
 	OWN_CGROUPS+=("$cg")
 	listen2 "$name" || { fail "$name" "UDP receivers did not listen"; return; }
-	host_spawn "$NS_B" "$log" "$IPREDIR" run --quiet --cgroup "$cg"
+	way_spawn "$way" "$log" "$IPREDIR" run --quiet --cgroup "$cg"
 	pid=$!
 	wait_table "$NS_B" || { fail "$name" "run --cgroup did not install its table"; show "$log"; stop "$pid"; return; }
 	other_start "$name" "$v" || { fail "$name" "the other sender's datagrams did not arrive"; stop "$pid"; return; }
@@ -229,12 +231,91 @@ cgroup_case() {
 	check "$name.cgroup_removable" "could not remove $cg" rmdir "$cg"
 }
 
+# ---------------------------------------------------------------- ways in
+# The same run under each way into B's namespace: `ip netns exec` (a fresh
+# /sys without cgroups: run mounts cgroup2 privately), nsenter --net (this
+# host's mounts: cgroup v1 beside v2, or v2 only) and a v2-only host (a mount
+# namespace with cgroup2 alone at /sys/fs/cgroup).
+
+# way_spawn WAY LOG CMD...: spawn CMD in B's namespace the way WAY goes in.
+way_spawn() {
+	local way=$1 log=$2
+	shift 2
+	case $way in
+	netns_exec) spawn "$NS_B" "$log" "$@" ;;
+	nsenter) host_spawn "$NS_B" "$log" "$@" ;;
+	v2_only)
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		unshare --mount --propagation private sh -c 'umount -R /sys/fs/cgroup &&
+			mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec nsenter --net="$0" "$@"' \
+			"/run/netns/$NS_B" "$@" >"$log" 2>&1 </dev/null &
+		;;
+	esac
+}
+
+# way_case WAY: run -- sh: the command is in its own cgroup, exits with its status, the
+# cgroup is gone afterwards; run -- curl fetches a file through the redirector while
+# another process of B sends UDP, and run -f udp -- curl takes none of those datagrams.
+way_case() {
+	local way=$1 name=$1 log=$WORK/$1.run pid status packets
+	# shellcheck disable=SC2016 # expanded by the command's shell
+	way_spawn "$way" "$log" "$IPREDIR" run --quiet -- sh -c 'grep "^0::" /proc/self/cgroup; exit 7'
+	pid=$!
+	wait "$pid"
+	status=$?
+	check "$name.exit" "run exited with status $status, the command with 7" test "$status" = 7 || show "$log"
+	check "$name.in_cgroup" "the command's cgroup: $(grep '^0::' "$log")" \
+		has_line "$log" "^0::/ipredir-run-$pid\$"
+	check "$name.cgroup_gone" "$CG2/ipredir-run-$pid stayed" test ! -e "$CG2/ipredir-run-$pid"
+	curl_case "$way"
+}
+
+# curl_case WAY: see way_case; the file's sha256 must match.
+curl_case() {
+	local way=$1 name=$1.curl log=$WORK/$1.curl.run udp=$WORK/$1.udp.run got=$WORK/$1.got packets
+	way_spawn "$way" "$log" "$IPREDIR" run --quiet -- curl -sS -o "$got" "http://$A4:8080/blob"
+	wait $!
+	packets=$(packets_of "$log")
+	check "$name.fetched" "curl under run did not fetch the file intact" \
+		test "$(sha256sum <"$got")" = "$BLOB_SUM" || show "$log"
+	check "$name.redirected" "summary says ${packets:-no} packets for curl's connection" \
+		test "${packets:-0}" -ge 6 || show "$log"
+	listen2 "$name" || { fail "$name" "UDP receivers did not listen"; return; }
+	other_start "$name" 4 || { fail "$name" "the other sender's datagrams did not arrive"; return; }
+	way_spawn "$way" "$udp" "$IPREDIR" run --quiet -f udp -- curl -sS -o /dev/null "http://$A4:8080/blob"
+	wait $!
+	packets=$(packets_of "$udp")
+	check "$name.only_curl" "run -f udp -- curl took ${packets:-no} packets of the other sender" \
+		test "${packets:-x}" = 0 || show "$udp"
+	in_ns "$NS_B" python3 "$NETTOOL" udp-send "$A4" 7027 cmd 1 0 >/dev/null
+	wait "$OTHER_PID"
+	wait_until 10 gone "$RECV_CMD"
+	stop "$RECV_CMD"
+	stop "$RECV_OTHER"
+}
+
+if command -v curl >/dev/null && command -v unshare >/dev/null; then
+	head -c 300000 /dev/urandom >"$WORK/blob"
+	BLOB_SUM=$(sha256sum <"$WORK/blob")
+	spawn "$NS_A" "$WORK/http.log" python3 -m http.server --bind "$A4" --directory "$WORK" 8080
+	HTTP_PID=$!
+	if wait_until 10 port_listening "$NS_A" 8080; then
+		for way in netns_exec nsenter v2_only; do way_case "$way"; done
+	else
+		fail ways "the HTTP server in A did not listen"
+	fi
+	stop "$HTTP_PID"
+else
+	skip ways "needs curl and unshare"
+fi
+
 for v in 4 6; do
 	command_case "$v"
 	inbound_case "$v"
 	tcp_case "$v"
-	cgroup_case "$v"
 done
+cgroup_case 4 netns_exec
+cgroup_case 6 nsenter
 status_case exit_3 3 sh -c 'exit 3'
 status_case exit_0 0 true
 # shellcheck disable=SC2016 # expanded by the command's shell

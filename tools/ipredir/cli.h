@@ -24,6 +24,13 @@ enum cli_action {
 	CLI_VERSION,
 };
 
+/* Whether the progress line is printed. */
+enum cli_progress {
+	CLI_PROGRESS_AUTO = 0, /* when stderr is a terminal */
+	CLI_PROGRESS_ON,       /* --progress: also into pipes and logs, a line each second */
+	CLI_PROGRESS_OFF,      /* --quiet, or output that owns the terminal */
+};
+
 /* Options every redirecting subcommand takes, already checked. */
 struct cli_common {
 	struct ipr_options opts;
@@ -32,6 +39,8 @@ struct cli_common {
 	const char *user;  /* --user NAME, or NULL */
 	uid_t uid;         /* NAME's uid and gid (cli_parse looks them up) */
 	gid_t gid;
+	enum cli_progress progress;
+	const char *metrics_file; /* --metrics-file PATH, or NULL */
 };
 
 /* How one subcommand extends the common options. */
@@ -104,6 +113,51 @@ double cli_now(void);
 
 /* Print a JSON string literal for s. */
 void cli_json_string(FILE *f, const char *s);
+
+/*
+ * progress.c: from cli_ready() on, a thread reports: the progress line, the
+ * --metrics-file, the stats socket. cli_report_stop() ends it (erasing the
+ * line, writing the file a last time) and must come before h is closed.
+ */
+void cli_report_start(const struct cli_spec *spec, const struct cli_common *c,
+		      struct ipr_handle *h);
+void cli_report_stop(void);
+
+/* The counters of every queue of h, summed. */
+void cli_stats(struct ipr_handle *h, struct ipr_stats *total);
+
+/* metrics.c: one redirector's counters per queue, for Prometheus. */
+struct metrics_queue {
+	unsigned int queue;     /* NFQUEUE number (a monitor: its NFLOG group) */
+	int in_process;         /* 0: only the kernel's counters are known */
+	struct ipr_stats stats;
+};
+
+struct metrics_redirector {
+	char table[32];
+	char tool[32];          /* the subcommand, or the owner's command name */
+	const char *filter;
+	unsigned int queues;
+	struct metrics_queue queue[IPR_QUEUES_MAX];
+};
+
+/* Every queue's counters of h into r (table, tool, filter untouched); 0 or -errno. */
+int metrics_collect(struct ipr_handle *h, struct metrics_redirector *r);
+
+/* The counters of r's queues, summed. */
+void metrics_sum(const struct metrics_redirector *r, struct ipr_stats *total);
+
+/* n redirectors in the text exposition format: HELP, TYPE, then every sample, per metric. */
+void metrics_print(FILE *f, const struct metrics_redirector *rs, unsigned int n);
+
+/* Write r to path atomically (a temporary file in its directory, renamed); 0 or -errno. */
+int metrics_write_file(const char *path, const struct metrics_redirector *r);
+
+/* The stats socket of table: listen (a nonblocking fd or -errno), answer one asker with
+ * r, or ask the owner pid of table into r (0, or -ENOENT when it does not answer). */
+int metrics_listen(const char *table);
+void metrics_answer(int listen_fd, const struct metrics_redirector *r);
+int metrics_ask(const char *table, int pid, struct metrics_redirector *r);
 
 int cmd_passthru(int argc, char **argv);
 int cmd_run(int argc, char **argv);

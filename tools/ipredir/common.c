@@ -34,6 +34,8 @@ enum {
 	OPT_COMM,
 	OPT_EXE,
 	OPT_PROCESS,
+	OPT_PROGRESS,
+	OPT_METRICS_FILE,
 };
 
 volatile sig_atomic_t cli_stop;
@@ -58,6 +60,8 @@ static const struct option redirect_options[] = {
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "exe", required_argument, NULL, OPT_EXE },
 	{ "process", no_argument, NULL, OPT_PROCESS },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ 0 },
 };
 
@@ -91,7 +95,9 @@ static const char redirect_help[] =
 	"      --pid PID          only packets of the sockets of process PID\n"
 	"      --comm NAME        only packets of processes named NAME (as ps -o comm)\n"
 	"      --exe PATH         only packets of processes running the executable PATH\n"
-	"      --process          look up the process of each packet (shown by dump)\n";
+	"      --process          look up the process of each packet (shown by dump)\n"
+	"      --progress         the progress line also when stderr is no terminal\n"
+	"      --metrics-file PATH  keep PATH a Prometheus textfile of the counters\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -227,6 +233,8 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 	case OPT_COMM: o->comm = arg; break;
 	case OPT_EXE: o->exe = arg; break;
 	case OPT_PROCESS: o->flags |= IPR_OPEN_PROCESS; break;
+	case OPT_PROGRESS: c->progress = CLI_PROGRESS_ON; break;
+	case OPT_METRICS_FILE: c->metrics_file = arg; break;
 	case 'v': c->verbose++; break;
 	case 'h': c->action = CLI_HELP; break;
 	case OPT_VERSION: c->action = CLI_VERSION; break;
@@ -456,6 +464,7 @@ void cli_ready(const struct cli_spec *spec, const struct cli_common *c, struct i
 	if (err)
 		fprintf(stderr, "ipredir %s: no watchdog for a stopped redirector: %s\n", spec->name,
 			strerror(-err));
+	cli_report_start(spec, c, h);
 }
 
 int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn, void *arg)
@@ -480,12 +489,14 @@ int cli_serve(const struct cli_spec *spec, struct ipr_handle *h, cli_batch_fn fn
 		}
 	}
 	ipr_flush(h);
+	cli_report_stop();
 	free(buf);
 	return status;
 }
 
 int cli_close(const struct cli_spec *spec, struct ipr_handle *h, int status)
 {
+	cli_report_stop();
 	if (h && ipr_close(h) < 0 && !status) {
 		fprintf(stderr, "ipredir %s: %s\n", spec->name, ipr_last_error());
 		status = 1;

@@ -397,6 +397,8 @@ int cmd_dump(int argc, char **argv)
 	c.opts.snaplen = dump_config.snaplen;
 	if (dump_config.monitor)
 		c.opts.flags |= IPR_OPEN_MONITOR;
+	if (!dump_config.file && c.progress == CLI_PROGRESS_AUTO)
+		c.progress = CLI_PROGRESS_OFF; /* the packet lines own the terminal */
 	cli_signals(0);
 	if (setup_output(l) < 0)
 		goto out;
@@ -405,6 +407,7 @@ int cmd_dump(int argc, char **argv)
 	start = cli_now();
 	if (setup_buffer(l) == 0)
 		status = run_loop(l);
+	cli_report_stop();
 	print_summary(l, cli_now() - start);
 	if (ipr_close(l->h) < 0 && !status) {
 		fprintf(stderr, "ipredir dump: %s\n", ipr_last_error());

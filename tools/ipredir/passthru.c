@@ -18,11 +18,6 @@
 #define DEFAULT_BATCH 64
 #define MAX_BATCH 1024
 
-struct rate {
-	double t;
-	uint64_t packets, bytes;
-};
-
 struct worker {
 	struct ipr_handle *h;
 	pthread_t thread;
@@ -62,7 +57,7 @@ const struct cli_spec passthru_spec = {
 		"                         (default: one per CPU; 1 with --queue)\n"
 		"      --bypass-after N   offload each flow to the kernel after N packets\n"
 		"  -c, --count N          stop after N packets\n"
-		"      --quiet            no status line each second\n",
+		"      --quiet            no announcement and no progress line\n",
 	.longopts = passthru_options,
 	.shortopts = "b:c:q:",
 	.redirect = 1,
@@ -144,42 +139,11 @@ static void *worker_loop(void *arg)
 	return NULL;
 }
 
-static void sum_stats(struct worker *w, unsigned int n, struct ipr_stats *total)
-{
-	memset(total, 0, sizeof(*total));
-	for (unsigned int i = 0; i < n; i++) {
-		struct ipr_stats s = { 0 };
-		const uint64_t *from = (const uint64_t *)&s;
-		uint64_t *to = (uint64_t *)total;
-
-		ipr_get_stats(w[i].h, &s, sizeof(s));
-		for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
-			to[k] += from[k];
-	}
-}
-
-static void print_status(struct worker *w, unsigned int n, struct rate *last)
-{
-	struct ipr_stats s;
-	double now = cli_now(), dt = now - last->t;
-
-	sum_stats(w, n, &s);
-	if (dt <= 0)
-		return;
-	fprintf(stderr, "passthru: %9.0f pkt/s %7.3f Gbit/s  drops %llu  kernel-queue drops %llu"
-			"  fail-open %llu%s",
-		(double)(s.received - last->packets) / dt,
-		(double)(s.bytes - last->bytes) * 8 / dt / 1e9, (unsigned long long)s.dropped,
-		(unsigned long long)(s.queue_dropped + s.user_dropped),
-		(unsigned long long)s.failopen, isatty(2) ? "\033[K\r" : "\n");
-	*last = (struct rate){ now, s.received, s.bytes };
-}
-
-static void print_summary(struct worker *w, unsigned int n, double seconds)
+static void print_summary(struct ipr_handle *h, double seconds)
 {
 	struct ipr_stats s;
 
-	sum_stats(w, n, &s);
+	cli_stats(h, &s);
 	printf("passthru: %llu packets, %llu bytes in %.1f s (%.3f Gbit/s): accepted %llu, "
 	       "modified %llu, dropped %llu, filtered %llu, bypass verdicts %llu, expired %llu; "
 	       "fail-open %llu, kernel queue drops %llu, socket drops %llu, verdict errors %llu\n",
@@ -276,8 +240,7 @@ int passthru_run(struct ipr_handle *h, int (*done)(void))
 	unsigned int n = ipr_queue_count(h);
 	struct worker *w = calloc(n, sizeof(*w));
 	struct sigaction sa = { .sa_handler = on_wake };
-	struct rate last = { cli_now(), 0, 0 };
-	double start = last.t;
+	double start = cli_now();
 	int status = 0;
 
 	sigaction(SIGUSR1, &sa, NULL);
@@ -292,12 +255,11 @@ int passthru_run(struct ipr_handle *h, int (*done)(void))
 		announce(h);
 	while (!cli_stop && atomic_load(&running) == (int)n && !(done && done())) {
 		pause();
-		if (cli_tick && !passthru_config.quiet)
-			print_status(w, n, &last);
 		cli_tick = 0;
 	}
 	stop_workers(w, n);
-	print_summary(w, n, cli_now() - start);
+	cli_report_stop();
+	print_summary(h, cli_now() - start);
 	for (unsigned int i = 0; i < n; i++)
 		status |= w[i].status;
 	free_workers(w, n);
@@ -337,4 +299,6 @@ void passthru_apply(struct cli_common *c)
 	c->opts.queues = passthru_config.queues ? passthru_config.queues : default_queues(c);
 	if (passthru_config.bypass_after)
 		c->opts.flags |= IPR_OPEN_BYPASS;
+	if (passthru_config.quiet)
+		c->progress = CLI_PROGRESS_OFF;
 }

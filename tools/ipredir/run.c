@@ -66,15 +66,16 @@ static void merge_options(void)
 		all_options[n++] = *o;
 }
 
-/* The command's cgroup: its path, and the cgroup run itself was started in. */
+/* The command's cgroup and run's own, below the root of the cgroup v2 hierarchy. */
 struct run_cgroup {
-	char path[PATH_MAX];
+	int root;          /* the hierarchy's root directory (ipr_cgroup2_open) */
+	char path[64];     /* "/ipredir-run-PID" */
 	char home[PATH_MAX];
 	int made;
 };
 
-/* The cgroup v2 directory this process is in, below mount. */
-static int own_cgroup(const char *mount, char *buf, size_t size)
+/* The cgroup v2 this process is in, as /proc/self/cgroup says ("0::PATH"). */
+static int own_cgroup(char *buf, size_t size)
 {
 	char line[PATH_MAX];
 	FILE *f = fopen("/proc/self/cgroup", "re");
@@ -85,30 +86,37 @@ static int own_cgroup(const char *mount, char *buf, size_t size)
 	while (err && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "0::", 3)) {
 			line[strcspn(line, "\n")] = 0;
-			err = (size_t)snprintf(buf, size, "%s%s", mount, line + 3) < size ? 0
-									    : -ENAMETOOLONG;
+			err = (size_t)snprintf(buf, size, "%s", line + 3) < size ? 0 : -ENAMETOOLONG;
 		}
 	fclose(f);
 	return err;
 }
 
-/* Name the command's cgroup, ipredir-run-PID, and find run's own. */
+/* Open the hierarchy, name the command's cgroup ipredir-run-PID, and find run's own. */
 static int cgroup_paths(struct run_cgroup *cg)
 {
-	char mount[PATH_MAX - 64];
 	int err;
 
-	if (ipr_cgroup2_mount(mount, sizeof(mount)) < 0) {
+	cg->root = ipr_cgroup2_open();
+	if (cg->root < 0) {
 		fprintf(stderr, "ipredir run: %s\n", ipr_last_error());
 		return -1;
 	}
-	err = own_cgroup(mount, cg->home, sizeof(cg->home));
+	err = own_cgroup(cg->home, sizeof(cg->home));
 	if (err) {
 		fprintf(stderr, "ipredir run: finding this process's cgroup: %s\n", strerror(-err));
 		return -1;
 	}
-	snprintf(cg->path, sizeof(cg->path), "%s/ipredir-run-%d", mount, (int)getpid());
+	snprintf(cg->path, sizeof(cg->path), "/ipredir-run-%d", (int)getpid());
 	return 0;
+}
+
+/* A file or directory below the hierarchy's root: "/a/b" -> "a/b", "/" -> ".". */
+static const char *below_root(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
 }
 
 /* guard.c's setup, run in the guardian: make the cgroup. */
@@ -116,7 +124,7 @@ static int make_cgroup(void *arg)
 {
 	struct run_cgroup *cg = arg;
 
-	if (mkdir(cg->path, 0755) < 0) {
+	if (mkdirat(cg->root, below_root(cg->path), 0755) < 0) {
 		fprintf(stderr, "ipredir run: creating cgroup %s: %s\n", cg->path, strerror(errno));
 		return -errno;
 	}
@@ -124,23 +132,32 @@ static int make_cgroup(void *arg)
 	return 0;
 }
 
-/* Move every process of cgroup from into cgroup to; returns how many were seen. */
-static int move_processes(const char *from, const char *to)
+/* Open cgroup.procs of cgroup dir (below root) with flags; -1 on failure. */
+static int open_procs(int root, const char *dir, int flags)
 {
 	char path[PATH_MAX + 16];
-	int pid, out, seen = 0;
-	FILE *in;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", from);
-	in = fopen(path, "re");
-	snprintf(path, sizeof(path), "%s/cgroup.procs", to);
-	out = open(path, O_WRONLY | O_CLOEXEC);
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", below_root(dir)) >=
+	    sizeof(path))
+		return -1;
+	return openat(root, path, flags | O_CLOEXEC);
+}
+
+/* Move every process of cgroup from into cgroup to; returns how many were seen. */
+static int move_processes(int root, const char *from, const char *to)
+{
+	int in_fd = open_procs(root, from, O_RDONLY), out = open_procs(root, to, O_WRONLY);
+	FILE *in = in_fd >= 0 ? fdopen(in_fd, "r") : NULL;
+	int pid, seen = 0;
+
 	while (in && out >= 0 && fscanf(in, "%d", &pid) == 1) {
 		dprintf(out, "%d", pid); /* one write per pid; one that exited fails alone */
 		seen++;
 	}
 	if (in)
 		fclose(in);
+	else if (in_fd >= 0)
+		close(in_fd);
 	if (out >= 0)
 		close(out);
 	return seen;
@@ -153,26 +170,23 @@ static void remove_cgroup(void *arg)
 
 	if (!cg->made)
 		return;
-	for (int tries = 0; tries < 100 && move_processes(cg->path, cg->home); tries++)
+	for (int tries = 0; tries < 100 && move_processes(cg->root, cg->path, cg->home); tries++)
 		usleep(10000); /* a process may fork while it moves */
-	if (rmdir(cg->path) < 0)
+	if (unlinkat(cg->root, below_root(cg->path), AT_REMOVEDIR) < 0)
 		fprintf(stderr, "ipredir run: could not remove cgroup %s: %s\n", cg->path,
 			strerror(errno));
 }
 
 /* In the child: end with run (SIGTERM), join the cgroup, then become COMMAND. */
-static void exec_in_cgroup(const char *cgroup, pid_t run, char **argv)
+static void exec_in_cgroup(const struct run_cgroup *cg, pid_t run, char **argv)
 {
-	char procs[PATH_MAX];
 	int fd;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != run)
 		_exit(126);
-	if ((size_t)snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup) >= sizeof(procs))
-		_exit(126);
-	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	fd = open_procs(cg->root, cg->path, O_WRONLY);
 	if (fd < 0 || write(fd, "0", 1) != 1) {
-		fprintf(stderr, "ipredir run: joining %s: %s\n", cgroup, strerror(errno));
+		fprintf(stderr, "ipredir run: joining %s: %s\n", cg->path, strerror(errno));
 		_exit(126);
 	}
 	close(fd);
@@ -197,19 +211,15 @@ static int exit_status(int status)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
 }
 
-/* Redirect the command's cgroup while it runs; returns its exit status. */
-static int run_command(struct cli_common *c, char **argv)
+/* Redirect the command's cgroup (guarded) while it runs; returns its exit status. */
+static int run_guarded(struct cli_common *c, struct run_cgroup *cg, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_child };
-	static struct run_cgroup cg;
 	struct guard guard;
 	struct ipr_handle *h;
 	pid_t self = getpid();
-	int status;
+	int status = guard_start(&guard, make_cgroup, remove_cgroup, cg);
 
-	if (cgroup_paths(&cg) < 0)
-		return 1;
-	status = guard_start(&guard, make_cgroup, remove_cgroup, &cg);
 	if (status < 0) {
 		fprintf(stderr, "ipredir run: starting the guardian: %s\n", strerror(-status));
 		return 1;
@@ -218,12 +228,12 @@ static int run_command(struct cli_common *c, char **argv)
 		guard_end(&guard);
 		return 1;
 	}
-	c->opts.cgroup = cg.path;
+	c->opts.cgroup = cg->path;
 	sigaction(SIGCHLD, &sa, NULL);
 	h = cli_open(&run_spec, c);
 	child = fork();
 	if (child == 0)
-		exec_in_cgroup(cg.path, self, argv);
+		exec_in_cgroup(cg, self, argv);
 	if (child > 0)
 		cli_ready(&run_spec, c, h, 0);
 	status = child < 0 ? 1 : passthru_run(h, child_exited);
@@ -234,6 +244,16 @@ static int run_command(struct cli_common *c, char **argv)
 	ipr_close(h);
 	guard_end(&guard);
 	return status ? status : exit_status(child_status);
+}
+
+static int run_command(struct cli_common *c, char **argv)
+{
+	static struct run_cgroup cg = { .root = -1 };
+	int status = cgroup_paths(&cg) < 0 ? 1 : run_guarded(c, &cg, argv);
+
+	if (cg.root >= 0)
+		close(cg.root);
+	return status;
 }
 
 static int run_cgroup(struct cli_common *c)

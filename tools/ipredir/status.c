@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * status.c - `ipredir status [-j]`: every ipredir redirector of this network
- * namespace (its table, owning process, layers, filter, queues or NFLOG group)
- * and the kernel's counters of each queue, as text or JSON.
+ * status.c - `ipredir status [-j | --prometheus]`: every ipredir redirector of
+ * this network namespace (its table, owning process, layers, filter, queues or
+ * NFLOG group) and the kernel's counters of each queue, as text or JSON; or
+ * every counter, the program's too, in Prometheus' text format.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,14 @@
 
 struct status_config {
 	int json;
+	int prometheus;
 };
 
 static struct status_config status_config;
 
 static const struct option status_options[] = {
 	{ "json", no_argument, NULL, 'j' },
+	{ "prometheus", no_argument, NULL, 'P' },
 	{ 0 },
 };
 
@@ -26,8 +29,9 @@ static void parse_option(int opt, const char *arg, void *ctx);
 
 static const struct cli_spec status_spec = {
 	.name = "status",
-	.synopsis = "[-j]",
-	.help = "  -j, --json             print a JSON array\n",
+	.synopsis = "[-j | --prometheus]",
+	.help = "  -j, --json             print a JSON array\n"
+		"      --prometheus       print every counter in Prometheus' text format\n",
 	.longopts = status_options,
 	.shortopts = "j",
 	.parse = parse_option,
@@ -40,6 +44,8 @@ static void parse_option(int opt, const char *arg, void *ctx)
 
 	if (opt == 'j')
 		s->json = 1;
+	else if (opt == 'P')
+		s->prometheus = 1;
 	else
 		cli_usage_error(&status_spec, "unexpected option");
 }
@@ -133,6 +139,46 @@ static void print_json(const struct ipr_redirector *r, int first)
 	printf("]}");
 }
 
+/* ---- Prometheus ---- */
+
+/* Without an answer from the owner (a program of its own, say): the kernel's counters. */
+static void kernel_counters(const struct ipr_redirector *r, struct metrics_redirector *m)
+{
+	struct ipr_queue_counters c;
+
+	process_name(r->pid, m->tool, sizeof(m->tool));
+	m->queues = 0;
+	for (unsigned int i = 0; !r->monitor && i < r->queues && i < IPR_QUEUES_MAX; i++) {
+		struct metrics_queue *q = &m->queue[m->queues];
+
+		if (ipr_queue_counters(r->queue + i, &c) < 0)
+			continue;
+		*q = (struct metrics_queue){ .queue = r->queue + i };
+		q->stats.queue_dropped = c.queue_dropped;
+		q->stats.user_dropped = c.user_dropped;
+		q->stats.waiting = c.waiting;
+		m->queues++;
+	}
+}
+
+static void print_prometheus(const struct ipr_redirector *rs, unsigned int n)
+{
+	struct metrics_redirector *ms = calloc(n ? n : 1, sizeof(*ms));
+
+	if (!ms) {
+		fprintf(stderr, "ipredir status: out of memory\n");
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(ms[i].table, sizeof(ms[i].table), "%s", rs[i].table);
+		ms[i].filter = rs[i].filter;
+		if (metrics_ask(rs[i].table, rs[i].pid, &ms[i]) < 0)
+			kernel_counters(&rs[i], &ms[i]);
+	}
+	metrics_print(stdout, ms, n);
+	free(ms);
+}
+
 static void print_all(const struct ipr_redirector *rs, unsigned int n, int json)
 {
 	if (json) {
@@ -155,6 +201,8 @@ int cmd_status(int argc, char **argv)
 
 	if (cli_parse(&status_spec, argc, argv, &(struct cli_common){ 0 }) != argc)
 		cli_usage_error(&status_spec, "unexpected argument \"%s\"", argv[optind]);
+	if (status_config.json && status_config.prometheus)
+		cli_usage_error(&status_spec, "give -j or --prometheus, not both");
 	if (!rs) {
 		fprintf(stderr, "ipredir status: out of memory\n");
 		return 1;
@@ -170,7 +218,10 @@ int cmd_status(int argc, char **argv)
 			MAX_REDIRECTORS);
 		n = MAX_REDIRECTORS;
 	}
-	print_all(rs, (unsigned int)n, status_config.json);
+	if (status_config.prometheus)
+		print_prometheus(rs, (unsigned int)n);
+	else
+		print_all(rs, (unsigned int)n, status_config.json);
 	if (fflush(stdout) != 0)
 		status = 1;
 out:

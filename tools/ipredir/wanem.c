@@ -413,6 +413,7 @@ int cmd_wanem(int argc, char **argv)
 		fprintf(stderr, "ipredir wanem: %s\n", ipr_last_error());
 		status = 1;
 	}
+	cli_report_stop();
 	print_summary(&st);
 	status = cli_close(&wanem_spec, h, status); /* accepts what is still held */
 	free(st.ring);
