@@ -19,11 +19,11 @@ CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 ns_new p || { fail namespace "could not create it"; finish; }
 NS=$NS_PREFIX-p
 
-# host_spawn LOG CMD...: spawn in NS keeping this host's mounts (the cgroup v2 tree).
+# host_spawn LOG CMD...: spawn in NS (ip netns exec: the library finds cgroup v2 itself).
 host_spawn() {
 	local log=$1
 	shift
-	nsenter --net="/run/netns/$NS" "$@" >"$log" 2>"$log.err" </dev/null &
+	ip netns exec "$NS" "$@" >"$log" 2>"$log.err" </dev/null &
 }
 
 # owners_attached: how many of the handle's programs sit at the cgroup v2 root.
