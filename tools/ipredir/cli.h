@@ -28,6 +28,7 @@ enum cli_action {
 struct cli_common {
 	struct ipr_options opts;
 	int verbose;
+	int json;          /* -j: summaries (and dump's packets) as JSON */
 	enum cli_action action;
 	const char *user;  /* --user NAME, or NULL */
 	uid_t uid;         /* NAME's uid and gid (cli_parse looks them up) */
@@ -102,8 +103,24 @@ void cli_signals(int tick);
 /* Seconds since an arbitrary start, monotonic. */
 double cli_now(void);
 
-/* Print a JSON string literal for s. */
+/* json.c: print a JSON string literal for s, escaped. */
 void cli_json_string(FILE *f, const char *s);
+
+/* One JSON object on one line, written member by member. */
+struct json_obj {
+	FILE *f;
+	int members;
+};
+
+void json_begin(struct json_obj *o, FILE *f);
+void json_str(struct json_obj *o, const char *key, const char *value); /* NULL: null */
+void json_uint(struct json_obj *o, const char *key, unsigned long long value);
+void json_int(struct json_obj *o, const char *key, long long value);
+void json_real(struct json_obj *o, const char *key, double value, int decimals);
+void json_bool(struct json_obj *o, const char *key, int value);
+void json_strings(struct json_obj *o, const char *key, const char *const *values, int n);
+/* Close the object, end the line and flush. */
+void json_end(struct json_obj *o);
 
 int cmd_passthru(int argc, char **argv);
 int cmd_run(int argc, char **argv);

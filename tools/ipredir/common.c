@@ -50,6 +50,7 @@ static const struct option redirect_options[] = {
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "coalesce", required_argument, NULL, OPT_COALESCE },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "json", no_argument, NULL, 'j' },
 	{ 0 },
 };
 
@@ -79,7 +80,8 @@ static const char redirect_help[] =
 	"      --coalesce US      after a partial batch of several packets wait US\n"
 	"                         microseconds so batches fill: more packets/s and less CPU\n"
 	"                         under floods of small packets (default 0)\n"
-	"      --user NAME        run as user NAME once the redirector is set up\n";
+	"      --user NAME        run as user NAME once the redirector is set up\n"
+	"  -j, --json             print the summary as one JSON object\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -163,7 +165,7 @@ static void build_options(const struct cli_spec *spec, struct option *all, char 
 	if (spec->redirect)
 		append_options(all, &n, redirect_options);
 	append_options(all, &n, general_options);
-	snprintf(shorts, size, "+%s%svh", spec->shortopts, spec->redirect ? "f:i:p:" : "");
+	snprintf(shorts, size, "+%s%svh", spec->shortopts, spec->redirect ? "f:i:p:j" : "");
 }
 
 /* A numeric common option into *out (an int or unsigned int field); NULL or the reason. */
@@ -211,6 +213,7 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 			return parse_fail("--user needs a user name");
 		c->user = arg;
 		break;
+	case 'j': c->json = 1; break;
 	case 'v': c->verbose++; break;
 	case 'h': c->action = CLI_HELP; break;
 	case OPT_VERSION: c->action = CLI_VERSION; break;
@@ -497,19 +500,4 @@ double cli_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void cli_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
 }
