@@ -119,6 +119,8 @@ void json_int(struct json_obj *o, const char *key, long long value);
 void json_real(struct json_obj *o, const char *key, double value, int decimals);
 void json_bool(struct json_obj *o, const char *key, int value);
 void json_strings(struct json_obj *o, const char *key, const char *const *values, int n);
+/* Every counter of s, named as the summaries name them. */
+void json_stats(struct json_obj *o, const struct ipr_stats *s);
 /* Close the object, end the line and flush. */
 void json_end(struct json_obj *o);
 
@@ -141,6 +143,7 @@ struct passthru_config {
 	unsigned long long count;   /* stop after this many packets; 0 = never */
 	int rewrite;
 	int quiet;
+	int json;                   /* -j: the summary as JSON */
 };
 
 extern struct passthru_config passthru_config;

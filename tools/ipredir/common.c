@@ -222,6 +222,15 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 	return NULL;
 }
 
+/* Whether opt is one of spec's own options, which take precedence over common ones. */
+static int own_option(const struct cli_spec *spec, int opt)
+{
+	for (const struct option *o = spec->longopts; o && o->name; o++)
+		if (o->val == opt)
+			return 1;
+	return opt > 0 && opt < 256 && strchr(spec->shortopts, opt);
+}
+
 /* The option argv[optind - 1] that getopt refused, for the message. */
 static const char *bad_option(int argc, char **argv)
 {
@@ -244,7 +253,9 @@ const char *cli_parse_args(const struct cli_spec *spec, int argc, char **argv,
 	while (!err && !c->action && (opt = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
 			return parse_fail("bad or incomplete option \"%s\"", bad_option(argc, argv));
-		err = parse_common(opt, optarg, c, &known);
+		known = 0;
+		if (!own_option(spec, opt))
+			err = parse_common(opt, optarg, c, &known);
 		if (!err && !known && spec->parse)
 			spec->parse(opt, optarg, spec->ctx);
 	}

@@ -445,12 +445,10 @@ static void print_summary(const struct dump_loop *l, const struct ipr_stats *s, 
 	json_begin(&o, stderr);
 	json_str(&o, "tool", "dump");
 	json_uint(&o, dump_config.file ? "written" : "printed", l->written);
-	json_str(&o, "file", dump_config.file);
+	if (dump_config.file)
+		json_str(&o, "file", dump_config.file);
 	json_real(&o, "seconds", seconds, 3);
-	json_uint(&o, "received", s->received);
-	json_uint(&o, "queue_drops", s->queue_dropped);
-	json_uint(&o, "socket_drops", s->user_dropped);
-	json_uint(&o, "fail_open", s->failopen);
+	json_stats(&o, s);
 	json_end(&o);
 }
 

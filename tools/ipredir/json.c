@@ -80,6 +80,22 @@ void json_strings(struct json_obj *o, const char *key, const char *const *values
 	fputc(']', o->f);
 }
 
+void json_stats(struct json_obj *o, const struct ipr_stats *s)
+{
+	json_uint(o, "received", s->received);
+	json_uint(o, "bytes", s->bytes);
+	json_uint(o, "accepted", s->accepted);
+	json_uint(o, "modified", s->modified);
+	json_uint(o, "dropped", s->dropped);
+	json_uint(o, "filtered", s->filtered);
+	json_uint(o, "bypass_verdicts", s->bypassed);
+	json_uint(o, "expired", s->expired);
+	json_uint(o, "fail_open", s->failopen);
+	json_uint(o, "queue_drops", s->queue_dropped);
+	json_uint(o, "socket_drops", s->user_dropped);
+	json_uint(o, "verdict_errors", s->verdict_errors);
+}
+
 void json_end(struct json_obj *o)
 {
 	fputs("}\n", o->f);
