@@ -133,6 +133,7 @@ int cmd_rewrite(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_wanem(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_filter(int argc, char **argv);
 
 /* passthru.c: the receive-and-resend engine that run.c reuses. */
 struct passthru_config {
