@@ -9,6 +9,7 @@
  * compiled by libwindivert's own compiler (windivert/filter.h, linked in).
  */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,34 +122,34 @@ static void explain_program(const struct ipr_filter_program *p)
 
 /* ---- running it over a capture file ---- */
 
+#define NO_TYPE UINT32_MAX
+
+/* The link types -r reads: header length, and where their EtherType is. */
+static const struct {
+	int dlt;
+	uint32_t header;
+	uint32_t type_at;
+} link_types[] = {
+	{ DLT_RAW, 0, NO_TYPE },        { DLT_IPV4, 0, NO_TYPE },  { DLT_IPV6, 0, NO_TYPE },
+	{ DLT_NULL, 4, NO_TYPE },       { DLT_LOOP, 4, NO_TYPE },  { DLT_EN10MB, 14, 12 },
+	{ DLT_LINUX_SLL, 16, 14 },      { DLT_LINUX_SLL2, 20, 0 },
+};
+
 /* Where the IP header starts in a frame of link type dlt; -1 if it holds no IP packet. */
 static int ip_offset(int dlt, const uint8_t *frame, uint32_t caplen)
 {
 	uint16_t type;
 
-	switch (dlt) {
-	case DLT_RAW:
-	case DLT_IPV4:
-	case DLT_IPV6: return 0;
-	case DLT_NULL:
-	case DLT_LOOP: return 4;
-	case DLT_LINUX_SLL2:
-		if (caplen < 20)
-			return -1;
-		memcpy(&type, frame, 2);
-		return ntohs(type) == 0x0800 || ntohs(type) == 0x86dd ? 20 : -1;
-	case DLT_LINUX_SLL:
-		if (caplen < 16)
-			return -1;
-		memcpy(&type, frame + 14, 2);
-		return ntohs(type) == 0x0800 || ntohs(type) == 0x86dd ? 16 : -1;
-	case DLT_EN10MB:
-		if (caplen < 14)
-			return -1;
-		memcpy(&type, frame + 12, 2);
-		return ntohs(type) == 0x0800 || ntohs(type) == 0x86dd ? 14 : -1;
-	default: return -1;
+	for (size_t i = 0; i < sizeof(link_types) / sizeof(link_types[0]); i++) {
+		if (link_types[i].dlt != dlt || caplen < link_types[i].header)
+			continue;
+		if (link_types[i].type_at == NO_TYPE)
+			return (int)link_types[i].header;
+		memcpy(&type, frame + link_types[i].type_at, 2);
+		return ntohs(type) == 0x0800 || ntohs(type) == 0x86dd ? (int)link_types[i].header
+								     : -1;
 	}
+	return -1;
 }
 
 /* Print the IP packets of file that p takes: number, time and length; 0, or 1 on error. */

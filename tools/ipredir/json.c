@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* json.c - one JSON object per line, member by member, for -j output. */
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -80,20 +82,33 @@ void json_strings(struct json_obj *o, const char *key, const char *const *values
 	fputc(']', o->f);
 }
 
+/* The counters of struct ipr_stats by their JSON names. */
+static const struct {
+	const char *key;
+	size_t offset;
+} stats_keys[] = {
+	{ "received", offsetof(struct ipr_stats, received) },
+	{ "bytes", offsetof(struct ipr_stats, bytes) },
+	{ "accepted", offsetof(struct ipr_stats, accepted) },
+	{ "modified", offsetof(struct ipr_stats, modified) },
+	{ "dropped", offsetof(struct ipr_stats, dropped) },
+	{ "filtered", offsetof(struct ipr_stats, filtered) },
+	{ "bypass_verdicts", offsetof(struct ipr_stats, bypassed) },
+	{ "expired", offsetof(struct ipr_stats, expired) },
+	{ "fail_open", offsetof(struct ipr_stats, failopen) },
+	{ "queue_drops", offsetof(struct ipr_stats, queue_dropped) },
+	{ "socket_drops", offsetof(struct ipr_stats, user_dropped) },
+	{ "verdict_errors", offsetof(struct ipr_stats, verdict_errors) },
+};
+
 void json_stats(struct json_obj *o, const struct ipr_stats *s)
 {
-	json_uint(o, "received", s->received);
-	json_uint(o, "bytes", s->bytes);
-	json_uint(o, "accepted", s->accepted);
-	json_uint(o, "modified", s->modified);
-	json_uint(o, "dropped", s->dropped);
-	json_uint(o, "filtered", s->filtered);
-	json_uint(o, "bypass_verdicts", s->bypassed);
-	json_uint(o, "expired", s->expired);
-	json_uint(o, "fail_open", s->failopen);
-	json_uint(o, "queue_drops", s->queue_dropped);
-	json_uint(o, "socket_drops", s->user_dropped);
-	json_uint(o, "verdict_errors", s->verdict_errors);
+	for (size_t i = 0; i < sizeof(stats_keys) / sizeof(stats_keys[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)s + stats_keys[i].offset, sizeof(v));
+		json_uint(o, stats_keys[i].key, v);
+	}
 }
 
 void json_end(struct json_obj *o)
