@@ -57,8 +57,9 @@ $(B)/obj/cli/%.o: tools/ipredir/%.c
 	@mkdir -p $(@D)
 	$(COMPILE) -c $< -o $@
 
-$(B)/ipredir: $(CLI_OBJS) $(B)/libipredir.a
-	$(LINK) -o $@ $(CLI_OBJS) $(B)/libipredir.a $(PKG_LIBS) -lpthread
+# `ipredir filter --windivert` compiles WinDivert filters with libwindivert.
+$(B)/ipredir: $(CLI_OBJS) $(B)/libwindivert.a $(B)/libipredir.a
+	$(LINK) -o $@ $(CLI_OBJS) $(B)/libwindivert.a $(B)/libipredir.a $(PKG_LIBS) -lpthread
 
 $(B)/examples/%: examples/%.c $(B)/libipredir.a
 	@mkdir -p $(@D)

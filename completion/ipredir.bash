@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 # Bash completion for ipredir(8): subcommands, their options (read from
 # `ipredir SUBCOMMAND --help`, so they never go stale), interface names after
-# -i, file names after -w, directories after --cgroup, commands after run's --.
+# -i, file names after -w and -r, capture formats after --format, directories
+# after --cgroup, commands after run's --.
 
 declare -gA _ipredir_help_cache
 
@@ -67,8 +68,12 @@ _ipredir()
 		mapfile -t COMPREPLY < <(compgen -W "$(_ipredir_interfaces)" -- "$cur")
 		return
 		;;
-	-w | --write | --metrics-file)
+	-w | --write | -r | --read | --metrics-file)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return
+		;;
+	--format)
+		mapfile -t COMPREPLY < <(compgen -W "pcap pcapng" -- "$cur")
 		return
 		;;
 	--cgroup)

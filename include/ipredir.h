@@ -158,6 +158,43 @@ struct ipr_info {
 int ipr_get_info(const struct ipr_handle *h, struct ipr_info *info);
 
 /* ------------------------------------------------------------------------ */
+/* Filters compiled as ipr_open() compiles them, to show and to test         */
+
+/* One classic BPF instruction (struct sock_filter's layout). */
+struct ipr_bpf_insn {
+	uint16_t code;
+	uint8_t jt;
+	uint8_t jf;
+	uint32_t k;
+};
+
+/* A pcap expression compiled for raw IP packets, and what the kernel runs of it. */
+struct ipr_filter_program {
+	const char *kind;                  /* "none", "kernel" or "user", as ipr_info says */
+	const struct ipr_bpf_insn *insns;  /* the whole filter; NULL = every IP packet */
+	unsigned int len;
+	const struct ipr_bpf_insn *kernel; /* what the xt_bpf match runs; NULL = it queues
+					      every IP packet */
+	unsigned int kernel_len;
+	unsigned int kernel_max;           /* instructions xt_bpf takes */
+};
+
+/*
+ * Compile expr (NULL or "" = every IP packet) as ipr_open() would with flags
+ * (IPR_OPEN_USER_FILTER counts) into *out. Returns 0, or -EINVAL with the
+ * reason and where in expr it lies in ipr_last_error(), or -ENOMEM.
+ */
+int ipr_filter_program_new(const char *expr, unsigned int flags,
+			   struct ipr_filter_program **out);
+
+/* Whether the redirector takes the raw IP packet pkt (caplen bytes of len): 1 or 0. */
+int ipr_filter_program_match(const struct ipr_filter_program *p, const void *pkt,
+			     uint32_t caplen, uint32_t len);
+
+/* Free p (NULL is ignored). */
+void ipr_filter_program_free(struct ipr_filter_program *p);
+
+/* ------------------------------------------------------------------------ */
 /* Receiving packets                                                        */
 
 enum ipr_packet_flags {

@@ -7,7 +7,8 @@ PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
 libbpf-dev bpftool
 iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux curl
 libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind
-dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck prometheus"
+dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck prometheus tshark
+wireshark-common"
 
 is_installed() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
@@ -25,6 +26,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "install-deps: installing$missing"
+# wireshark-common asks whether non-root users may capture: no question, and no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get -q update
 # shellcheck disable=SC2086 # the package list is meant to split into words
 DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends $missing

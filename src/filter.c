@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #define FILTER_SNAPLEN 262144 /* pcap's snapshot length; a match returns it */
 #define JUMP_MAX 255          /* conditional jump offsets are 8 bits */
 #define EXPR_SHOWN 200        /* a longer expression is cut in messages so the reason fits */
+#define PROBE_WORDS 64        /* words of an expression searched for a syntax error */
+#define AT_END UINT_MAX       /* a syntax error at the end: something is missing */
 
 /* f->prog is followed, in the same allocation, by the same program as struct
  * bpf_insn for bpf_filter(): both layouts must have the same size and alignment. */
@@ -99,14 +102,78 @@ static unsigned int offending_word(const char *expr, const char *msg)
 	return word_position(expr, open + 1, (size_t)(close - open - 1));
 }
 
-static int fail_bad_filter(const char *expr, const char *msg)
+static int compile_raw(const char *expr, struct bpf_program *bp, char *msg);
+
+/* Whether text, its parentheses closed and one of a few endings added, compiles. */
+static int can_be_completed(const char *text)
+{
+	static const char *const endings[] = { "", " tcp", " 1", " = 1", " 1 = 1", " 0] = 1",
+					       "] = 1", " host 1.2.3.4", " 1.2.3.4" };
+	char buf[EXPR_SHOWN * 2 + 64], msg[PCAP_ERRBUF_SIZE];
+	int open = 0, len = (int)strlen(text);
+	struct bpf_program bp;
+
+	for (const char *p = text; *p; p++)
+		open += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+	for (size_t i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
+		snprintf(buf, sizeof(buf), "%.*s%s%.*s", len, text, endings[i],
+			 open > 0 ? open : 0, "))))))))))))))))");
+		if (compile_raw(buf, &bp, msg) == 0) {
+			pcap_freecode(&bp);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The first word (from 1) after which no ending makes expr's words a filter: where
+ * a syntax error lies; AT_END when every prefix can go on; 0 for an expression too
+ * long to search. */
+static unsigned int syntax_error_word(const char *expr)
+{
+	char prefix[EXPR_SHOWN * 2];
+	unsigned int word = 0;
+	const char *p = expr;
+
+	if (strlen(expr) >= EXPR_SHOWN)
+		return 0;
+	for (;;) {
+		while (is_word_sep(*p) && *p != '(' && *p != ')')
+			p++;
+		if (*p == '\0')
+			return AT_END;
+		if (++word > PROBE_WORDS)
+			return 0;
+		while (*p == '(' || *p == ')')
+			p++;
+		while (*p != '\0' && !is_word_sep(*p))
+			p++;
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(p - expr), expr);
+		if (!can_be_completed(prefix))
+			return word;
+	}
+}
+
+/* " at word N", " at the end", or "" if unsure. */
+static void error_position(const char *expr, const char *msg, char *buf, size_t size)
 {
 	unsigned int word = offending_word(expr, msg);
-	size_t len = strlen(expr);
-	char where[32] = "";
 
-	if (word)
-		snprintf(where, sizeof(where), " at word %u", word);
+	*buf = '\0';
+	if (!word && strstr(msg, "syntax error"))
+		word = syntax_error_word(expr);
+	if (word == AT_END)
+		snprintf(buf, size, " at the end");
+	else if (word)
+		snprintf(buf, size, " at word %u", word);
+}
+
+static int fail_bad_filter(const char *expr, const char *msg)
+{
+	size_t len = strlen(expr);
+	char where[32];
+
+	error_position(expr, msg, where, sizeof(where));
 	return ipr_fail(-EINVAL, "bad filter \"%.*s%s\": %s%s",
 			(int)(len > EXPR_SHOWN ? EXPR_SHOWN : len), expr,
 			len > EXPR_SHOWN ? "..." : "", msg, where);
@@ -114,9 +181,9 @@ static int fail_bad_filter(const char *expr, const char *msg)
 
 /* ---- compiling ---- */
 
-static int compile_pcap(const char *expr, struct bpf_program *bp)
+/* pcap_compile() expr for DLT_RAW: 0, -ENOMEM, or -EINVAL with libpcap's reason in msg. */
+static int compile_raw(const char *expr, struct bpf_program *bp, char *msg)
 {
-	char msg[PCAP_ERRBUF_SIZE];
 	pcap_t *pcap;
 	int ret = 0;
 
@@ -127,12 +194,20 @@ static int compile_pcap(const char *expr, struct bpf_program *bp)
 		goto out;
 	}
 	if (pcap_compile(pcap, bp, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(msg, sizeof(msg), "%s", pcap_geterr(pcap));
+		snprintf(msg, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(pcap));
 		ret = -EINVAL;
 	}
 	pcap_close(pcap);
 out:
 	pthread_mutex_unlock(&compile_lock);
+	return ret;
+}
+
+static int compile_pcap(const char *expr, struct bpf_program *bp)
+{
+	char msg[PCAP_ERRBUF_SIZE];
+	int ret = compile_raw(expr, bp, msg);
+
 	if (ret == -ENOMEM)
 		return fail_nomem();
 	if (ret < 0)
@@ -376,4 +451,65 @@ void ipr_filter_free(struct ipr_filter *f)
 	free(f->prog);
 	free(f->kernel);
 	memset(f, 0, sizeof(*f));
+}
+
+const char *ipr_filter_kind(const struct ipr_filter *f)
+{
+	if (f->user)
+		return "user";
+	return f->prog ? "kernel" : "none";
+}
+
+/* ---- the public view of a compiled filter ---- */
+
+_Static_assert(sizeof(struct sock_filter) == sizeof(struct ipr_bpf_insn), "insn size");
+
+struct filter_program {
+	struct ipr_filter_program pub; /* first: the caller's pointer is this */
+	struct ipr_filter f;
+};
+
+IPR_EXPORT int ipr_filter_program_new(const char *expr, unsigned int flags,
+				      struct ipr_filter_program **out)
+{
+	struct filter_program *p = calloc(1, sizeof(*p));
+	int err;
+
+	*out = NULL;
+	if (!p)
+		return fail_nomem();
+	err = ipr_filter_compile(expr, !!(flags & IPR_OPEN_USER_FILTER), &p->f);
+	if (err < 0) {
+		free(p);
+		return err;
+	}
+	p->pub = (struct ipr_filter_program){
+		.kind = ipr_filter_kind(&p->f),
+		.insns = (const void *)p->f.prog,
+		.len = p->f.prog_len,
+		.kernel = (const void *)p->f.kernel,
+		.kernel_len = p->f.kernel_len,
+		.kernel_max = IPR_XT_BPF_MAX,
+	};
+	*out = &p->pub;
+	return 0;
+}
+
+/* The user-space program decides: the kernel's part matches a superset of it. */
+IPR_EXPORT int ipr_filter_program_match(const struct ipr_filter_program *p, const void *pkt,
+					uint32_t caplen, uint32_t len)
+{
+	const struct filter_program *fp = (const void *)p;
+
+	return ipr_filter_match(&fp->f, pkt, caplen, len);
+}
+
+IPR_EXPORT void ipr_filter_program_free(struct ipr_filter_program *p)
+{
+	struct filter_program *fp = (void *)p;
+
+	if (!fp)
+		return;
+	ipr_filter_free(&fp->f);
+	free(fp);
 }

@@ -145,13 +145,6 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 	return ipr_rules_install(&spec, &h->rules);
 }
 
-static const char *filter_kind(const struct ipr_filter *f)
-{
-	if (!f->prog)
-		return f->user ? "user" : "none";
-	return f->user ? "user" : "kernel";
-}
-
 /* The socket's receive buffer as set (the kernel reports twice what it keeps for data). */
 static uint64_t rcvbuf_of(int fd)
 {
@@ -172,7 +165,7 @@ static void fill_info(struct ipr_handle *h, const struct ipr_options *o,
 	h->info.snaplen = h->snaplen;
 	h->info.queue_kind = h->rules && ipr_rules_queue_kind(h->rules) == IPR_QUEUE_COMPAT ?
 				     "compat" : "native";
-	h->info.filter_kind = filter_kind(&h->filter);
+	h->info.filter_kind = ipr_filter_kind(&h->filter);
 	h->info.filter_insns = h->filter.prog_len;
 	h->info.kernel_insns = h->filter.kernel_len;
 	for (unsigned int i = 0; i < h->nmembers; i++) {

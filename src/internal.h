@@ -87,6 +87,9 @@ int ipr_filter_match(const struct ipr_filter *f, const uint8_t *pkt, uint32_t ca
 /* Free the programs in f (f itself is the caller's). */
 void ipr_filter_free(struct ipr_filter *f);
 
+/* "none", "kernel" or "user": who runs f (ipr_info.filter_kind). */
+const char *ipr_filter_kind(const struct ipr_filter *f);
+
 /* ---- rules.c: the handle's own nf_tables table ---- */
 
 enum ipr_queue_kind {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The command-line contract: bad arguments and bad filters exit 2 with one line
 # on stderr and install nothing; passthru reports each second and sums up on
-# SIGINT/SIGTERM with status 0; `ipredir list` shows the interfaces.
+# SIGINT/SIGTERM with status 0; with -j every tool's summary is one JSON
+# object; `ipredir list` shows the interfaces.
 #
 #   +--------+ veth-a        veth-b +--------+
 #   |   A    |----------------------|   B    |
@@ -100,7 +101,30 @@ assert sys.argv[3] in veth["addresses"] and sys.argv[4] in veth["addresses"]
 ' "$out.json" "$IF_B" "$B4/24" "$B6/64"
 }
 
+# json_summary_case TOOL ARGS...: `ipredir TOOL -j ARGS` sees pings and sums up on
+# SIGINT in one JSON object, the last line of its output, naming the tool.
+json_summary_case() {
+	local tool=$1 name="json_summary_$1" log=$WORK/json_summary_$1.log pid
+	shift
+	spawn "$NS_B" "$log" "$IPREDIR" "$tool" -j "$@"
+	pid=$!
+	wait_table "$NS_B" || { fail "$name" "$tool did not install its table"; show "$log"; stop "$pid"; return; }
+	pings "$NS_A" "$B4" 2
+	check "$name.exit" "$tool -j did not exit 0 on SIGINT" stop "$pid" INT
+	check "$name" "the last line is no JSON summary of $tool" python3 -c '
+import json, sys
+last = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert last["tool"] == sys.argv[2] and all(v is not None for v in last.values())
+' "$log" "$tool" || show "$log"
+}
+
 bad_arguments
+json_summary_case passthru --quiet
+json_summary_case block -f "udp port 9"
+json_summary_case rewrite --ttl 33 -f icmp
+json_summary_case echo 10.77.15.99
+json_summary_case wanem --delay 1
+json_summary_case dump --count 100 -f icmp
 signal_case INT
 signal_case TERM
 quiet_case

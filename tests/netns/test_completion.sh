@@ -2,7 +2,8 @@
 # Bash completion (completion/ipredir.bash), driven through COMP_WORDS and
 # COMP_CWORD as bash does: subcommands, each subcommand's own options, nothing
 # after an option that takes a number or a filter, interface names after -i
-# (in a namespace holding lo and a veth pair), file names after -w,
+# (in a namespace holding lo and a veth pair), file names after -w and -r, the
+# formats after --format,
 # commands after run's --; and bash-completion's loader finds the file where
 # make install puts it.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
@@ -53,6 +54,9 @@ case_ filter_argument "block -f "
 mkdir -p "$WORK/pcaps" && : >"$WORK/pcaps/capture.pcap"
 case_ write_file "dump -w $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
 case_ metrics_file "passthru --metrics-file $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
+case_ read_file "filter -r $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
+case_ format_argument "dump --format " pcap pcapng
+case_ options_filter "filter --" --dump --help --read --verbose --version --windivert
 case_ run_command "run -- setpri" setpriv
 
 if ns_new a && ip -n "$NS_PREFIX-a" link add iprv0 type veth peer name iprv1; then

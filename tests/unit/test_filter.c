@@ -238,7 +238,8 @@ static void check_bad_filter(const char *expr, const char *where)
 
 static void test_bad_filter_is_einval(void)
 {
-	check_bad_filter("tcp prot 80", NULL);
+	check_bad_filter("tcp prot 80", "syntax error at word 2");
+	check_bad_filter("tcp and and port 80", "syntax error at word 3");
 	check_bad_filter("host nosuchhost.invalid", "unknown host 'nosuchhost.invalid' at word 2");
 	check_bad_filter("tcp port 80 and (host nosuchhost.invalid)", " at word 6");
 	check_bad_filter("udp and port nosuchport", "unknown port 'nosuchport' at word 4");
@@ -246,7 +247,7 @@ static void test_bad_filter_is_einval(void)
 	/* the same name twice: libpcap does not say which one, so neither do we */
 	check_bad_filter("host nosuch.invalid or host nosuch.invalid", NULL);
 	check_bad_filter("udp port 53 and tcp[13] = 2", NULL);
-	check_bad_filter("tcp port 80 and (", NULL);
+	check_bad_filter("tcp port 80 and (", "syntax error at the end");
 }
 
 /* A long expression is cut in the message; the reason and the word stay. */

@@ -242,10 +242,32 @@ static int block_batch(struct ipr_handle *h, struct ipr_packet *pkts, int n, voi
 	return ipr_set_verdicts(h, pkts, (unsigned int)n, IPR_DROP);
 }
 
-static void print_summary(double seconds)
+static void print_summary_json(double seconds)
+{
+	const struct block_state *s = &block_state;
+	struct json_obj o;
+
+	json_begin(&o, stdout);
+	json_str(&o, "tool", "block");
+	json_uint(&o, "dropped", s->dropped);
+	json_real(&o, "seconds", seconds, 3);
+	if (s->reject) {
+		json_uint(&o, "rejected", s->resets + s->unreachables);
+		json_uint(&o, "tcp_resets", s->resets);
+		json_uint(&o, "unreachables", s->unreachables);
+		json_uint(&o, "reply_errors", s->reply_errors);
+	}
+	json_end(&o);
+}
+
+static void print_summary(double seconds, int json)
 {
 	const struct block_state *s = &block_state;
 
+	if (json) {
+		print_summary_json(seconds);
+		return;
+	}
 	printf("block: %llu packets dropped in %.1f s", s->dropped, seconds);
 	if (s->reject)
 		printf(": rejected %llu (TCP resets %llu, unreachables %llu), reply errors %llu",
@@ -271,7 +293,7 @@ int cmd_block(int argc, char **argv)
 		block_state.reject ? "rejecting" : "dropping");
 	start = cli_now();
 	status = cli_serve(&block_spec, h, block_batch, &c.verbose);
-	print_summary(cli_now() - start);
+	print_summary(cli_now() - start, c.json);
 	status = cli_close(&block_spec, h, status);
 	return status;
 }

@@ -35,6 +35,7 @@ enum cli_progress {
 struct cli_common {
 	struct ipr_options opts;
 	int verbose;
+	int json;          /* -j: summaries (and dump's packets) as JSON */
 	enum cli_action action;
 	const char *user;  /* --user NAME, or NULL */
 	uid_t uid;         /* NAME's uid and gid (cli_parse looks them up) */
@@ -111,7 +112,7 @@ void cli_signals(int tick);
 /* Seconds since an arbitrary start, monotonic. */
 double cli_now(void);
 
-/* Print a JSON string literal for s. */
+/* json.c: print a JSON string literal for s, escaped. */
 void cli_json_string(FILE *f, const char *s);
 
 /*
@@ -158,6 +159,23 @@ int metrics_write_file(const char *path, const struct metrics_redirector *r);
 int metrics_listen(const char *table);
 void metrics_answer(int listen_fd, const struct metrics_redirector *r);
 int metrics_ask(const char *table, int pid, struct metrics_redirector *r);
+/* One JSON object on one line, written member by member. */
+struct json_obj {
+	FILE *f;
+	int members;
+};
+
+void json_begin(struct json_obj *o, FILE *f);
+void json_str(struct json_obj *o, const char *key, const char *value); /* NULL: null */
+void json_uint(struct json_obj *o, const char *key, unsigned long long value);
+void json_int(struct json_obj *o, const char *key, long long value);
+void json_real(struct json_obj *o, const char *key, double value, int decimals);
+void json_bool(struct json_obj *o, const char *key, int value);
+void json_strings(struct json_obj *o, const char *key, const char *const *values, int n);
+/* Every counter of s, named as the summaries name them. */
+void json_stats(struct json_obj *o, const struct ipr_stats *s);
+/* Close the object, end the line and flush. */
+void json_end(struct json_obj *o);
 
 int cmd_passthru(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -168,6 +186,7 @@ int cmd_rewrite(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_wanem(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_filter(int argc, char **argv);
 
 /* passthru.c: the receive-and-resend engine that run.c reuses. */
 struct passthru_config {
@@ -178,6 +197,7 @@ struct passthru_config {
 	unsigned long long count;   /* stop after this many packets; 0 = never */
 	int rewrite;
 	int quiet;
+	int json;                   /* -j: the summary as JSON */
 };
 
 extern struct passthru_config passthru_config;

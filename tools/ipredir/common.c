@@ -62,6 +62,7 @@ static const struct option redirect_options[] = {
 	{ "process", no_argument, NULL, OPT_PROCESS },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "json", no_argument, NULL, 'j' },
 	{ 0 },
 };
 
@@ -97,7 +98,8 @@ static const char redirect_help[] =
 	"      --exe PATH         only packets of processes running the executable PATH\n"
 	"      --process          look up the process of each packet (shown by dump)\n"
 	"      --progress         the progress line also when stderr is no terminal\n"
-	"      --metrics-file PATH  keep PATH a Prometheus textfile of the counters\n";
+	"      --metrics-file PATH  keep PATH a Prometheus textfile of the counters\n"
+	"  -j, --json             print the summary as one JSON object\n";
 
 static const char general_help[] = "  -v, --verbose          print library messages\n"
 				   "  -h, --help             show this help\n"
@@ -181,7 +183,7 @@ static void build_options(const struct cli_spec *spec, struct option *all, char 
 	if (spec->redirect)
 		append_options(all, &n, redirect_options);
 	append_options(all, &n, general_options);
-	snprintf(shorts, size, "+%s%svh", spec->shortopts, spec->redirect ? "f:i:p:" : "");
+	snprintf(shorts, size, "+%s%svh", spec->shortopts, spec->redirect ? "f:i:p:j" : "");
 }
 
 /* A numeric common option into *out (an int or unsigned int field); NULL or the reason. */
@@ -235,12 +237,22 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 	case OPT_PROCESS: o->flags |= IPR_OPEN_PROCESS; break;
 	case OPT_PROGRESS: c->progress = CLI_PROGRESS_ON; break;
 	case OPT_METRICS_FILE: c->metrics_file = arg; break;
+	case 'j': c->json = 1; break;
 	case 'v': c->verbose++; break;
 	case 'h': c->action = CLI_HELP; break;
 	case OPT_VERSION: c->action = CLI_VERSION; break;
 	default: *known = 0; break;
 	}
 	return NULL;
+}
+
+/* Whether opt is one of spec's own options, which take precedence over common ones. */
+static int own_option(const struct cli_spec *spec, int opt)
+{
+	for (const struct option *o = spec->longopts; o && o->name; o++)
+		if (o->val == opt)
+			return 1;
+	return opt > 0 && opt < 256 && strchr(spec->shortopts, opt);
 }
 
 /* The option argv[optind - 1] that getopt refused, for the message. */
@@ -265,7 +277,9 @@ const char *cli_parse_args(const struct cli_spec *spec, int argc, char **argv,
 	while (!err && !c->action && (opt = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
 			return parse_fail("bad or incomplete option \"%s\"", bad_option(argc, argv));
-		err = parse_common(opt, optarg, c, &known);
+		known = 0;
+		if (!own_option(spec, opt))
+			err = parse_common(opt, optarg, c, &known);
 		if (!err && !known && spec->parse)
 			spec->parse(opt, optarg, spec->ctx);
 	}
@@ -531,19 +545,4 @@ double cli_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void cli_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
 }

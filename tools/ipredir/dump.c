@@ -1,59 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dump.c - `ipredir dump`: print one line per matching packet (time,
- * direction, interface, addresses and ports, protocol, length, flags), or
- * write the packets to a pcap file of link type LINUX_SLL2, which records the
- * direction and the interface of each. Every packet is accepted unchanged;
- * with --monitor the kernel sends copies and holds nothing.
+ * direction, interface, addresses and ports, protocol, length, flags), or one
+ * JSON object per packet (-j), or write the packets to a capture file (-w):
+ * pcap of link type LINUX_SLL2, or pcapng with the interfaces' names
+ * (capture.h). Every packet is accepted unchanged; with --monitor the kernel
+ * sends copies and holds nothing.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <linux/if_packet.h>
-#include <pcap/pcap.h>
-
+#include "capture.h"
 #include "cli.h"
 
-#define DUMP_BATCH 64
-#define SLL2_HDR_LEN 20
+#define DUMP_BATCH CAPTURE_BATCH
+#define COMMENT_LEN 64
+
+enum { OPT_FORMAT = 512 };
 
 struct dump_config {
-	const char *file;           /* -w: pcap file; NULL = print lines */
+	const char *file;           /* -w: capture file ("-": stdout); NULL = print */
+	int format;                 /* --format: enum capture_format; -1 = by the name */
 	unsigned long long count;   /* -c: stop after this many packets; 0 = never */
 	unsigned int snaplen;       /* --snap: bytes per packet; 0 = whole packet */
 	int monitor;                /* --monitor: copies only */
+	int json;                   /* -j: packets as JSON objects */
 };
 
-/* What goes before each packet's bytes in the file: pcap's record header (host byte
- * order, as libpcap writes it) and the SLL2 header. */
-struct record_head {
-	uint32_t ts_sec, ts_usec, caplen, len;
-	uint8_t sll2[SLL2_HDR_LEN];
-};
-
-/* The pcap output of -w: libpcap writes the file header; the records of a batch go
- * out in one writev, the packet bytes straight from the receive buffer. */
-struct dump_out {
-	pcap_t *pcap;
-	pcap_dumper_t *dumper;
-	int fd;
-	struct record_head heads[DUMP_BATCH];
-	struct iovec iov[2 * DUMP_BATCH];
-};
-
-static struct dump_config dump_config;
+static struct dump_config dump_config = { .format = -1 };
 
 static const struct option dump_options[] = {
 	{ "write", required_argument, NULL, 'w' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "count", required_argument, NULL, 'c' },
 	{ "monitor", no_argument, NULL, 'M' },
 	{ "snap", required_argument, NULL, 's' },
@@ -64,8 +47,10 @@ static void parse_option(int opt, const char *arg, void *ctx);
 
 static const struct cli_spec dump_spec = {
 	.name = "dump",
-	.synopsis = "[options] [-w FILE] [-c COUNT] [--monitor]",
-	.help = "  -w, --write FILE       write a pcap file (LINUX_SLL2) instead of printing\n"
+	.synopsis = "[options] [-w FILE [--format pcap|pcapng]] [-c COUNT] [--monitor] [-j]",
+	.help = "  -w, --write FILE       write a capture file instead of printing (- = stdout):\n"
+		"                         pcapng if FILE ends in .pcapng, else pcap (LINUX_SLL2)\n"
+		"      --format FORMAT    pcap or pcapng, whatever FILE's name\n"
 		"  -c, --count N          stop after N packets\n"
 		"      --monitor          observe copies; hold no packet\n"
 		"      --snap N           keep only the first N bytes of each packet\n",
@@ -83,6 +68,11 @@ static void parse_option(int opt, const char *arg, void *ctx)
 
 	switch (opt) {
 	case 'w': d->file = arg; break;
+	case OPT_FORMAT:
+		if (strcmp(arg, "pcap") && strcmp(arg, "pcapng"))
+			cli_usage_error(spec, "--format %s: expected pcap or pcapng", arg);
+		d->format = strcmp(arg, "pcap") ? CAPTURE_PCAPNG : CAPTURE_PCAP;
+		break;
 	case 'c': d->count = cli_uint(spec, "count", arg, 1, 0xffffffffu); break;
 	case 'M': d->monitor = 1; break;
 	case 's': d->snaplen = cli_uint(spec, "snap", arg, 40, IPR_SNAPLEN_MAX); break;
@@ -90,7 +80,7 @@ static void parse_option(int opt, const char *arg, void *ctx)
 	}
 }
 
-/* ---- text lines ---- */
+/* ---- what a packet shows ---- */
 
 static const char *direction_name(const struct ipr_packet *pkt)
 {
@@ -107,19 +97,98 @@ static void ifname_of(uint32_t index, char *buf)
 		snprintf(buf, IF_NAMESIZE, "%s", index ? "?" : "-");
 }
 
+/* The interface a packet is shown on: where it leaves for out, else where it came in. */
+static uint32_t shown_ifindex(const struct ipr_packet *pkt)
+{
+	return pkt->layer == IPR_LAYER_OUT ? pkt->ifindex_out : pkt->ifindex_in;
+}
+
+static int has_ports(const struct ipr_parsed *p)
+{
+	return p->l4 && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP);
+}
+
+static int is_icmp(const struct ipr_parsed *p)
+{
+	return p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6;
+}
+
+/* "tcp", "udp", "icmp", "icmp6", or NULL for another protocol. */
+static const char *protocol_name(const struct ipr_parsed *p)
+{
+	switch (p->proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmp6";
+	default: return NULL;
+	}
+}
+
+/* The packet flags a person wants to see, by their names. */
+static const struct {
+	uint32_t flag;
+	const char *name;
+} shown_flags[] = {
+	{ IPR_PKT_GSO, "GSO" },
+	{ IPR_PKT_TRUNCATED, "truncated" },
+	{ IPR_PKT_INJECTED, "injected" },
+};
+
+#define SHOWN_FLAGS (int)(sizeof(shown_flags) / sizeof(shown_flags[0]))
+
+/* The names of pkt's shown flags into names[SHOWN_FLAGS]; returns how many. */
+static int flag_names(const struct ipr_packet *pkt, const char **names)
+{
+	int n = 0;
+
+	for (int i = 0; i < SHOWN_FLAGS; i++)
+		if (pkt->flags & shown_flags[i].flag)
+			names[n++] = shown_flags[i].name;
+	return n;
+}
+
+/* The packet's addresses; 0, or -1 when it cannot be parsed. */
+static int packet_addrs(const struct ipr_packet *pkt, struct ipr_parsed *p,
+			char *src, char *dst)
+{
+	struct ipr_addr s, d;
+
+	if (ipr_parse(pkt->data, pkt->caplen, p) < 0 || ipr_packet_addrs(p, &s, &d) < 0 ||
+	    ipr_addr_format(&s, src, IPR_ADDR_STRLEN) < 0 ||
+	    ipr_addr_format(&d, dst, IPR_ADDR_STRLEN) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The comment a capture file gives the packet: its process once packets name
+ * one; until then its socket's owner when the kernel says.
+ */
+static const char *packet_comment(const struct ipr_packet *pkt, char *buf, size_t size)
+{
+	if (!(pkt->flags & IPR_PKT_HAS_UID))
+		return NULL;
+	if (pkt->flags & IPR_PKT_HAS_GID)
+		snprintf(buf, size, "uid %u gid %u", pkt->uid, pkt->gid);
+	else
+		snprintf(buf, size, "uid %u", pkt->uid);
+	return buf;
+}
+
+/* ---- text lines ---- */
+
 /* "eth0", or "eth0>eth1" for a forwarded packet. */
 static void format_interfaces(const struct ipr_packet *pkt, char *buf, size_t size)
 {
 	char in[IF_NAMESIZE], out[IF_NAMESIZE];
 
-	ifname_of(pkt->ifindex_in, in);
+	ifname_of(shown_ifindex(pkt), in);
 	ifname_of(pkt->ifindex_out, out);
-	if (pkt->layer == IPR_LAYER_IN)
-		snprintf(buf, size, "%s", in);
-	else if (pkt->layer == IPR_LAYER_OUT)
-		snprintf(buf, size, "%s", out);
-	else
+	if (pkt->layer == IPR_LAYER_FORWARD)
 		snprintf(buf, size, "%s>%s", in, out);
+	else
+		snprintf(buf, size, "%s", in);
 }
 
 static void format_time(const struct ipr_packet *pkt, char *buf, size_t size)
@@ -132,167 +201,124 @@ static void format_time(const struct ipr_packet *pkt, char *buf, size_t size)
 		 pkt->ts_nsec / 1000);
 }
 
-static int has_ports(const struct ipr_parsed *p)
-{
-	return p->l4 && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP);
-}
-
 /* "10.0.0.1.80" (with a port) or "10.0.0.1". */
-static void format_endpoint(const struct ipr_addr *a, int port, char *buf, size_t size)
+static void format_endpoint(const char *addr, int port, char *buf, size_t size)
 {
-	char text[IPR_ADDR_STRLEN];
-
-	if (ipr_addr_format(a, text, sizeof(text)) < 0)
-		snprintf(text, sizeof(text), "?");
 	if (port >= 0)
-		snprintf(buf, size, "%s.%d", text, port);
+		snprintf(buf, size, "%s.%d", addr, port);
 	else
-		snprintf(buf, size, "%s", text);
+		snprintf(buf, size, "%s", addr);
 }
 
 static void format_protocol(const struct ipr_parsed *p, char *buf, size_t size)
 {
-	switch (p->proto) {
-	case IPPROTO_TCP: snprintf(buf, size, "tcp"); break;
-	case IPPROTO_UDP: snprintf(buf, size, "udp"); break;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		if (p->l4)
-			snprintf(buf, size, "%s type %u code %u",
-				 p->proto == IPPROTO_ICMP ? "icmp" : "icmp6", p->sport >> 8,
-				 p->sport & 0xff);
-		else
-			snprintf(buf, size, "%s", p->proto == IPPROTO_ICMP ? "icmp" : "icmp6");
-		break;
-	default: snprintf(buf, size, "proto %u", p->proto);
-	}
+	const char *name = protocol_name(p);
+
+	if (!name)
+		snprintf(buf, size, "proto %u", p->proto);
+	else if (is_icmp(p) && p->l4)
+		snprintf(buf, size, "%s type %u code %u", name, p->sport >> 8, p->sport & 0xff);
+	else
+		snprintf(buf, size, "%s", name);
 }
 
 /* "src > dst proto" of one packet, or why it cannot be parsed. */
 static void format_addresses(const struct ipr_packet *pkt, char *buf, size_t size)
 {
-	char src[IPR_ADDR_STRLEN + 8], dst[IPR_ADDR_STRLEN + 8], proto[40];
-	struct ipr_addr s, d;
+	char src[IPR_ADDR_STRLEN], dst[IPR_ADDR_STRLEN];
+	char from[IPR_ADDR_STRLEN + 8], to[IPR_ADDR_STRLEN + 8], proto[40];
 	struct ipr_parsed p;
 
-	if (ipr_parse(pkt->data, pkt->caplen, &p) < 0 || ipr_packet_addrs(&p, &s, &d) < 0) {
+	if (packet_addrs(pkt, &p, src, dst) < 0) {
 		snprintf(buf, size, "malformed IPv%d packet", pkt->flags & IPR_PKT_IPV6 ? 6 : 4);
 		return;
 	}
-	format_endpoint(&s, has_ports(&p) ? p.sport : -1, src, sizeof(src));
-	format_endpoint(&d, has_ports(&p) ? p.dport : -1, dst, sizeof(dst));
+	format_endpoint(src, has_ports(&p) ? p.sport : -1, from, sizeof(from));
+	format_endpoint(dst, has_ports(&p) ? p.dport : -1, to, sizeof(to));
 	format_protocol(&p, proto, sizeof(proto));
-	snprintf(buf, size, "%s > %s %s", src, dst, proto);
+	snprintf(buf, size, "%s > %s %s", from, to, proto);
 }
 
 static void print_packet(const struct ipr_packet *pkt)
 {
 	char when[32], ifs[2 * IF_NAMESIZE + 2], what[2 * IPR_ADDR_STRLEN + 80];
+	const char *flags[SHOWN_FLAGS];
+	int nflags = flag_names(pkt, flags);
 
 	format_time(pkt, when, sizeof(when));
 	format_interfaces(pkt, ifs, sizeof(ifs));
 	format_addresses(pkt, what, sizeof(what));
-	printf("%s %-3s %s %s len %u%s%s\n", when, direction_name(pkt), ifs, what, pkt->len,
-	       pkt->flags & IPR_PKT_GSO ? " [GSO]" : "",
-	       pkt->flags & IPR_PKT_TRUNCATED ? " [truncated]" : "");
+	printf("%s %-3s %s %s len %u", when, direction_name(pkt), ifs, what, pkt->len);
+	for (int i = 0; i < nflags; i++)
+		printf(" [%s]", flags[i]);
+	printf("\n");
 }
 
-/* ---- pcap file ---- */
+/* ---- JSON lines ---- */
 
-static int out_open(struct dump_out *o, const char *file, unsigned int snaplen)
+static void json_interface(struct json_obj *o, const char *prefix, uint32_t index)
 {
-	o->pcap = pcap_open_dead(DLT_LINUX_SLL2, (int)(snaplen + SLL2_HDR_LEN));
-	if (!o->pcap) {
-		fprintf(stderr, "ipredir dump: cannot set up libpcap\n");
-		return -1;
-	}
-	o->dumper = pcap_dump_open(o->pcap, file);
-	if (!o->dumper) {
-		fprintf(stderr, "ipredir dump: %s\n", pcap_geterr(o->pcap));
-		return -1;
-	}
-	if (pcap_dump_flush(o->dumper) < 0) { /* the file header; records bypass stdio */
-		fprintf(stderr, "ipredir dump: cannot write %s\n", file);
-		return -1;
-	}
-	o->fd = fileno(pcap_dump_file(o->dumper));
-	return 0;
+	char key[32], name[IF_NAMESIZE];
+
+	ifname_of(index, name);
+	snprintf(key, sizeof(key), "%sinterface", prefix);
+	json_str(o, key, name);
+	snprintf(key, sizeof(key), "%sifindex", prefix);
+	json_uint(o, key, index);
 }
 
-static int out_close(struct dump_out *o)
+/* Version, addresses, protocol, ports or ICMP type and code. */
+static void json_headers(struct json_obj *o, const struct ipr_packet *pkt)
 {
-	int err = 0;
+	char src[IPR_ADDR_STRLEN], dst[IPR_ADDR_STRLEN];
+	struct ipr_parsed p;
 
-	if (o->dumper) {
-		err = pcap_dump_flush(o->dumper);
-		pcap_dump_close(o->dumper);
+	json_uint(o, "ip", pkt->flags & IPR_PKT_IPV6 ? 6 : 4);
+	if (packet_addrs(pkt, &p, src, dst) < 0) {
+		json_bool(o, "malformed", 1);
+		return;
 	}
-	if (o->pcap)
-		pcap_close(o->pcap);
-	return err;
-}
-
-/* The 20-byte SLL2 header: the interface and direction tcpdump shows. */
-static void sll2_header(const struct ipr_packet *pkt, uint8_t *h)
-{
-	uint16_t proto = htons(pkt->flags & IPR_PKT_IPV6 ? 0x86dd : 0x0800);
-	uint32_t index = htonl(pkt->layer == IPR_LAYER_OUT ? pkt->ifindex_out : pkt->ifindex_in);
-	uint16_t hatype = htons(ARPHRD_NONE);
-
-	memset(h, 0, SLL2_HDR_LEN);
-	memcpy(h, &proto, 2);
-	memcpy(h + 4, &index, 4);
-	memcpy(h + 8, &hatype, 2);
-	h[10] = pkt->layer == IPR_LAYER_IN  ? PACKET_HOST :
-		pkt->layer == IPR_LAYER_OUT ? PACKET_OUTGOING : PACKET_OTHERHOST;
-	h[11] = 0; /* no link-layer address */
-}
-
-static void record_head(const struct ipr_packet *pkt, struct record_head *r)
-{
-	r->ts_sec = (uint32_t)pkt->ts_sec;
-	r->ts_usec = pkt->ts_nsec / 1000;
-	r->caplen = SLL2_HDR_LEN + pkt->caplen;
-	r->len = SLL2_HDR_LEN + pkt->len;
-	sll2_header(pkt, r->sll2);
-}
-
-/* writev all of iov, going on after short writes and signals; 0 or -errno. */
-static int write_all(int fd, struct iovec *iov, int cnt)
-{
-	while (cnt > 0) {
-		ssize_t n = writev(fd, iov, cnt > IOV_MAX ? IOV_MAX : cnt);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -EIO;
-		for (; cnt > 0 && (size_t)n >= iov->iov_len; iov++, cnt--)
-			n -= (ssize_t)iov->iov_len;
-		if (cnt > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
+	json_str(o, "src", src);
+	json_str(o, "dst", dst);
+	json_str(o, "protocol", protocol_name(&p));
+	json_uint(o, "proto", p.proto);
+	if (has_ports(&p)) {
+		json_uint(o, "sport", p.sport);
+		json_uint(o, "dport", p.dport);
+	} else if (is_icmp(&p) && p.l4) {
+		json_uint(o, "icmp_type", p.sport >> 8);
+		json_uint(o, "icmp_code", p.sport & 0xff);
 	}
-	return 0;
 }
 
-/* Append n packets to the file without copying their bytes; 0 or -errno. */
-static int write_packets(struct dump_out *o, const struct ipr_packet *pkts, int n)
+static void print_packet_json(const struct ipr_packet *pkt)
 {
-	for (int i = 0; i < n; i++) {
-		record_head(&pkts[i], &o->heads[i]);
-		o->iov[2 * i] = (struct iovec){ &o->heads[i], sizeof(o->heads[i]) };
-		o->iov[2 * i + 1] = (struct iovec){ (void *)pkts[i].data, pkts[i].caplen };
-	}
-	return write_all(o->fd, o->iov, 2 * n);
+	const char *flags[SHOWN_FLAGS];
+	int nflags = flag_names(pkt, flags);
+	struct json_obj o;
+
+	json_begin(&o, stdout);
+	json_real(&o, "time", (double)pkt->ts_sec + pkt->ts_nsec / 1e9, 6);
+	json_str(&o, "layer", direction_name(pkt));
+	json_interface(&o, "", shown_ifindex(pkt));
+	if (pkt->layer == IPR_LAYER_FORWARD)
+		json_interface(&o, "out_", pkt->ifindex_out);
+	json_headers(&o, pkt);
+	json_uint(&o, "len", pkt->len);
+	json_uint(&o, "caplen", pkt->caplen);
+	json_strings(&o, "flags", flags, nflags);
+	if (pkt->flags & IPR_PKT_HAS_UID)
+		json_uint(&o, "uid", pkt->uid);
+	if (pkt->flags & IPR_PKT_HAS_GID)
+		json_uint(&o, "gid", pkt->gid);
+	json_end(&o);
 }
 
 /* ---- the loop ---- */
 
 struct dump_loop {
 	struct ipr_handle *h;
-	struct dump_out out;
+	struct capture *out;
 	void *buf;
 	size_t buflen;
 	struct ipr_packet pkts[DUMP_BATCH];
@@ -304,6 +330,27 @@ static int count_reached(const struct dump_loop *l)
 	return dump_config.count && l->written >= dump_config.count;
 }
 
+static int write_batch(struct dump_loop *l, int n)
+{
+	char text[DUMP_BATCH][COMMENT_LEN];
+	const char *comments[DUMP_BATCH];
+
+	for (int i = 0; i < n; i++)
+		comments[i] = packet_comment(&l->pkts[i], text[i], sizeof(text[i]));
+	return capture_write(l->out, l->pkts, n, comments);
+}
+
+static void print_batch(struct dump_loop *l, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (dump_config.json)
+			print_packet_json(&l->pkts[i]);
+		else
+			print_packet(&l->pkts[i]);
+	}
+	fflush(stdout);
+}
+
 /* Print or write the packets of a batch up to --count; 0 or -errno of a failed write. */
 static int handle_batch(struct dump_loop *l, int n)
 {
@@ -311,13 +358,10 @@ static int handle_batch(struct dump_loop *l, int n)
 
 	if (dump_config.count && (unsigned long long)n > dump_config.count - l->written)
 		n = (int)(dump_config.count - l->written);
-	if (l->out.dumper) {
-		err = write_packets(&l->out, l->pkts, n);
-	} else {
-		for (int i = 0; i < n; i++)
-			print_packet(&l->pkts[i]);
-		fflush(stdout);
-	}
+	if (l->out)
+		err = write_batch(l, n);
+	else
+		print_batch(l, n);
 	if (!err)
 		l->written += (unsigned long long)n;
 	return err;
@@ -335,7 +379,9 @@ static int run_loop(struct dump_loop *l)
 			return 1;
 		}
 		err = handle_batch(l, n);
-		if (err < 0) {
+		if (err == -EPIPE) /* the reader of -w - is gone: the end */
+			cli_stop = 1;
+		else if (err < 0) {
 			fprintf(stderr, "ipredir dump: cannot write %s: %s\n", dump_config.file,
 				strerror(-err));
 			return 1;
@@ -350,14 +396,27 @@ static int run_loop(struct dump_loop *l)
 	return 0;
 }
 
-/* The pcap file of -w, if any, before the redirector takes a packet. */
-static int setup_output(struct dump_loop *l)
+/* The capture file of -w, if any, before the redirector takes a packet. */
+static int setup_output(struct dump_loop *l, const struct cli_common *c)
 {
-	unsigned int snaplen = dump_config.snaplen ? dump_config.snaplen : IPR_SNAPLEN_MAX;
+	const char *file = dump_config.file;
+	struct capture_about about = {
+		.filter = c->opts.filter,
+		.snaplen = dump_config.snaplen ? dump_config.snaplen : IPR_SNAPLEN_MAX,
+	};
+	int format = dump_config.format;
 
-	if (!dump_config.file)
+	if (!file)
 		return 0;
-	return out_open(&l->out, dump_config.file, snaplen);
+	if (format < 0)
+		format = capture_format_of(file);
+	signal(SIGPIPE, SIG_IGN); /* a reader gone is EPIPE, and the summary still comes */
+	l->out = capture_open(file, (enum capture_format)format, &about);
+	if (!l->out) {
+		fprintf(stderr, "ipredir dump: cannot write %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int setup_buffer(struct dump_loop *l)
@@ -371,22 +430,35 @@ static int setup_buffer(struct dump_loop *l)
 	return 0;
 }
 
-static void print_summary(const struct dump_loop *l, double seconds)
+static void print_summary(const struct dump_loop *l, const struct ipr_stats *s, double seconds,
+			  int json)
 {
-	struct ipr_stats s = { 0 };
+	struct json_obj o;
 
-	ipr_get_stats(l->h, &s, sizeof(s));
-	fprintf(stderr, "dump: %llu packets %s%s in %.1f s (%llu received)\n", l->written,
-		dump_config.file ? "written to " : "printed", dump_config.file ? dump_config.file : "",
-		seconds, (unsigned long long)s.received);
+	if (!json) {
+		fprintf(stderr, "dump: %llu packets %s%s in %.1f s (%llu received)\n", l->written,
+			dump_config.file ? "written to " : "printed",
+			dump_config.file ? dump_config.file : "", seconds,
+			(unsigned long long)s->received);
+		return;
+	}
+	json_begin(&o, stderr);
+	json_str(&o, "tool", "dump");
+	json_uint(&o, dump_config.file ? "written" : "printed", l->written);
+	if (dump_config.file)
+		json_str(&o, "file", dump_config.file);
+	json_real(&o, "seconds", seconds, 3);
+	json_stats(&o, s);
+	json_end(&o);
 }
 
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_loop *l = calloc(1, sizeof(*l));
+	struct ipr_stats stats = { 0 };
 	struct cli_common c;
 	double start;
-	int status = 1;
+	int status = 1, err;
 
 	if (cli_parse(&dump_spec, argc, argv, &c) != argc)
 		cli_usage_error(&dump_spec, "unexpected argument \"%s\"", argv[optind]);
@@ -395,12 +467,13 @@ int cmd_dump(int argc, char **argv)
 		return 1;
 	}
 	c.opts.snaplen = dump_config.snaplen;
+	dump_config.json = c.json;
 	if (dump_config.monitor)
 		c.opts.flags |= IPR_OPEN_MONITOR;
 	if (!dump_config.file && c.progress == CLI_PROGRESS_AUTO)
 		c.progress = CLI_PROGRESS_OFF; /* the packet lines own the terminal */
 	cli_signals(0);
-	if (setup_output(l) < 0)
+	if (setup_output(l, &c) < 0)
 		goto out;
 	l->h = cli_open(&dump_spec, &c);
 	cli_ready(&dump_spec, &c, l->h, 0);
@@ -408,14 +481,14 @@ int cmd_dump(int argc, char **argv)
 	if (setup_buffer(l) == 0)
 		status = run_loop(l);
 	cli_report_stop();
-	print_summary(l, cli_now() - start);
-	if (ipr_close(l->h) < 0 && !status) {
-		fprintf(stderr, "ipredir dump: %s\n", ipr_last_error());
-		status = 1;
-	}
+	ipr_get_stats(l->h, &stats, sizeof(stats));
+	print_summary(l, &stats, cli_now() - start, c.json);
+	status = cli_close(&dump_spec, l->h, status);
 out:
-	if (out_close(&l->out) < 0) {
-		fprintf(stderr, "ipredir dump: cannot write %s\n", dump_config.file);
+	err = capture_close(l->out, &stats);
+	if (err < 0 && err != -EPIPE) {
+		fprintf(stderr, "ipredir dump: cannot write %s: %s\n", dump_config.file,
+			strerror(-err));
 		status = 1;
 	}
 	free(l->buf);

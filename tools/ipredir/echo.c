@@ -560,8 +560,26 @@ static void parse_addrs(struct echo_state *st, int argc, char **argv, int first)
 	}
 }
 
-static void print_summary(const struct echo_state *st)
+static void print_summary_json(const struct echo_state *st)
 {
+	struct json_obj o;
+
+	json_begin(&o, stdout);
+	json_str(&o, "tool", "echo");
+	json_uint(&o, "answered", st->answered4 + st->answered6);
+	json_uint(&o, "answered_ipv4", st->answered4);
+	json_uint(&o, "answered_ipv6", st->answered6);
+	json_uint(&o, "passed", st->passed);
+	json_uint(&o, "not_sent", st->failed);
+	json_end(&o);
+}
+
+static void print_summary(const struct echo_state *st, int json)
+{
+	if (json) {
+		print_summary_json(st);
+		return;
+	}
 	printf("echo: answered %llu echo requests (IPv4 %llu, IPv6 %llu); passed %llu other "
 	       "packets; %llu replies not sent\n",
 	       (unsigned long long)(st->answered4 + st->answered6),
@@ -606,7 +624,7 @@ int cmd_echo(int argc, char **argv)
 	fprintf(stderr, "echo: answering pings for %u address%s; Ctrl-C stops\n", st.naddrs,
 		st.naddrs > 1 ? "es" : "");
 	status = cli_serve(&echo_spec, h, echo_batch, &st);
-	print_summary(&st);
+	print_summary(&st, c.json);
 out:
 	status = cli_close(&echo_spec, h, status);
 	guard_end(&guard);

@@ -139,11 +139,27 @@ static void *worker_loop(void *arg)
 	return NULL;
 }
 
+static void print_summary_json(const struct ipr_stats *s, double seconds)
+{
+	struct json_obj o;
+
+	json_begin(&o, stdout);
+	json_str(&o, "tool", "passthru");
+	json_real(&o, "seconds", seconds, 3);
+	json_real(&o, "gbit_s", seconds > 0 ? (double)s->bytes * 8 / seconds / 1e9 : 0.0, 3);
+	json_stats(&o, s);
+	json_end(&o);
+}
+
 static void print_summary(struct ipr_handle *h, double seconds)
 {
 	struct ipr_stats s;
 
 	cli_stats(h, &s);
+	if (passthru_config.json) {
+		print_summary_json(&s, seconds);
+		return;
+	}
 	printf("passthru: %llu packets, %llu bytes in %.1f s (%.3f Gbit/s): accepted %llu, "
 	       "modified %llu, dropped %llu, filtered %llu, bypass verdicts %llu, expired %llu; "
 	       "fail-open %llu, kernel queue drops %llu, socket drops %llu, verdict errors %llu\n",
@@ -296,6 +312,7 @@ static unsigned int default_queues(const struct cli_common *c)
 void passthru_apply(struct cli_common *c)
 {
 	c->opts.snaplen = passthru_config.snaplen;
+	passthru_config.json = c->json;
 	c->opts.queues = passthru_config.queues ? passthru_config.queues : default_queues(c);
 	if (passthru_config.bypass_after)
 		c->opts.flags |= IPR_OPEN_BYPASS;

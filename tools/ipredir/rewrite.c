@@ -455,8 +455,28 @@ static int rewrite_batch(struct ipr_handle *h, struct ipr_packet *pkts, int n, v
 	return err;
 }
 
-static void print_summary(double seconds)
+static void print_summary_json(double seconds)
 {
+	struct json_obj o;
+
+	json_begin(&o, stdout);
+	json_str(&o, "tool", "rewrite");
+	json_uint(&o, "packets", counts.received);
+	json_real(&o, "seconds", seconds, 3);
+	json_uint(&o, "rewritten", counts.rewritten);
+	json_uint(&o, "translated", counts.translated);
+	json_uint(&o, "translated_back", counts.untranslated);
+	json_uint(&o, "unchanged", counts.unchanged);
+	json_uint(&o, "flows", counts.flows);
+	json_end(&o);
+}
+
+static void print_summary(double seconds, int json)
+{
+	if (json) {
+		print_summary_json(seconds);
+		return;
+	}
 	printf("rewrite: %llu packets in %.1f s: rewritten %llu (translated %llu, replies "
 	       "translated back %llu), unchanged %llu; flows %llu\n",
 	       counts.received, seconds, counts.rewritten, counts.translated, counts.untranslated,
@@ -483,7 +503,7 @@ int cmd_rewrite(int argc, char **argv)
 		c.opts.filter && *c.opts.filter ? c.opts.filter : "(every packet)");
 	start = cli_now();
 	status = cli_serve(&rewrite_spec, h, rewrite_batch, NULL);
-	print_summary(cli_now() - start);
+	print_summary(cli_now() - start, c.json);
 	status = cli_close(&rewrite_spec, h, status);
 	return status;
 }

@@ -374,8 +374,28 @@ static int serve(struct ipr_handle *h, struct wanem_state *st)
 	return err;
 }
 
-static void print_summary(const struct wanem_state *st)
+static void print_summary_json(const struct wanem_state *st)
 {
+	struct json_obj o;
+
+	json_begin(&o, stdout);
+	json_str(&o, "tool", "wanem");
+	json_uint(&o, "packets", st->received);
+	json_uint(&o, "delayed", st->delayed);
+	json_uint(&o, "lost", st->lost);
+	json_uint(&o, "reordered", st->reordered);
+	json_uint(&o, "rate_drops", st->overflow);
+	json_uint(&o, "released_by_deadline", st->stale);
+	json_uint(&o, "held_at_exit", st->count);
+	json_end(&o);
+}
+
+static void print_summary(const struct wanem_state *st, int json)
+{
+	if (json) {
+		print_summary_json(st);
+		return;
+	}
 	printf("wanem: %llu packets: delayed %llu, lost %llu, reordered %llu, dropped by the rate "
 	       "backlog %llu, released by the deadline %llu; %u still held at exit (accepted)\n",
 	       (unsigned long long)st->received, (unsigned long long)st->delayed,
@@ -414,7 +434,7 @@ int cmd_wanem(int argc, char **argv)
 		status = 1;
 	}
 	cli_report_stop();
-	print_summary(&st);
+	print_summary(&st, c.json);
 	status = cli_close(&wanem_spec, h, status); /* accepts what is still held */
 	free(st.ring);
 	return status;
