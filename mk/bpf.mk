@@ -3,7 +3,7 @@
 BPF_CLANG ?= clang
 BPF_SRCS := $(wildcard src/bpf/*.bpf.c)
 BPF_SKELS := $(BPF_SRCS:src/bpf/%.bpf.c=$(B)/bpf/%.skel.h)
-BPF_ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+BPF_ARCH_INC := /usr/include/$(shell $(BPF_CLANG) -print-multiarch 2>/dev/null)
 
 $(B)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h
 	@mkdir -p $(@D)

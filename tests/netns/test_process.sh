@@ -9,7 +9,7 @@
 # over all packets (tests/netns/procmix.py check). Twice: looked up at once,
 # and 300 ms late, when clients and servers have exited meanwhile. Then: the
 # BPF programs the handle attached are gone after its SIGKILL.
-# shellcheck source-path=SCRIPTDIR disable=SC2034 # SUITE is read by lib.sh
+# shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via wait_until
 SUITE=process
 . "$(dirname "$0")/lib.sh"
 PROCWHO=$BUILD/tests/procwho
