@@ -63,6 +63,66 @@ settled_log() {
 mix every_packet_named 0
 mix named_after_exit 300
 
+# serve: an HTTP server on 127.0.0.1:7400 in NS; its pid in SERVER.
+serve() {
+	ip netns exec "$NS" python3 -m http.server --bind 127.0.0.1 7400 \
+		>"$WORK/http.log" 2>&1 </dev/null &
+	SERVER=$!
+	wait_until 5 in_ns "$NS" curl -s -o /dev/null http://127.0.0.1:7400/
+}
+
+# fetch TOOL: one request by curl or python3 to the server; 0 if it got the page.
+fetch() {
+	if [ "$1" = curl ]; then
+		in_ns "$NS" curl -s -o /dev/null --max-time 2 http://127.0.0.1:7400/
+	else
+		in_ns "$NS" python3 -c 'import urllib.request as u
+u.urlopen("http://127.0.0.1:7400/", timeout=2)' 2>/dev/null
+	fi
+}
+
+refused() { ! fetch "$1"; }
+
+# shows_process: dump's text, JSON and pcapng each name curl and the server.
+shows_process() {
+	local pid
+	spawn "$NS" "$WORK/dump.txt" "$IPREDIR" dump -f 'tcp port 7400' -c 4
+	spawn "$NS" "$WORK/dump.json" "$IPREDIR" dump -j -f 'tcp port 7400' -c 4
+	spawn "$NS" "$WORK/dump.log" "$IPREDIR" dump -w "$WORK/dump.pcapng" -f 'tcp port 7400' -c 4
+	sleep 1
+	in_ns "$NS" sh -c 'echo $$ >"$1"; exec curl -s -o /dev/null http://127.0.0.1:7400/' - \
+		"$WORK/curl.pid"
+	pid=$(cat "$WORK/curl.pid")
+	wait_until 5 has_line "$WORK/dump.log" 'packets written'
+	check dump_text "no curl[$pid] and python3[$SERVER] lines" \
+		has_line "$WORK/dump.txt" "out .*\\.7400 tcp len [0-9]+ curl\\[$pid\\]" &&
+		has_line "$WORK/dump.txt" "out .*7400 > .* python3\\[$SERVER\\]" ||
+		show "$WORK/dump.txt"
+	check dump_json "no pid $pid in the JSON lines" \
+		has_line "$WORK/dump.json" "\"pid\": $pid, \"comm\": \"curl\"" || show "$WORK/dump.json"
+	if command -v tshark >/dev/null; then
+		tshark -r "$WORK/dump.pcapng" -T fields -e frame.comment >"$WORK/comments" 2>&1
+		check dump_pcapng "no comment naming curl $pid" \
+			has_line "$WORK/comments" "^process curl pid $pid" || show "$WORK/comments"
+	else
+		skip dump_pcapng "needs tshark"
+	fi
+}
+
+# blocks_by_name: block --comm curl stops curl's requests, not python's.
+blocks_by_name() {
+	spawn "$NS" "$WORK/block.log" "$IPREDIR" block --comm curl -f 'tcp port 7400'
+	local pid=$!
+	wait_until 5 has_line "$WORK/block.log" dropping
+	check block_comm_curl "curl got the page" refused curl
+	check block_comm_other "python3 did not get the page" fetch python3
+	stop "$pid"
+}
+
+serve
+shows_process
+blocks_by_name
+
 if [ -z "$CG2" ] || ! command -v bpftool >/dev/null; then
 	skip programs_gone "needs cgroup v2 and bpftool"
 else

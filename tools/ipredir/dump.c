@@ -19,9 +19,9 @@
 #include "cli.h"
 
 #define DUMP_BATCH CAPTURE_BATCH
-#define COMMENT_LEN 64
+#define COMMENT_LEN 96
 
-enum { OPT_FORMAT = 512 };
+enum { OPT_FORMAT = 512, OPT_NO_PROCESS };
 
 struct dump_config {
 	const char *file;           /* -w: capture file ("-": stdout); NULL = print */
@@ -30,6 +30,7 @@ struct dump_config {
 	unsigned int snaplen;       /* --snap: bytes per packet; 0 = whole packet */
 	int monitor;                /* --monitor: copies only */
 	int json;                   /* -j: packets as JSON objects */
+	int no_process;             /* --no-process: do not look processes up */
 };
 
 static struct dump_config dump_config = { .format = -1 };
@@ -40,6 +41,7 @@ static const struct option dump_options[] = {
 	{ "count", required_argument, NULL, 'c' },
 	{ "monitor", no_argument, NULL, 'M' },
 	{ "snap", required_argument, NULL, 's' },
+	{ "no-process", no_argument, NULL, OPT_NO_PROCESS },
 	{ 0 },
 };
 
@@ -53,7 +55,8 @@ static const struct cli_spec dump_spec = {
 		"      --format FORMAT    pcap or pcapng, whatever FILE's name\n"
 		"  -c, --count N          stop after N packets\n"
 		"      --monitor          observe copies; hold no packet\n"
-		"      --snap N           keep only the first N bytes of each packet\n",
+		"      --snap N           keep only the first N bytes of each packet\n"
+		"      --no-process       do not name the process of each packet\n",
 	.longopts = dump_options,
 	.shortopts = "w:c:",
 	.redirect = 1,
@@ -76,6 +79,7 @@ static void parse_option(int opt, const char *arg, void *ctx)
 	case 'c': d->count = cli_uint(spec, "count", arg, 1, 0xffffffffu); break;
 	case 'M': d->monitor = 1; break;
 	case 's': d->snaplen = cli_uint(spec, "snap", arg, 40, IPR_SNAPLEN_MAX); break;
+	case OPT_NO_PROCESS: d->no_process = 1; break;
 	default: cli_usage_error(spec, "unexpected option");
 	}
 }
@@ -161,19 +165,21 @@ static int packet_addrs(const struct ipr_packet *pkt, struct ipr_parsed *p,
 	return 0;
 }
 
-/*
- * The comment a capture file gives the packet: its process once packets name
- * one; until then its socket's owner when the kernel says.
- */
-static const char *packet_comment(const struct ipr_packet *pkt, char *buf, size_t size)
+/* The comment a capture file gives the packet: its process and its socket's owner,
+ * as far as known. */
+static const char *packet_comment(const struct ipr_packet *pkt, const struct ipr_process *proc,
+				  char *buf, size_t size)
 {
-	if (!(pkt->flags & IPR_PKT_HAS_UID))
-		return NULL;
-	if (pkt->flags & IPR_PKT_HAS_GID)
-		snprintf(buf, size, "uid %u gid %u", pkt->uid, pkt->gid);
-	else
-		snprintf(buf, size, "uid %u", pkt->uid);
-	return buf;
+	size_t n = 0;
+
+	buf[0] = 0;
+	if (proc)
+		n += (size_t)snprintf(buf, size, "process %s pid %u", proc->comm, proc->pid);
+	if (pkt->flags & IPR_PKT_HAS_UID && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "%suid %u", n ? "; " : "", pkt->uid);
+	if (pkt->flags & IPR_PKT_HAS_GID && n < size)
+		snprintf(buf + n, size - n, " gid %u", pkt->gid);
+	return buf[0] ? buf : NULL;
 }
 
 /* ---- text lines ---- */
@@ -239,7 +245,7 @@ static void format_addresses(const struct ipr_packet *pkt, char *buf, size_t siz
 	snprintf(buf, size, "%s > %s %s", from, to, proto);
 }
 
-static void print_packet(const struct ipr_packet *pkt)
+static void print_packet(const struct ipr_packet *pkt, const struct ipr_process *proc)
 {
 	char when[32], ifs[2 * IF_NAMESIZE + 2], what[2 * IPR_ADDR_STRLEN + 80];
 	const char *flags[SHOWN_FLAGS];
@@ -249,6 +255,8 @@ static void print_packet(const struct ipr_packet *pkt)
 	format_interfaces(pkt, ifs, sizeof(ifs));
 	format_addresses(pkt, what, sizeof(what));
 	printf("%s %-3s %s %s len %u", when, direction_name(pkt), ifs, what, pkt->len);
+	if (proc)
+		printf(" %s[%u]", proc->comm, proc->pid);
 	for (int i = 0; i < nflags; i++)
 		printf(" [%s]", flags[i]);
 	printf("\n");
@@ -291,7 +299,7 @@ static void json_headers(struct json_obj *o, const struct ipr_packet *pkt)
 	}
 }
 
-static void print_packet_json(const struct ipr_packet *pkt)
+static void print_packet_json(const struct ipr_packet *pkt, const struct ipr_process *proc)
 {
 	const char *flags[SHOWN_FLAGS];
 	int nflags = flag_names(pkt, flags);
@@ -311,6 +319,10 @@ static void print_packet_json(const struct ipr_packet *pkt)
 		json_uint(&o, "uid", pkt->uid);
 	if (pkt->flags & IPR_PKT_HAS_GID)
 		json_uint(&o, "gid", pkt->gid);
+	if (proc) {
+		json_uint(&o, "pid", proc->pid);
+		json_str(&o, "comm", proc->comm);
+	}
 	json_end(&o);
 }
 
@@ -330,23 +342,37 @@ static int count_reached(const struct dump_loop *l)
 	return dump_config.count && l->written >= dump_config.count;
 }
 
+/* The process of packet i when known: into *proc, or NULL. */
+static const struct ipr_process *process_of(struct dump_loop *l, int i, struct ipr_process *proc)
+{
+	const struct ipr_packet *pkt = &l->pkts[i];
+
+	if (!(pkt->flags & IPR_PKT_HAS_PROCESS) || ipr_packet_process(l->h, pkt, proc, sizeof(*proc)))
+		return NULL;
+	return proc;
+}
+
 static int write_batch(struct dump_loop *l, int n)
 {
 	char text[DUMP_BATCH][COMMENT_LEN];
 	const char *comments[DUMP_BATCH];
+	struct ipr_process proc;
 
 	for (int i = 0; i < n; i++)
-		comments[i] = packet_comment(&l->pkts[i], text[i], sizeof(text[i]));
+		comments[i] = packet_comment(&l->pkts[i], process_of(l, i, &proc), text[i],
+					     sizeof(text[i]));
 	return capture_write(l->out, l->pkts, n, comments);
 }
 
 static void print_batch(struct dump_loop *l, int n)
 {
+	struct ipr_process proc;
+
 	for (int i = 0; i < n; i++) {
 		if (dump_config.json)
-			print_packet_json(&l->pkts[i]);
+			print_packet_json(&l->pkts[i], process_of(l, i, &proc));
 		else
-			print_packet(&l->pkts[i]);
+			print_packet(&l->pkts[i], process_of(l, i, &proc));
 	}
 	fflush(stdout);
 }
@@ -470,6 +496,8 @@ int cmd_dump(int argc, char **argv)
 	dump_config.json = c.json;
 	if (dump_config.monitor)
 		c.opts.flags |= IPR_OPEN_MONITOR;
+	if (!dump_config.no_process)
+		c.opts.flags |= IPR_OPEN_PROCESS;
 	if (!dump_config.file && c.progress == CLI_PROGRESS_AUTO)
 		c.progress = CLI_PROGRESS_OFF; /* the packet lines own the terminal */
 	cli_signals(0);
