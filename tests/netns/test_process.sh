@@ -83,6 +83,12 @@ u.urlopen("http://127.0.0.1:7400/", timeout=2)' 2>/dev/null
 
 refused() { ! fetch "$1"; }
 
+# names_both LOG PID: LOG has curl PID's request and the server's answer.
+names_both() {
+	has_line "$1" "out .*\\.7400 tcp len [0-9]+ curl\\[$2\\]" &&
+		has_line "$1" "out .*7400 > .* python3\\[$SERVER\\]"
+}
+
 # shows_process: dump's text, JSON and pcapng each name curl and the server.
 shows_process() {
 	local pid
@@ -90,14 +96,13 @@ shows_process() {
 	spawn "$NS" "$WORK/dump.json" "$IPREDIR" dump -j -f 'tcp port 7400' -c 4
 	spawn "$NS" "$WORK/dump.log" "$IPREDIR" dump -w "$WORK/dump.pcapng" -f 'tcp port 7400' -c 4
 	sleep 1
+	# shellcheck disable=SC2016 # $$ is the inner shell's, then curl's
 	in_ns "$NS" sh -c 'echo $$ >"$1"; exec curl -s -o /dev/null http://127.0.0.1:7400/' - \
 		"$WORK/curl.pid"
 	pid=$(cat "$WORK/curl.pid")
 	wait_until 5 has_line "$WORK/dump.log" 'packets written'
 	check dump_text "no curl[$pid] and python3[$SERVER] lines" \
-		has_line "$WORK/dump.txt" "out .*\\.7400 tcp len [0-9]+ curl\\[$pid\\]" &&
-		has_line "$WORK/dump.txt" "out .*7400 > .* python3\\[$SERVER\\]" ||
-		show "$WORK/dump.txt"
+		names_both "$WORK/dump.txt" "$pid" || show "$WORK/dump.txt"
 	check dump_json "no pid $pid in the JSON lines" \
 		has_line "$WORK/dump.json" "\"pid\": $pid, \"comm\": \"curl\"" || show "$WORK/dump.json"
 	if command -v tshark >/dev/null; then
