@@ -626,6 +626,67 @@ struct ipr_queue_counters {
 /* Fill *c for queue. Returns 0, -ENOENT if no program binds it, other -errno. */
 int ipr_queue_counters(unsigned int queue, struct ipr_queue_counters *c);
 
+/* ------------------------------------------------------------------------ */
+/* Socket and flow events                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum ipr_events_flags {
+	IPR_EVENTS_FLOW = 1u << 0,   /* flows established and deleted */
+	IPR_EVENTS_SOCKET = 1u << 1, /* bind, connect, listen, accept, close */
+};
+
+enum ipr_event_kind {
+	IPR_EVENT_FLOW_ESTABLISHED = 1, /* a TCP connection established; a UDP socket's first
+	                                   datagram to or from a remote end */
+	IPR_EVENT_FLOW_DELETED = 2,     /* the TCP connection closed; the UDP socket closed */
+	IPR_EVENT_SOCKET_BIND = 3,
+	IPR_EVENT_SOCKET_CONNECT = 4,   /* remote: where to; local: as bound so far */
+	IPR_EVENT_SOCKET_LISTEN = 5,
+	IPR_EVENT_SOCKET_ACCEPT = 6,    /* a TCP connection for a listener (parent_endpoint) */
+	IPR_EVENT_SOCKET_CLOSE = 7,
+};
+
+/* One event of a local TCP or UDP socket of the handle's network namespace. */
+struct ipr_event {
+	int64_t ts_ns;              /* when (CLOCK_MONOTONIC) */
+	uint64_t endpoint;          /* the socket (its cookie, as sock_diag shows it) */
+	uint64_t parent_endpoint;   /* ACCEPT and a server's flow: the listener; else 0 */
+	uint32_t kind;              /* enum ipr_event_kind */
+	uint32_t pid;               /* the process (initial pid namespace); 0 if unknown */
+	char comm[IPR_COMM_MAX];
+	struct ipr_addr local, remote; /* an IPv4-mapped IPv6 address is given as IPv4 */
+	uint16_t local_port, remote_port;
+	uint8_t protocol;           /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t outbound;           /* a flow this host opened; CONNECT */
+	uint8_t loopback;           /* both ends on this host */
+	uint8_t reserved[5];
+};
+
+struct ipr_events;
+
+/*
+ * Start reporting the events of `which` (IPR_EVENTS_* bits) of the sockets of
+ * the caller's network namespace, through BPF programs attached at the root of
+ * the cgroup v2 hierarchy until ipr_events_close() or exit. Sockets opened
+ * before keep no earlier history: a flow already established is reported when
+ * it ends. Returns 0, -EOPNOTSUPP with the reason in ipr_last_error() where the
+ * kernel lacks what it needs, or -errno.
+ */
+int ipr_events_open(unsigned int which, struct ipr_events **out);
+
+/* A descriptor that polls readable when events wait. */
+int ipr_events_fd(const struct ipr_events *e);
+
+/*
+ * Up to max events into ev, waiting for the first unless flags has
+ * IPR_RECV_NONBLOCK. Returns the number (>= 1), -EAGAIN, -EINTR, or -errno.
+ * Events lost because the caller fell behind are counted by ipr_events_lost().
+ */
+int ipr_events_recv(struct ipr_events *e, struct ipr_event *ev, unsigned int max,
+		    unsigned int flags);
+uint64_t ipr_events_lost(const struct ipr_events *e);
+void ipr_events_close(struct ipr_events *e);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@ $(B)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	bpftool gen skeleton $< name ipr_$*_bpf > $@.tmp && mv $@.tmp $@
 
-# The library's objects that load a program see its skeleton.
-$(B)/obj/lib/process.o: $(B)/bpf/owner.skel.h
-$(B)/obj/lib/process.o: IPR_CFLAGS += -I$(B)/bpf -Isrc/bpf
+# The library's objects that load the programs see the skeleton; those that read
+# their records, owner.h.
+$(B)/obj/lib/sockbpf.o $(B)/obj/lib/events.o: $(B)/bpf/owner.skel.h
+$(B)/obj/lib/sockbpf.o $(B)/obj/lib/process.o $(B)/obj/lib/events.o: IPR_CFLAGS += -I$(B)/bpf -Isrc/bpf

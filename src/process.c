@@ -26,12 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "internal.h"
-#include "owner.h"
-#include "owner.skel.h"
+#include "sockbpf.h"
 
 #define FLOW_SETS 2048      /* flows remembered per queue: sets of FLOW_WAYS */
 #define FLOW_WAYS 2
@@ -47,22 +45,14 @@ struct flow {
 	uint8_t valid, pass;
 };
 
-#define LINKS_MAX 16
-
-struct ipr_owners_links {
-	struct bpf_link *link[LINKS_MAX];
-	unsigned int n;
-};
-
 /* What the owner handle loads once for every queue. */
 struct ipr_owners {
-	struct ipr_owner_bpf *skel;   /* NULL when BPF is not available: /proc only */
+	struct ipr_sockbpf bpf;   /* its skel is NULL without BPF: /proc only */
 	const struct bpf_map *by_cookie, *bound, *released; /* its maps, or NULL */
 	uint32_t pid;             /* opts.pid, 0 = any */
 	char comm[IPR_COMM_MAX];  /* opts.comm, "" = any */
 	char exe[4096];           /* opts.exe, "" = any */
 	int filtering;
-	struct ipr_owners_links links;
 	char why[320];            /* why BPF is not in use, when it is not */
 };
 
@@ -542,56 +532,14 @@ IPR_EXPORT int ipr_process_cgroup(uint32_t pid, char *buf, size_t size)
 
 /* ---- open and close ---- */
 
-static void detach_owner(struct ipr_owners *o)
-{
-	for (unsigned int i = 0; i < o->links.n; i++)
-		bpf_link__destroy(o->links.link[i]);
-	o->links.n = 0;
-	ipr_owner_bpf__destroy(o->skel);
-	o->skel = NULL;
-	o->by_cookie = o->bound = o->released = NULL;
-}
-
-/* Every program at the root of the cgroup v2 hierarchy; 0 or -errno. */
-static int attach_programs(struct ipr_owners *o, int cgroup)
-{
-	struct bpf_program *prog = NULL;
-
-	while ((prog = bpf_object__next_program(o->skel->obj, prog))) {
-		struct bpf_link *l = bpf_program__attach_cgroup(prog, cgroup);
-
-		if (!l)
-			return -errno;
-		if (o->links.n == LINKS_MAX) {
-			bpf_link__destroy(l);
-			return -E2BIG;
-		}
-		o->links.link[o->links.n++] = l;
-	}
-	return 0;
-}
-
-/* Load and attach the programs; else say why in o->why (the /proc fallback remains). */
+/* The socket programs, records only; else why not in o->why (/proc remains). */
 static void attach_owner(struct ipr_owners *o)
 {
-	int cg = ipr_cgroup2_open(), err;
-
-	if (cg < 0) {
-		snprintf(o->why, sizeof(o->why), "no cgroup v2 hierarchy (%s)", strerror(-cg));
+	if (ipr_sockbpf_open(&o->bpf, 0, 0, o->why, sizeof(o->why)))
 		return;
-	}
-	o->skel = ipr_owner_bpf__open_and_load();
-	err = o->skel ? attach_programs(o, cg) : -errno;
-	close(cg);
-	if (!err) {
-		o->by_cookie = o->skel->maps.owners;
-		o->bound = o->skel->maps.bound;
-		o->released = o->skel->maps.released;
-		return;
-	}
-	snprintf(o->why, sizeof(o->why), "%s its BPF programs (%s)",
-		 o->skel ? "the cgroup v2 root refused" : "the kernel refused", strerror(-err));
-	detach_owner(o);
+	o->by_cookie = ipr_sockbpf_owners(&o->bpf);
+	o->bound = ipr_sockbpf_bound(&o->bpf);
+	o->released = ipr_sockbpf_released(&o->bpf);
 }
 
 static int load_filter(struct ipr_owners *o, const struct ipr_options *opts)
@@ -643,7 +591,7 @@ int ipr_process_open(struct ipr_handle *h, const struct ipr_options *opts)
 	for (unsigned int i = 0; i < h->nmembers && !err; i++)
 		err = open_queue_part(h->members[i], o);
 	if (!h->procs) { /* not even the first: nothing holds o */
-		detach_owner(o);
+		ipr_sockbpf_close(&o->bpf);
 		free(o);
 	}
 	return err;
@@ -663,7 +611,7 @@ void ipr_process_close(struct ipr_handle *h)
 		h->members[i]->procs = NULL;
 	}
 	if (o) {
-		detach_owner(o);
+		ipr_sockbpf_close(&o->bpf);
 		free(o);
 	}
 }
@@ -674,5 +622,5 @@ IPR_EXPORT const char *ipr_process_limits(const struct ipr_handle *h)
 
 	if (!ps)
 		return "the handle was not opened with IPR_OPEN_PROCESS";
-	return ps->owners->skel ? NULL : ps->owners->why;
+	return ps->owners->bpf.skel ? NULL : ps->owners->why;
 }
