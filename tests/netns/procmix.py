@@ -8,6 +8,14 @@
                            passed with SCM_RIGHTS, one that sends and exits at
                            once), waits for them, stops the servers and writes
                            OWNERS: one line "PROTO PORT PID COMM" per local end.
+  procmix.py events OWNERS EVENTS
+                           The same for every line "KIND PROTO LOCAL_PORT
+                           REMOTE_PORT PID COMM OUTBOUND ENDPOINT PARENT" of
+                           EVENTS (evwho's output): each names the owner of its
+                           local end (a connect's, before the socket is bound,
+                           by its endpoint's later events); every client has a
+                           connect or a flow established, and one deleted; prints
+                           "events=N named=K wrong=W missing=M".
   procmix.py check OWNERS PACKETS
                            Checks every line "HOOK PROTO LOCAL_PORT REMOTE_PORT
                            PID COMM FLAGS" of PACKETS (procwho's output) against
@@ -219,12 +227,7 @@ def run(owners_file):
 
 
 def check(owners_file, packets_file):
-    owners, clients = {}, set()
-    for line in open(owners_file):
-        proto, port, pid, name = line.split()
-        owners[(proto, int(port))] = (int(pid), name)
-        if int(port) not in (TCP4, TCP6, UDP4, UDP6, HTTP):
-            clients.add((proto, int(port)))
+    owners, clients = read_owners(owners_file)
     count = wrong = named = 0
     flows, seen = set(), set()
     for line in open(packets_file):
@@ -249,12 +252,53 @@ def check(owners_file, packets_file):
     return 0 if count and not wrong and not missing else 1
 
 
+def read_owners(owners_file):
+    owners, clients = {}, set()
+    for line in open(owners_file):
+        proto, port, pid, name = line.split()
+        owners[(proto, int(port))] = (int(pid), name)
+        if int(port) not in (TCP4, TCP6, UDP4, UDP6, HTTP):
+            clients.add((proto, int(port)))
+    return owners, clients
+
+
+def check_events(owners_file, events_file):
+    owners, clients = read_owners(owners_file)
+    events = [line.split() for line in open(events_file)]
+    events = [e for e in events if len(e) == 9]
+    port_of = {e[7]: int(e[2]) for e in events if int(e[2])}
+    count = wrong = named = 0
+    began, ended = set(), set()
+    for e in events:
+        kind, proto, pid, name = e[0], e[1], int(e[4]), e[5]
+        port = int(e[2]) or port_of.get(e[7], 0)
+        if (proto, port) not in owners:
+            continue  # another socket of the namespace (curl's resolver, say)
+        count += 1
+        if kind in ("connect", "established"):
+            began.add((proto, port))
+        if kind in ("deleted", "close"):
+            ended.add((proto, port))
+        if owners[(proto, port)] == (pid, name):
+            named += 1
+            continue
+        wrong += 1
+        print("wrong: %s -> want %s" % (" ".join(e), owners[(proto, port)]))
+    missing = (clients - began) | (clients - ended)
+    for m in sorted(missing):
+        print("missing: client end %s %d began or ended unseen" % m)
+    print("events=%d named=%d wrong=%d missing=%d" % (count, named, wrong, len(missing)))
+    return 0 if count and not wrong and not missing else 1
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "run":
         run(sys.argv[2])
         return 0
     if len(sys.argv) == 4 and sys.argv[1] == "check":
         return check(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] == "events":
+        return check_events(sys.argv[2], sys.argv[3])
     if len(sys.argv) == 3 and sys.argv[1] == "server":
         SERVERS[sys.argv[2]]()
     if len(sys.argv) >= 3 and sys.argv[1] == "client":

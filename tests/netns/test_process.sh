@@ -7,7 +7,9 @@
 # names. Every packet, out and in, client and server side, the first SYN and
 # the SYN-ACK included, must name the process that owns its local end: counted
 # over all packets (tests/netns/procmix.py check). Twice: looked up at once,
-# and 300 ms late, when clients and servers have exited meanwhile. Then: the
+# and 300 ms late, when clients and servers have exited meanwhile. Once more
+# with build/tests/evwho: every socket and flow event names it too. dump shows
+# processes (text, JSON, pcapng), block --comm curl blocks curl only. Then: the
 # BPF programs the handle attached are gone after its SIGKILL.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via wait_until
 SUITE=process
@@ -62,6 +64,29 @@ settled_log() {
 
 mix every_packet_named 0
 mix named_after_exit 300
+
+# events_named: the same mix, with evwho printing every socket and flow event.
+events_named() {
+	local log=$WORK/events.log pid
+	host_spawn "$log" "$BUILD/tests/evwho"
+	pid=$!
+	if ! wait_until 5 has_line "$log" '^ready$'; then
+		fail every_event_named "evwho did not start"
+		show "$log.err"
+		return
+	fi
+	nsenter --net="/run/netns/$NS" python3 "$PROCMIX" run "$WORK/events.owners" \
+		>"$WORK/events.mix" 2>&1
+	sleep 1
+	stop "$pid"
+	python3 "$PROCMIX" events "$WORK/events.owners" "$log" >"$WORK/events.check"
+	check every_event_named "$(tail -n 1 "$WORK/events.check")" \
+		grep -q ' wrong=0 missing=0$' "$WORK/events.check" ||
+		show "$WORK/events.check" "$log.err"
+	check no_event_lost "$(tail -n 1 "$log")" has_line "$log" '^lost 0$'
+	echo "# every_event_named: $(tail -n 1 "$WORK/events.check")"
+}
+events_named
 
 # serve: an HTTP server on 127.0.0.1:7400 in NS; its pid in SERVER.
 serve() {
