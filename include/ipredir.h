@@ -659,7 +659,8 @@ struct ipr_event {
 	uint8_t protocol;           /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t outbound;           /* a flow this host opened; CONNECT */
 	uint8_t loopback;           /* both ends on this host */
-	uint8_t reserved[5];
+	uint8_t blocked;            /* BIND, CONNECT: refused (ipr_events_block()) */
+	uint8_t reserved[4];
 };
 
 struct ipr_events;
@@ -686,6 +687,50 @@ int ipr_events_recv(struct ipr_events *e, struct ipr_event *ev, unsigned int max
 		    unsigned int flags);
 uint64_t ipr_events_lost(const struct ipr_events *e);
 void ipr_events_close(struct ipr_events *e);
+
+/* What a test of a bind or connect call looks at (ipr_events_block()). */
+enum ipr_call_field {
+	IPR_CALL_ZERO,        /* always 0 */
+	IPR_CALL_EVENT,       /* IPR_EVENT_SOCKET_BIND or IPR_EVENT_SOCKET_CONNECT */
+	IPR_CALL_PID,         /* the calling process (initial pid namespace) */
+	IPR_CALL_PROTOCOL,    /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	IPR_CALL_IPV6,        /* 1 for an IPv6 address (not an IPv4-mapped one), else 0 */
+	IPR_CALL_LOCAL_ADDR,  /* as bound so far (BIND: being bound) */
+	IPR_CALL_LOCAL_PORT,
+	IPR_CALL_REMOTE_ADDR, /* CONNECT: where to; BIND: none (zero) */
+	IPR_CALL_REMOTE_PORT,
+	IPR_CALL_LOOPBACK,    /* 1 if the remote address is a loopback one */
+};
+
+enum ipr_cmp { IPR_CMP_EQ, IPR_CMP_NE, IPR_CMP_LT, IPR_CMP_LE, IPR_CMP_GT, IPR_CMP_GE };
+
+#define IPR_CALL_TESTS 64         /* tests of a rule at most */
+#define IPR_CALL_MATCH 0xfffeu    /* yes/no target: the call matches (is refused) */
+#define IPR_CALL_NO_MATCH 0xffffu /* yes/no target: it does not */
+
+/*
+ * One test of a rule: "field cmp value", then the test numbered yes if it
+ * holds, no if not (a later test, or IPR_CALL_MATCH / IPR_CALL_NO_MATCH).
+ * value is a 128-bit number, value[0] its least significant word; an address
+ * is IPv4-mapped (value[1] = 0xffff, value[0] the IPv4 address) or IPv6, in
+ * host byte order words (value[3] holding its first four bytes).
+ */
+struct ipr_call_test {
+	uint8_t field;  /* enum ipr_call_field */
+	uint8_t cmp;    /* enum ipr_cmp */
+	uint16_t yes, no;
+	uint32_t value[4];
+};
+
+/*
+ * From now on, refuse every bind and connect call of e's network namespace for
+ * which tests (n of them, run from tests[0]) reach IPR_CALL_MATCH: the call
+ * fails with EPERM in the process that made it, and its event, if e reports
+ * sockets, says blocked. Replaces the previous rule; n = 0 blocks nothing.
+ * The rule runs in the kernel and goes with e (ipr_events_close() or exit).
+ * Returns 0 or -EINVAL (too many tests, a target not later than its test).
+ */
+int ipr_events_block(struct ipr_events *e, const struct ipr_call_test *tests, unsigned int n);
 
 #ifdef __cplusplus
 }

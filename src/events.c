@@ -85,6 +85,7 @@ static void event_of(const struct ipr_bpf_event *b, struct ipr_event *ev)
 	ev->remote_port = b->remote_port;
 	ev->protocol = b->protocol;
 	ev->outbound = b->outbound;
+	ev->blocked = b->blocked;
 	ev->loopback = is_loopback(&ev->remote) ||
 		       (ev->remote.family == ev->local.family &&
 			!memcmp(ev->remote.bytes, ev->local.bytes, 16) && ev->remote_port);
@@ -312,6 +313,45 @@ IPR_EXPORT uint64_t ipr_events_lost(const struct ipr_events *e)
 	return e && e->bpf.skel ? __atomic_load_n(&e->bpf.skel->bss->lost_events,
 						  __ATOMIC_RELAXED)
 				: 0;
+}
+
+_Static_assert(sizeof(struct ipr_call_test) == sizeof(struct ipr_bpf_call_test) &&
+		       IPR_CALL_TESTS == IPR_BPF_CALL_TESTS && IPR_CALL_MATCH == IPR_BPF_CALL_MATCH &&
+		       (int)IPR_CALL_LOOPBACK == (int)IPR_BPF_LOOPBACK,
+	       "struct ipr_call_test is what the programs read");
+
+static int check_rule(const struct ipr_call_test *t, unsigned int n)
+{
+	if (n > IPR_CALL_TESTS)
+		return ipr_fail(-EINVAL, "events: a rule of %u tests: at most %d", n,
+				IPR_CALL_TESTS);
+	for (unsigned int i = 0; i < n; i++) {
+		int jumps_back = (t[i].yes <= i || (t[i].yes >= n && t[i].yes < IPR_CALL_MATCH)) ||
+				 (t[i].no <= i || (t[i].no >= n && t[i].no < IPR_CALL_MATCH));
+
+		if (t[i].field > IPR_CALL_LOOPBACK || t[i].cmp > IPR_CMP_GE || jumps_back)
+			return ipr_fail(-EINVAL, "events: test %u of the rule: %s", i,
+					jumps_back ? "a target not after it" : "no such field or "
+					"comparison");
+	}
+	return 0;
+}
+
+IPR_EXPORT int ipr_events_block(struct ipr_events *e, const struct ipr_call_test *tests,
+				unsigned int n)
+{
+	int err = e ? check_rule(tests, n) : ipr_fail(-EINVAL, "events: no handle");
+
+	if (err)
+		return err;
+	__atomic_store_n(&e->bpf.skel->bss->rule_tests, 0, __ATOMIC_RELEASE);
+	for (__u32 i = 0; i < n && !err; i++)
+		err = bpf_map__update_elem(e->bpf.skel->maps.rule, &i, sizeof(i), &tests[i],
+					   sizeof(tests[i]), BPF_ANY);
+	if (err)
+		return ipr_fail(err, "events: the rule: %s", strerror(-err));
+	__atomic_store_n(&e->bpf.skel->bss->rule_tests, n, __ATOMIC_RELEASE);
+	return 0;
 }
 
 IPR_EXPORT void ipr_events_close(struct ipr_events *e)

@@ -18,13 +18,20 @@
 
 #define QUIET_RING 4096 /* the ring buffer of a handle that wants no events */
 
-/* Whether prog is needed: the UDP flow programs run on every packet, only for flows. */
+/* Whether prog is needed: the UDP flow programs run on every packet, only for flows;
+ * those before a bind only report and refuse binds. */
 static int needed(const struct bpf_program *prog, unsigned int events)
 {
-	enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
-
-	return (events & IPR_EVENTS_FLOW) ||
-	       (type != BPF_CGROUP_INET_EGRESS && type != BPF_CGROUP_INET_INGRESS);
+	switch (bpf_program__expected_attach_type(prog)) {
+	case BPF_CGROUP_INET_EGRESS:
+	case BPF_CGROUP_INET_INGRESS:
+		return !!(events & IPR_EVENTS_FLOW);
+	case BPF_CGROUP_INET4_BIND:
+	case BPF_CGROUP_INET6_BIND:
+		return !!events;
+	default:
+		return 1;
+	}
 }
 
 static int attach_all(struct ipr_sockbpf *b, unsigned int events, int cgroup)

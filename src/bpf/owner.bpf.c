@@ -38,6 +38,15 @@ struct {
 	__uint(max_entries, IPR_EVENT_RING);
 } events SEC(".maps");
 
+/* The rule of ipr_events_block(): rule_tests of them (0: block nothing). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPR_BPF_CALL_TESTS);
+	__type(key, __u32);
+	__type(value, struct ipr_bpf_call_test);
+} rule SEC(".maps");
+__u32 rule_tests = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, IPR_UDP_FLOWS);
@@ -329,46 +338,198 @@ int owner_sockops(struct bpf_sock_ops *ctx)
 	return 1;
 }
 
-/* A connect: the socket may not be bound yet (its record keeps no local end). */
-static __always_inline void connecting(struct bpf_sock_addr *ctx, int v6)
-{
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct ipr_owner o = {};
-	struct ipr_bpf_event *e;
+/* ---- bind and connect: reported, and refused by the rule ---- */
 
-	record(cookie, &o);
-	if (!wanted(WANT_SOCKETS, bpf_get_netns_cookie(ctx)))
-		return;
-	e = event_new(IPR_EVENT_SOCKET_CONNECT, cookie, ctx->protocol);
+/* A bind or connect call: addresses as 128-bit numbers, word 0 least significant. */
+struct call {
+	__u32 event, pid, protocol, v6, local_port, remote_port, loopback;
+	__u32 local[4], remote[4];
+};
+
+static __always_inline void number4(__u32 *w, __u32 ip4)
+{
+	w[0] = bpf_ntohl(ip4);
+	w[1] = 0xffff;
+	w[2] = w[3] = 0;
+}
+
+static __always_inline void number6(__u32 *w, const __u32 *ip6)
+{
+	for (int i = 0; i < 4; i++)
+		w[3 - i] = bpf_ntohl(ip6[i]);
+}
+
+static __always_inline int cmp_words(const __u32 *a, const __u32 *b, int words)
+{
+	for (int i = 3; i >= 0; i--) {
+		if (i >= words)
+			continue;
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	}
+	return 0;
+}
+
+static __always_inline int holds(const struct call *c, const struct ipr_bpf_call_test *t)
+{
+	__u32 v[4] = {};
+	int words = 1, r;
+
+	switch (t->field) {
+	case IPR_BPF_EVENT: v[0] = c->event; break;
+	case IPR_BPF_PID: v[0] = c->pid; break;
+	case IPR_BPF_PROTOCOL: v[0] = c->protocol; break;
+	case IPR_BPF_IPV6: v[0] = c->v6; break;
+	case IPR_BPF_LOCAL_ADDR: copy16(v, c->local); words = 4; break;
+	case IPR_BPF_LOCAL_PORT: v[0] = c->local_port; break;
+	case IPR_BPF_REMOTE_ADDR: copy16(v, c->remote); words = 4; break;
+	case IPR_BPF_REMOTE_PORT: v[0] = c->remote_port; break;
+	case IPR_BPF_LOOPBACK: v[0] = c->loopback; break;
+	}
+	r = cmp_words(v, t->value, words);
+	switch (t->cmp) {
+	case 0: return r == 0;
+	case 1: return r != 0;
+	case 2: return r < 0;
+	case 3: return r <= 0;
+	case 4: return r > 0;
+	default: return r >= 0;
+	}
+}
+
+/* Whether the rule refuses the call. */
+static __always_inline int refused(const struct call *c)
+{
+	__u32 i = 0;
+
+	if (!rule_tests)
+		return 0;
+	for (int step = 0; step < IPR_BPF_CALL_TESTS; step++) {
+		struct ipr_bpf_call_test *t;
+
+		if (i == IPR_BPF_CALL_MATCH)
+			return 1;
+		if (i >= rule_tests)
+			return 0;
+		t = bpf_map_lookup_elem(&rule, &i);
+		if (!t)
+			return 0;
+		i = holds(c, t) ? t->yes : t->no;
+	}
+	return i == IPR_BPF_CALL_MATCH;
+}
+
+static __always_inline int is_loopback(const struct call *c)
+{
+	if (!c->v6)
+		return (c->remote[0] >> 24) == 127;
+	return !c->remote[3] && !c->remote[2] && !c->remote[1] && c->remote[0] == 1;
+}
+
+/* The call of ctx: its socket's addresses (as far as bound) and the one asked for.
+ * event and v6 are constants of each program: each reads only its family's fields. */
+static __always_inline void call_of(struct bpf_sock_addr *ctx, __u32 event, int v6,
+				    struct call *c)
+{
+	int bind = event == IPR_EVENT_SOCKET_BIND;
+
+	__builtin_memset(c, 0, sizeof(*c));
+	c->event = event;
+	c->pid = bpf_get_current_pid_tgid() >> 32;
+	c->protocol = ctx->protocol;
+	if (v6) {
+		__u32 asked[4], own[4];
+
+		COPY_CTX16(asked, ctx->user_ip6);
+		COPY_CTX16(own, ctx->sk->src_ip6);
+		number6(c->local, bind ? asked : own);
+		if (!bind)
+			number6(c->remote, asked);
+		c->v6 = !(asked[0] == 0 && asked[1] == 0 && asked[2] == bpf_htonl(0xffff));
+	} else {
+		__u32 asked = ctx->user_ip4, own = ctx->sk->src_ip4;
+
+		number4(c->local, bind ? asked : own);
+		if (!bind)
+			number4(c->remote, asked);
+	}
+	c->local_port = bind ? bpf_ntohs((__u16)ctx->user_port) : ctx->sk->src_port;
+	c->remote_port = bind ? 0 : bpf_ntohs((__u16)ctx->user_port);
+	c->loopback = !bind && is_loopback(c);
+}
+
+/* The event of a call that was refused, or of any connect (bind: post_bind reports). */
+static __always_inline void call_event(struct bpf_sock_addr *ctx, const struct call *c,
+				       __u32 event, int v6, int blocked)
+{
+	struct ipr_bpf_event *e = event_new(event, bpf_get_socket_cookie(ctx), c->protocol);
+	int bind = event == IPR_EVENT_SOCKET_BIND;
+
 	if (!e)
 		return;
 	by_caller(e);
 	e->v6 = v6;
-	e->outbound = 1;
-	e->remote_port = bpf_ntohs((__u16)ctx->user_port);
-	e->local_port = (__u16)ctx->sk->src_port;
-	if (v6) {
-		COPY_CTX16(e->remote, ctx->user_ip6);
+	e->outbound = !bind;
+	e->blocked = blocked;
+	e->local_port = c->local_port;
+	e->remote_port = c->remote_port;
+	if (v6 && bind) {
+		COPY_CTX16(e->local, ctx->user_ip6);
+	} else if (v6) {
 		COPY_CTX16(e->local, ctx->sk->src_ip6);
+		COPY_CTX16(e->remote, ctx->user_ip6);
+	} else if (bind) {
+		e->local[0] = ctx->user_ip4;
 	} else {
-		e->remote[0] = ctx->user_ip4;
 		e->local[0] = ctx->sk->src_ip4;
+		e->remote[0] = ctx->user_ip4;
 	}
 	bpf_ringbuf_submit(e, 0);
+}
+
+/* A bind or connect: 1 to let it be, 0 to refuse it (EPERM). */
+static __always_inline int calling(struct bpf_sock_addr *ctx, __u32 event, int v6)
+{
+	__u64 netns = bpf_get_netns_cookie(ctx);
+	struct call c;
+	int no;
+
+	if (event == IPR_EVENT_SOCKET_CONNECT) {
+		struct ipr_owner o = {};
+
+		record(bpf_get_socket_cookie(ctx), &o);
+	}
+	if (!want_events || netns != want_netns)
+		return 1;
+	call_of(ctx, event, v6, &c);
+	no = refused(&c);
+	if ((want_events & WANT_SOCKETS) && (no || event == IPR_EVENT_SOCKET_CONNECT))
+		call_event(ctx, &c, event, v6, no);
+	return !no;
 }
 
 SEC("cgroup/connect4")
 int owner_connect4(struct bpf_sock_addr *ctx)
 {
-	connecting(ctx, 0);
-	return 1;
+	return calling(ctx, IPR_EVENT_SOCKET_CONNECT, 0);
 }
 
 SEC("cgroup/connect6")
 int owner_connect6(struct bpf_sock_addr *ctx)
 {
-	connecting(ctx, 1);
-	return 1;
+	return calling(ctx, IPR_EVENT_SOCKET_CONNECT, 1);
+}
+
+SEC("cgroup/bind4")
+int owner_prebind4(struct bpf_sock_addr *ctx)
+{
+	return calling(ctx, IPR_EVENT_SOCKET_BIND, 0);
+}
+
+SEC("cgroup/bind6")
+int owner_prebind6(struct bpf_sock_addr *ctx)
+{
+	return calling(ctx, IPR_EVENT_SOCKET_BIND, 1);
 }
 
 /* sendmsg and recvmsg of unconnected UDP: the socket is bound. */

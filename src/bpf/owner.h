@@ -57,9 +57,23 @@ struct ipr_bpf_event {
 	__u32 tgid;
 	__u32 local[4], remote[4]; /* IPv4 in word 0 */
 	__u16 local_port, remote_port;
-	__u8 v6, protocol, outbound, pad;
+	__u8 v6, protocol, outbound, blocked;
 	char comm[IPR_OWNER_COMM];
 };
+
+/* A test of a bind or connect: struct ipr_call_test of ipredir.h, field for field. */
+struct ipr_bpf_call_test {
+	__u8 field, cmp;
+	__u16 yes, no;
+	__u32 value[4];
+};
+
+#define IPR_BPF_CALL_TESTS 64
+#define IPR_BPF_CALL_MATCH 0xfffe
+#define IPR_BPF_CALL_NO_MATCH 0xffff
+enum { IPR_BPF_ZERO, IPR_BPF_EVENT, IPR_BPF_PID, IPR_BPF_PROTOCOL, IPR_BPF_IPV6,
+       IPR_BPF_LOCAL_ADDR, IPR_BPF_LOCAL_PORT, IPR_BPF_REMOTE_ADDR, IPR_BPF_REMOTE_PORT,
+       IPR_BPF_LOOPBACK };
 
 /* A UDP flow: a socket and the remote end it exchanged datagrams with. */
 struct ipr_udp_flow {

@@ -9,8 +9,9 @@
 # over all packets (tests/netns/procmix.py check). Twice: looked up at once,
 # and 300 ms late, when clients and servers have exited meanwhile. Once more
 # with build/tests/evwho: every socket and flow event names it too. dump shows
-# processes (text, JSON, pcapng), block --comm curl blocks curl only. Then: the
-# BPF programs the handle attached are gone after its SIGKILL.
+# processes (text, JSON, pcapng), block --comm curl blocks curl only. A rule of
+# ipr_events_block() refuses connects and binds (EPERM) until its holder's
+# SIGKILL. Then: the BPF programs the handle attached are gone after its SIGKILL.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via wait_until
 SUITE=process
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +88,31 @@ events_named() {
 	echo "# every_event_named: $(tail -n 1 "$WORK/events.check")"
 }
 events_named
+
+# calls_blocked: evwho refuses connects to port 7502 and binds to 7503 with EPERM,
+# nothing else; after its SIGKILL, nothing.
+calls_blocked() {
+	local log=$WORK/block-events.log pid
+	host_spawn "$log" "$BUILD/tests/evwho" 7502
+	pid=$!
+	wait_until 5 has_line "$log" '^ready$'
+	in_ns "$NS" python3 "$ROOT/tests/netns/callblock.py" >"$WORK/calls" 2>&1
+	check connect_blocked_v4 "$(grep blocked4 "$WORK/calls")" \
+		has_line "$WORK/calls" '^blocked4 EPERM$'
+	check connect_blocked_v6 "$(grep blocked6 "$WORK/calls")" \
+		has_line "$WORK/calls" '^blocked6 EPERM$'
+	check bind_blocked "$(grep bind "$WORK/calls")" has_line "$WORK/calls" '^bind EPERM$'
+	check connect_allowed "$(grep other4 "$WORK/calls")" has_line "$WORK/calls" '^other4 ok$'
+	check blocked_reported "no blocked connect event" \
+		has_line "$log" '^connect tcp [0-9]+ 7502 .* blocked$'
+	kill -s KILL "$pid"
+	wait "$pid" 2>/dev/null
+	in_ns "$NS" python3 "$ROOT/tests/netns/callblock.py" >"$WORK/calls.after" 2>&1
+	check unblocked_after_kill "$(tr '\n' ' ' <"$WORK/calls.after")" \
+		not_refused "$WORK/calls.after"
+}
+not_refused() { ! grep -q EPERM "$1" && has_line "$1" '^bind ok$'; }
+calls_blocked
 
 # serve: an HTTP server on 127.0.0.1:7400 in NS; its pid in SERVER.
 serve() {
