@@ -412,15 +412,9 @@ static int look_up(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
 
 static int exe_is(uint32_t pid, const char *want)
 {
-	char path[64], exe[4096];
-	ssize_t n;
+	char exe[4096];
 
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = 0;
-	return !strcmp(exe, want);
+	return !ipr_process_exe(pid, exe, sizeof(exe)) && !strcmp(exe, want);
 }
 
 static int passes(const struct ipr_owners *o, const struct ipr_process *p)
@@ -498,13 +492,16 @@ IPR_EXPORT int ipr_packet_process(struct ipr_handle *h, const struct ipr_packet 
 
 IPR_EXPORT int ipr_process_exe(uint32_t pid, char *buf, size_t size)
 {
-	char path[64];
+	char path[64], exe[4096];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, buf, size ? size - 1 : 0);
+	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n < 0)
 		return -errno;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, exe, (size_t)n);
 	buf[n] = 0;
 	return 0;
 }

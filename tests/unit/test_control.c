@@ -194,6 +194,36 @@ static void test_expire_drop(void)
 	close(rx);
 }
 
+/* The process of this test's own datagram: pid, name, executable, cgroup; a filter
+ * on another process lets it go on unseen. */
+static void test_packet_process(void)
+{
+	struct ipr_handle *h = open_udp(PORT + 5, IPR_LAYER_OUT, IPR_OPEN_PROCESS, 0, 0);
+	char comm[IPR_COMM_MAX] = "", exe[4096], own_exe[4096] = "", cgroup[4096];
+	struct ipr_process proc = { 0 };
+	struct ipr_packet pkt;
+	FILE *f = fopen("/proc/self/comm", "re");
+	ssize_t n = readlink("/proc/self/exe", own_exe, sizeof(own_exe) - 1);
+
+	if (!h || !f || n <= 0 || !fgets(comm, sizeof(comm), f)) {
+		fail_setup();
+		return;
+	}
+	fclose(f);
+	own_exe[n] = 0;
+	comm[strcspn(comm, "\n")] = 0;
+	CHECK(udp_send(PORT + 5) == 0 && ipr_recv(h, buf, buflen, &pkt, 0) == 1);
+	CHECK((pkt.flags & IPR_PKT_HAS_PROCESS) && pkt.pid == (uint32_t)getpid());
+	CHECK(ipr_packet_process(h, &pkt, &proc, sizeof(proc)) == 0 && proc.pid == pkt.pid);
+	CHECK(!strcmp(proc.comm, comm) && proc.cgroup_id != 0);
+	CHECK(ipr_process_exe(proc.pid, exe, sizeof(exe)) == 0 && !strcmp(exe, own_exe));
+	CHECK(ipr_process_cgroup(proc.pid, cgroup, sizeof(cgroup)) == 0 && cgroup[0] == '/');
+	CHECK(ipr_process_exe(proc.pid, exe, 4) == -ENAMETOOLONG);
+	CHECK(ipr_process_limits(h) == NULL);
+	ipr_accept(h, &pkt);
+	CHECK(ipr_close(h) == 0);
+}
+
 /* A UDP datagram of 7 bytes from 127.0.0.1:12345 to 127.0.0.1:port, checksums filled. */
 static void udp_packet(uint8_t pkt[35], uint16_t port)
 {
@@ -365,6 +395,7 @@ int main(void)
 		CHECK_CASE(test_no_loopback_in),
 		CHECK_CASE(test_inject_below),
 		CHECK_CASE(test_send_in),
+		CHECK_CASE(test_packet_process),
 	};
 	const unsigned int n = sizeof(cases) / sizeof(cases[0]);
 	struct ipr_handle *probe = NULL;
