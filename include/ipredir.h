@@ -612,6 +612,59 @@ struct ipr_redirector {
  */
 int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max);
 
+/* ------------------------------------------------------------------------ */
+/* Watching: redirectors opened and closed, as they happen                  */
+
+/* What happened to a redirector. */
+enum ipr_watch_change {
+	IPR_WATCH_EXISTING = 1, /* open when the watch began */
+	IPR_WATCH_OPENED = 2,   /* opened */
+	IPR_WATCH_CLOSED = 3,   /* closed: ipr_close(), or its process exited or was killed */
+};
+
+/* One change, with the redirector as its table described it when it was first seen. */
+struct ipr_watch_event {
+	int change;                /* enum ipr_watch_change */
+	int priority;              /* its opts.priority (0 for a table of libipredir < 0.3) */
+	unsigned int flags;        /* its enum ipr_open_flags (0 for libipredir < 0.3) */
+	char comm[IPR_COMM_MAX];   /* its process's command name when first seen; "" if gone */
+	uint64_t time_ns;          /* CLOCK_MONOTONIC when the change was seen */
+	uint64_t opened_ns;        /* CLOCK_MONOTONIC when the redirector was first seen */
+	struct ipr_redirector redirector;
+};
+
+struct ipr_watch;
+
+/*
+ * Watch the redirectors of this network namespace (every inet table named
+ * "ipredir_*", whatever program opened it): subscribe to nf_tables
+ * notifications, then list the redirectors open now, which ipr_watch_next()
+ * reports first as IPR_WATCH_EXISTING. Nothing is polled: an open or an
+ * ipr_close() arrives as a notification; a redirector whose process dies
+ * (SIGKILL included) is found closed through a pidfd of that process. Needs
+ * CAP_NET_ADMIN. Returns 0 or -errno (-EPERM without privilege).
+ */
+int ipr_watch_open(struct ipr_watch **out);
+
+/*
+ * A descriptor that polls readable when ipr_watch_next() may have an event:
+ * call ipr_watch_next(w, ev, size, 0) until it returns 0, then poll.
+ */
+int ipr_watch_fd(const struct ipr_watch *w);
+
+/*
+ * The next change into the first size bytes of *ev (pass sizeof *ev), waiting
+ * up to timeout_ms (-1: until one comes). Returns 1 with an event, 0 when none
+ * came in time, -EINTR when a signal interrupted the wait, other -errno. When
+ * the kernel dropped notifications (-ENOBUFS inside), the list is read again:
+ * what appeared meanwhile is reported IPR_WATCH_OPENED, what went IPR_WATCH_CLOSED.
+ */
+int ipr_watch_next(struct ipr_watch *w, struct ipr_watch_event *ev, size_t size,
+		   int timeout_ms);
+
+/* Stop watching and free w (NULL is ignored). */
+void ipr_watch_close(struct ipr_watch *w);
+
 /* The kernel's counters of one NFQUEUE (/proc/net/netfilter/nfnetlink_queue). */
 struct ipr_queue_counters {
 	unsigned int portid;     /* netlink port of the program bound to it */

@@ -126,6 +126,7 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 		.bpf = h->filter.kernel,
 		.bpf_len = h->filter.kernel_len,
 	};
+	const char *describe;
 	int err = 0;
 
 	if (act->kind == IPR_ACTION_NONE)
@@ -137,11 +138,13 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 		return err;
 	snprintf(h->info.table, sizeof(h->info.table), "ipredir_%d_%u", (int)getpid(),
 		 atomic_fetch_add(&table_seq, 1));
-	ipr_comment_format(h->comment, sizeof(h->comment), o->layers, act,
-			   o->describe ? o->describe : o->filter);
-	if (o->describe)
-		ipr_cut_text(h->describe, sizeof(h->describe), o->describe);
-	spec.describe = o->describe ? h->describe : NULL;
+	describe = o->describe;
+	if (ipr_comment_format(h->comment, sizeof(h->comment), o, act,
+			       describe ? describe : o->filter) && !describe)
+		describe = o->filter; /* too long for the comment: whole after it */
+	if (describe)
+		ipr_cut_text(h->describe, sizeof(h->describe), describe);
+	spec.describe = describe ? h->describe : NULL;
 	return ipr_rules_install(&spec, &h->rules);
 }
 

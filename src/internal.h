@@ -8,6 +8,7 @@
  *   handle.c                          open and close: the orchestration
  *   engine.c                          the data-path calls, passed to the engine
  *   nfqueue.c nflog.c                 the engines
+ *   watch.c                           redirectors opened and closed, as they happen
  *   verdict.c options.c status.c inject.c rules.c
  *   nfnl.c filter.c packet.c cgroup.c rules_batch.c rules_expr.c
  *   error.c                           last error and log callback
@@ -170,9 +171,19 @@ void ipr_rules_remove(struct ipr_rules *r);
 /* text into buf, cut visibly with "..." to fit. */
 void ipr_cut_text(char *buf, size_t size, const char *text);
 
-/* "pid=P layers=L queue|group=N queues=Q filter=F", cut visibly with "..." to fit. */
-void ipr_comment_format(char *buf, size_t size, unsigned int layers,
-			const struct ipr_rules_action *act, const char *filter);
+/* "pid=P layers=L queue|group=N queues=Q priority=P flags=0xF filter=F" of the handle
+ * o opens, cut visibly with "..." to fit: 1 if it was cut, else 0. */
+int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
+		       const struct ipr_rules_action *act, const char *filter);
+
+/* The redirector an nf_tables table message (new, deleted or dumped) describes into
+ * *e, change and process left 0: 1, 0 if it is no ipredir table, or -ENOMEM. */
+int ipr_table_event(const struct nlmsghdr *nlh, struct ipr_watch_event *e);
+
+typedef void (*ipr_table_fn)(const struct ipr_watch_event *e, void *arg);
+
+/* Call fn for every redirector of the network namespace: 0 or -errno with a reason. */
+int ipr_tables_dump(ipr_table_fn fn, void *arg);
 
 /* ---- nfnl.c: what the netlink engines share ---- */
 
@@ -339,12 +350,6 @@ extern const struct ipr_engine ipr_engine_sendonly; /* takes nothing, injects */
 struct ipr_handle;
 
 /* The handle is shut down (ipr_shutdown): receive what waits, then -ESHUTDOWN. */
-/* process.c: the process of each packet (IPR_OPEN_PROCESS, opts.pid/comm/exe). */
-int ipr_process_open(struct ipr_handle *h, const struct ipr_options *o);
-void ipr_process_close(struct ipr_handle *h);
-/* Set p->pid if known; 1 if p passes the process filter, 0 if not. */
-int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p);
-
 static inline int ipr_is_shut(const struct ipr_handle *h);
 
 /* -ESHUTDOWN with its reason, for a receive that found nothing left. */
@@ -455,6 +460,8 @@ int ipr_process_open(struct ipr_handle *h, const struct ipr_options *o);
 void ipr_process_close(struct ipr_handle *h);
 /* Set p->pid if known; 1 if p passes the process filter, 0 if not. */
 int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p);
+/* The command name of process pid (/proc/PID/comm) into comm[IPR_COMM_MAX]: 0 or -1. */
+int ipr_read_comm(uint32_t pid, char *comm);
 
 static inline int ipr_is_shut(const struct ipr_handle *h)
 {

@@ -232,7 +232,7 @@ static int diag_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, in
 
 /* ---- naming the process ---- */
 
-static int read_comm(uint32_t pid, char *comm)
+int ipr_read_comm(uint32_t pid, char *comm)
 {
 	char path[64];
 	ssize_t n;
@@ -316,7 +316,7 @@ static int from_proc(uint32_t inode, struct ipr_process *p)
 		return -1;
 	p->pid = pid;
 	p->flags |= IPR_PROCESS_FROM_PROC;
-	if (read_comm(pid, p->comm))
+	if (ipr_read_comm(pid, p->comm))
 		p->comm[0] = 0;
 	return 0;
 }

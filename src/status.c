@@ -26,8 +26,9 @@
 #include "internal.h"
 
 #define TABLE_PREFIX "ipredir_"
-#define COMMENT_FORMAT "pid=%d layers=%s %s=%u queues=%u filter=%s"
-#define COMMENT_SCAN "pid=%d layers=%31s %7[a-z]=%u queues=%u"
+#define COMMENT_FORMAT "pid=%d layers=%s %s=%u queues=%u priority=%d flags=0x%x filter=%s"
+/* A comment of an older libipredir stops after queues: priority and flags stay 0. */
+#define COMMENT_SCAN "pid=%d layers=%31s %7[a-z]=%u queues=%u priority=%d flags=0x%x"
 
 /* ---- the comment ---- */
 
@@ -38,22 +39,26 @@ static void format_layers(unsigned int layers, char *buf, size_t size)
 	memmove(buf, buf + 1, strlen(buf)); /* drop the leading comma */
 }
 
-/* n = what snprintf() wanted to write into buf: a text too long ends "...", visibly. */
-static void mark_cut(char *buf, size_t size, int n)
+/* n = what snprintf() wanted to write into buf: a text too long ends "...", visibly.
+ * Returns 1 if it was cut. */
+static int mark_cut(char *buf, size_t size, int n)
 {
-	if (n >= (int)size && size >= 4)
-		memcpy(buf + size - 4, "...", 4);
+	if (n < (int)size || size < 4)
+		return 0;
+	memcpy(buf + size - 4, "...", 4);
+	return 1;
 }
 
-void ipr_comment_format(char *buf, size_t size, unsigned int layers,
-			const struct ipr_rules_action *act, const char *filter)
+int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
+		       const struct ipr_rules_action *act, const char *filter)
 {
 	char names[32];
 
-	format_layers(layers, names, sizeof(names));
-	mark_cut(buf, size, snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
-				     act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first,
-				     act->count, filter ? filter : ""));
+	format_layers(o->layers, names, sizeof(names));
+	return mark_cut(buf, size,
+			snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
+				 act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first,
+				 act->count, o->priority, o->flags, filter ? filter : ""));
 }
 
 void ipr_cut_text(char *buf, size_t size, const char *text)
@@ -62,13 +67,6 @@ void ipr_cut_text(char *buf, size_t size, const char *text)
 }
 
 /* ---- the tables ---- */
-
-/* Where the table dump goes. */
-struct list_ctx {
-	struct ipr_redirector *out;
-	unsigned int max;
-	unsigned int found;
-};
 
 static int comment_attr_cb(const struct nftnl_udata *attr, void *data)
 {
@@ -109,13 +107,15 @@ static void table_comment(const struct nftnl_table *t, char *comment, size_t siz
 	udata_text(tb[IPR_UDATA_DESCRIBE], describe, dsize);
 }
 
-/* What ipr_comment_format() wrote -> r. */
-static void parse_comment(const char *comment, struct ipr_redirector *r)
+/* What ipr_comment_format() wrote -> e. */
+static void parse_comment(const char *comment, struct ipr_watch_event *e)
 {
+	struct ipr_redirector *r = &e->redirector;
 	const char *filter = strstr(comment, " filter=");
 	char kind[8] = "";
 
-	if (sscanf(comment, COMMENT_SCAN, &r->pid, r->layers, kind, &r->queue, &r->queues) >= 3)
+	if (sscanf(comment, COMMENT_SCAN, &r->pid, r->layers, kind, &r->queue, &r->queues,
+		   &e->priority, &e->flags) >= 3)
 		r->monitor = strcmp(kind, "group") == 0;
 	if (!r->queues)
 		r->queues = 1;
@@ -123,44 +123,56 @@ static void parse_comment(const char *comment, struct ipr_redirector *r)
 		snprintf(r->filter, sizeof(r->filter), "%s", filter + strlen(" filter="));
 }
 
-static void take_table(const struct nftnl_table *t, struct list_ctx *ctx)
+static int table_event(const struct nftnl_table *t, struct ipr_watch_event *e)
 {
 	const char *name = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
 	char comment[NFT_USERDATA_MAXLEN], describe[IPR_DESCRIBE_MAX];
-	struct ipr_redirector *r;
+	struct ipr_redirector *r = &e->redirector;
 
-	if (!name || strncmp(name, TABLE_PREFIX, strlen(TABLE_PREFIX)) != 0)
-		return;
-	if (ctx->found++ >= ctx->max)
-		return;
-	r = &ctx->out[ctx->found - 1];
-	memset(r, 0, sizeof(*r));
+	if (!name || strncmp(name, TABLE_PREFIX, strlen(TABLE_PREFIX)) != 0 ||
+	    nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) != NFPROTO_INET)
+		return 0;
+	memset(e, 0, sizeof(*e));
 	snprintf(r->table, sizeof(r->table), "%s", name);
 	r->owned = nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) &&
 		   (nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_OWNER);
 	table_comment(t, comment, sizeof(comment), describe, sizeof(describe));
-	parse_comment(comment, r);
+	parse_comment(comment, e);
 	if (describe[0]) /* whole, where the comment had to cut it */
 		snprintf(r->filter, sizeof(r->filter), "%s", describe);
+	return 1;
 }
 
-static int table_cb(const struct nlmsghdr *nlh, void *data)
+int ipr_table_event(const struct nlmsghdr *nlh, struct ipr_watch_event *e)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
-	int ret = MNL_CB_ERROR;
+	int ret = -ENOMEM;
 
-	if (!t)
-		return MNL_CB_ERROR;
-	if (nftnl_table_nlmsg_parse(nlh, t) >= 0) {
-		take_table(t, data);
-		ret = MNL_CB_OK;
-	}
+	if (t)
+		ret = nftnl_table_nlmsg_parse(nlh, t) < 0 ? 0 : table_event(t, e);
 	nftnl_table_free(t);
 	return ret;
 }
 
+/* Where the table dump goes. */
+struct dump_ctx {
+	ipr_table_fn fn;
+	void *arg;
+};
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *ctx = data;
+	struct ipr_watch_event e;
+	int ret = ipr_table_event(nlh, &e);
+
+	if (ret > 0)
+		ctx->fn(&e, ctx->arg);
+	return ret < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
 /* Send the dump request and run every answer through table_cb. */
-static int dump_tables(struct mnl_socket *nl, struct list_ctx *ctx)
+static int dump_tables(struct mnl_socket *nl, struct dump_ctx *ctx)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint32_t seq = (uint32_t)time(NULL);
@@ -182,9 +194,9 @@ static int dump_tables(struct mnl_socket *nl, struct list_ctx *ctx)
 	return ret < 0 ? -errno : 0;
 }
 
-IPR_EXPORT int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max)
+int ipr_tables_dump(ipr_table_fn fn, void *arg)
 {
-	struct list_ctx ctx = { out, out ? max : 0, 0 };
+	struct dump_ctx ctx = { fn, arg };
 	struct mnl_socket *nl;
 	int err;
 
@@ -200,7 +212,30 @@ IPR_EXPORT int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max
 		return ipr_fail(err, "permission denied: listing nf_tables needs CAP_NET_ADMIN");
 	if (err)
 		return ipr_fail(err, "cannot list the nf_tables tables: %s", strerror(-err));
-	return (int)ctx.found;
+	return 0;
+}
+
+/* Where ipr_list_redirectors() puts what the dump finds. */
+struct list_ctx {
+	struct ipr_redirector *out;
+	unsigned int max;
+	unsigned int found;
+};
+
+static void list_one(const struct ipr_watch_event *e, void *arg)
+{
+	struct list_ctx *ctx = arg;
+
+	if (ctx->found++ < ctx->max)
+		ctx->out[ctx->found - 1] = e->redirector;
+}
+
+IPR_EXPORT int ipr_list_redirectors(struct ipr_redirector *out, unsigned int max)
+{
+	struct list_ctx ctx = { out, out ? max : 0, 0 };
+	int err = ipr_tables_dump(list_one, &ctx);
+
+	return err ? err : (int)ctx.found;
 }
 
 IPR_EXPORT int ipr_queue_counters(unsigned int queue, struct ipr_queue_counters *c)

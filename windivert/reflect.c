@@ -5,29 +5,26 @@
  *
  * Every NETWORK or NETWORK_FORWARD handle installs an nf_tables table whose
  * user data describes it ("windivert LAYER priority=P flags=0xF: filter", see
- * windivert.c; libipredir keeps 123 characters of it). A REFLECT handle lists those tables (ipr_list_redirectors())
- * when it opens, reporting each as opened, and again every POLL_MS while a
- * receive waits: a new table is a handle opened, a table gone one closed. The
- * data of an event is the handle's filter in object form (its text when it
- * was cut).
+ * windivert.c; libipredir keeps 123 characters of it). A REFLECT handle
+ * watches the redirectors of the namespace (ipr_watch_open()): those open
+ * when it opens are reported opened, then each opened or closed as libipredir
+ * sees it. A receive waits POLL_MS at a time, to notice a shutdown. The data
+ * of an event is the handle's filter in object form (its text when it was
+ * cut).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wd.h"
 
 #define POLL_MS 100
-#define SEEN_MAX 256   /* WinDivert handles of the namespace followed at once */
 #define EVENTS_MAX 512 /* events waiting to be received */
 #define TAG "windivert "
 
 /* One WinDivert handle of some process, as its table describes it. */
 struct seen {
-	char table[32];
 	WINDIVERT_DATA_REFLECT data;
 	char filter[128];
 };
@@ -39,19 +36,16 @@ struct event {
 };
 
 struct wd_reflect {
-	struct seen seen[SEEN_MAX];
-	unsigned int nseen;
+	struct ipr_watch *watch;
 	struct event events[EVENTS_MAX];
 	unsigned int head, count;
 	int shut;
 };
 
-static INT64 now_ticks(void)
+/* A CLOCK_MONOTONIC time in the 100 ns ticks of WinDivert's timestamps. */
+static INT64 ticks_of(uint64_t ns)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (INT64)ts.tv_sec * 10000000 + ts.tv_nsec / 100;
+	return (INT64)(ns / 100);
 }
 
 /* ---- what the tables say ---- */
@@ -78,7 +72,6 @@ static int parse_handle(const struct ipr_redirector *r, struct seen *s)
 	    sscanf(r->filter + strlen(TAG), "%19s priority=%d flags=0x%llx: %n", layer, &priority,
 		   &flags, &used) != 3 || !used || !layer_of(layer, &s->data.Layer))
 		return 0;
-	snprintf(s->table, sizeof(s->table), "%s", r->table);
 	snprintf(s->filter, sizeof(s->filter), "%s", r->filter + strlen(TAG) + used);
 	s->data.ProcessId = (UINT32)r->pid;
 	s->data.Priority = (INT16)priority;
@@ -86,59 +79,34 @@ static int parse_handle(const struct ipr_redirector *r, struct seen *s)
 	return 1;
 }
 
-/* Where table is in the n handles of a; -1 if not there. */
-static int find(const struct seen *a, unsigned int n, const char *table)
+/* A redirector's change as an event of the REFLECT layer, if it is a WinDivert handle's. */
+static void add_event(struct wd_reflect *x, const struct ipr_watch_event *e)
 {
-	for (unsigned int i = 0; i < n; i++)
-		if (!strcmp(a[i].table, table))
-			return (int)i;
-	return -1;
-}
+	struct event *ev;
+	struct seen s = { 0 };
 
-static void add_event(struct wd_reflect *x, const struct seen *s, WINDIVERT_EVENT what)
-{
-	struct event *e;
-
+	if (!parse_handle(&e->redirector, &s))
+		return;
 	if (x->count == EVENTS_MAX)
 		return; /* not received in time: lost, as WinDivert's queue loses them */
-	e = &x->events[(x->head + x->count++) % EVENTS_MAX];
-	*e = (struct event){ .handle = *s, .what = what, .when = now_ticks() };
+	s.data.Timestamp = ticks_of(e->opened_ns);
+	ev = &x->events[(x->head + x->count++) % EVENTS_MAX];
+	*ev = (struct event){ .handle = s, .when = ticks_of(e->time_ns) };
+	ev->what = e->change == IPR_WATCH_CLOSED ? WINDIVERT_EVENT_REFLECT_CLOSE :
+						   WINDIVERT_EVENT_REFLECT_OPEN;
 }
 
-/* The handles listed now (up to SEEN_MAX); -errno if the list could not be read. */
-static int list_handles(struct seen *now, unsigned int *n)
+/* Take the changes libipredir has seen, waiting up to timeout_ms for the first. */
+static int look(struct wd_reflect *x, int timeout_ms)
 {
-	static __thread struct ipr_redirector r[SEEN_MAX];
-	int found = ipr_list_redirectors(r, SEEN_MAX);
+	struct ipr_watch_event e;
+	int ret;
 
-	*n = 0;
-	for (int i = 0; i < found && i < SEEN_MAX; i++)
-		*n += (unsigned int)parse_handle(&r[i], &now[*n]);
-	return found < 0 ? found : 0;
-}
-
-/* Compare the list with what was seen: new handles opened, missing ones closed. */
-static int look(struct wd_reflect *x)
-{
-	static __thread struct seen now[SEEN_MAX];
-	unsigned int n;
-	int err = list_handles(now, &n);
-
-	for (unsigned int i = 0; i < x->nseen && !err; i++)
-		if (find(now, n, x->seen[i].table) < 0)
-			add_event(x, &x->seen[i], WINDIVERT_EVENT_REFLECT_CLOSE);
-	for (unsigned int i = 0; i < n && !err; i++) {
-		int j = find(x->seen, x->nseen, now[i].table);
-
-		now[i].data.Timestamp = j < 0 ? now_ticks() : x->seen[j].data.Timestamp;
-		if (j < 0)
-			add_event(x, &now[i], WINDIVERT_EVENT_REFLECT_OPEN);
+	while ((ret = ipr_watch_next(x->watch, &e, sizeof(e), timeout_ms)) == 1) {
+		add_event(x, &e);
+		timeout_ms = 0;
 	}
-	if (!err) {
-		memcpy(x->seen, now, n * sizeof(*now));
-		x->nseen = n;
-	}
-	return err;
+	return ret == -EINTR ? 0 : ret;
 }
 
 /* ---- receiving events ---- */
@@ -200,15 +168,12 @@ DWORD wd_reflect_receive(struct wd_handle *w, struct wd_rx *c)
 	struct wd_reflect *x = w->reflect;
 	int err = 0;
 
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->lock); /* held while waiting: the watch is one thread's */
 	while (!c->got && !err) {
 		hand_out(w, c);
 		if (c->got || __atomic_load_n(&x->shut, __ATOMIC_ACQUIRE))
 			break;
-		pthread_mutex_unlock(&w->lock);
-		poll(NULL, 0, POLL_MS);
-		pthread_mutex_lock(&w->lock);
-		err = look(x);
+		err = look(x, POLL_MS);
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (err)
@@ -224,7 +189,16 @@ DWORD wd_reflect_open(struct wd_handle *w)
 	w->reflect = calloc(1, sizeof(*w->reflect));
 	if (!w->reflect)
 		return ERROR_NOT_ENOUGH_MEMORY;
-	return look(w->reflect) ? ERROR_ACCESS_DENIED : 0; /* handles before it: opened */
+	if (ipr_watch_open(&w->reflect->watch) < 0)
+		return ERROR_ACCESS_DENIED;
+	return look(w->reflect, 0) ? ERROR_ACCESS_DENIED : 0; /* handles before it: opened */
+}
+
+void wd_reflect_close(struct wd_handle *w)
+{
+	if (w->reflect)
+		ipr_watch_close(w->reflect->watch);
+	free(w->reflect);
 }
 
 void wd_reflect_shutdown(struct wd_handle *w)

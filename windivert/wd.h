@@ -119,6 +119,9 @@ DWORD wd_reflect_receive(struct wd_handle *w, struct wd_rx *c);
 /* No more events: receives return what waits, then ERROR_NO_DATA. */
 void wd_reflect_shutdown(struct wd_handle *w);
 
+/* Stop watching and free the REFLECT part of w (none is ignored). */
+void wd_reflect_close(struct wd_handle *w);
+
 /* ---- error.c ---- */
 
 /* Set the thread's last error to code, errno to match; returns FALSE. */

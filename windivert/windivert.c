@@ -163,7 +163,7 @@ static void free_handle(struct wd_handle *w)
 		return;
 	ipr_close(w->ipr);
 	wd_filter_free(w->filter);
-	free(w->reflect);
+	wd_reflect_close(w);
 	wd_lanes_free(w);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

@@ -48,7 +48,7 @@ case_ subcommand_prefix "pa" passthru
 case_ options_passthru "passthru --qu" --queue --queues --quiet
 case_ options_rewrite "rewrite --d" --deadline --dnat --dscp
 case_ options_wanem "wanem --r" --rate --reorder
-case_ short_options_status "status -" -h -j -v --help --json --prometheus --verbose --version
+case_ short_options_status "status -" -h -j -v --help --json --prometheus --verbose --version --watch
 case_ number_argument "passthru --batch "
 case_ filter_argument "block -f "
 mkdir -p "$WORK/pcaps" && : >"$WORK/pcaps/capture.pcap"

@@ -188,6 +188,9 @@ int cmd_wanem(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
 
+/* status_watch.c: `status --watch`, text or (json) JSON lines; the exit status. */
+int status_watch(int json);
+
 /* passthru.c: the receive-and-resend engine that run.c reuses. */
 struct passthru_config {
 	unsigned int batch;

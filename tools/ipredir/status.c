@@ -3,7 +3,8 @@
  * status.c - `ipredir status [-j | --prometheus]`: every ipredir redirector of
  * this network namespace (its table, owning process, layers, filter, queues or
  * NFLOG group) and the kernel's counters of each queue, as text or JSON; or
- * every counter, the program's too, in Prometheus' text format.
+ * every counter, the program's too, in Prometheus' text format; or, with
+ * --watch, redirectors opened and closed as it happens (status_watch.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 struct status_config {
 	int json;
 	int prometheus;
+	int watch;
 };
 
 static struct status_config status_config;
@@ -22,6 +24,7 @@ static struct status_config status_config;
 static const struct option status_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "prometheus", no_argument, NULL, 'P' },
+	{ "watch", no_argument, NULL, 'W' },
 	{ 0 },
 };
 
@@ -29,9 +32,11 @@ static void parse_option(int opt, const char *arg, void *ctx);
 
 static const struct cli_spec status_spec = {
 	.name = "status",
-	.synopsis = "[-j | --prometheus]",
-	.help = "  -j, --json             print a JSON array\n"
-		"      --prometheus       print every counter in Prometheus' text format\n",
+	.synopsis = "[-j | --prometheus] [--watch]",
+	.help = "  -j, --json             print a JSON array (with --watch: one object per line)\n"
+		"      --prometheus       print every counter in Prometheus' text format\n"
+		"      --watch            print redirectors opened and closed, by any program, as\n"
+		"                         it happens (those open first), until SIGINT or SIGTERM\n",
 	.longopts = status_options,
 	.shortopts = "j",
 	.parse = parse_option,
@@ -46,6 +51,8 @@ static void parse_option(int opt, const char *arg, void *ctx)
 		s->json = 1;
 	else if (opt == 'P')
 		s->prometheus = 1;
+	else if (opt == 'W')
+		s->watch = 1;
 	else
 		cli_usage_error(&status_spec, "unexpected option");
 }
@@ -196,13 +203,18 @@ static void print_all(const struct ipr_redirector *rs, unsigned int n, int json)
 
 int cmd_status(int argc, char **argv)
 {
-	struct ipr_redirector *rs = calloc(MAX_REDIRECTORS, sizeof(*rs));
+	struct ipr_redirector *rs;
 	int n, status = 0;
 
 	if (cli_parse(&status_spec, argc, argv, &(struct cli_common){ 0 }) != argc)
 		cli_usage_error(&status_spec, "unexpected argument \"%s\"", argv[optind]);
 	if (status_config.json && status_config.prometheus)
 		cli_usage_error(&status_spec, "give -j or --prometheus, not both");
+	if (status_config.watch && status_config.prometheus)
+		cli_usage_error(&status_spec, "give --watch or --prometheus, not both");
+	if (status_config.watch)
+		return status_watch(status_config.json);
+	rs = calloc(MAX_REDIRECTORS, sizeof(*rs));
 	if (!rs) {
 		fprintf(stderr, "ipredir status: out of memory\n");
 		return 1;
