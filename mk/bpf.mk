@@ -16,3 +16,8 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 # their records, owner.h.
 $(B)/obj/lib/sockbpf.o $(B)/obj/lib/events.o: $(B)/bpf/owner.skel.h
 $(B)/obj/lib/sockbpf.o $(B)/obj/lib/process.o $(B)/obj/lib/events.o: IPR_CFLAGS += -I$(B)/bpf -Isrc/bpf
+
+# The same objects in the fuzzing build (mk/fuzz.mk).
+$(B)/fuzz/obj/sockbpf.o $(B)/fuzz/obj/events.o: $(B)/bpf/owner.skel.h
+$(B)/fuzz/obj/sockbpf.o $(B)/fuzz/obj/process.o $(B)/fuzz/obj/events.o: \
+	FUZZ_CFLAGS += -I$(B)/bpf -Isrc/bpf

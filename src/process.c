@@ -134,6 +134,9 @@ struct diag_answer {
 	uint64_t cookie;
 	uint32_t inode;
 	uint8_t state;
+	uint8_t v6;           /* the socket's family */
+	uint16_t local_port;
+	uint32_t local[4];    /* IPv4 in word 0 */
 };
 
 static void diag_id(const struct ipr_owner_key *k, int v6, struct inet_diag_sockid *id)
@@ -172,6 +175,10 @@ static void answer_of(const struct inet_diag_msg *m, struct diag_answer *a)
 	a->cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
 	a->inode = m->idiag_inode;
 	a->state = m->idiag_state;
+	a->v6 = m->idiag_family == AF_INET6;
+	a->local_port = ntohs(m->id.idiag_sport);
+	memset(a->local, 0, sizeof(a->local));
+	memcpy(a->local, m->id.idiag_src, a->v6 ? 16 : 4);
 }
 
 /* The socket with exactly these ends (TCP: or its listener, as the kernel finds). */
@@ -194,23 +201,26 @@ static int diag_one(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
 	return 0;
 }
 
-static int listens_on(const struct inet_diag_msg *m, const struct ipr_owner_key *k, int v6)
+/* Whether listener m (of family listener_v6) takes connections to k's local end: its
+ * address, or any (an IPv6 one bound to any takes IPv4 too, unless IPv6-only). */
+static int listens_on(const struct inet_diag_msg *m, const struct ipr_owner_key *k, int v6,
+		      int listener_v6)
 {
 	static const uint32_t any[4];
 
 	return ntohs(m->id.idiag_sport) == k->local_port &&
-	       (!memcmp(m->id.idiag_src, k->local, v6 ? 16 : 4) ||
+	       ((v6 == listener_v6 && !memcmp(m->id.idiag_src, k->local, v6 ? 16 : 4)) ||
 		!memcmp(m->id.idiag_src, any, 16));
 }
 
-/* The listener of a TCP connection's local end, from a dump of the listeners. */
-static int diag_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
-			 struct diag_answer *a)
+/* The listener of family listener_v6 for k's local end, from a dump of them. */
+static int dump_listeners(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+			  int listener_v6, struct diag_answer *a)
 {
 	char buf[DIAG_BUF];
 	int found = -1, done = 0;
 
-	if (diag_send(ps, v6, IPPROTO_TCP, 1u << TCP_LISTEN, NLM_F_DUMP, NULL))
+	if (diag_send(ps, listener_v6, IPPROTO_TCP, 1u << TCP_LISTEN, NLM_F_DUMP, NULL))
 		return -1;
 	while (!done) {
 		ssize_t n = recv(ps->diag, buf, sizeof(buf), 0);
@@ -221,13 +231,21 @@ static int diag_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, in
 		for (; NLMSG_OK(nlh, (size_t)n); nlh = NLMSG_NEXT(nlh, n)) {
 			done |= nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR;
 			if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY && found &&
-			    listens_on(NLMSG_DATA(nlh), k, v6)) {
+			    listens_on(NLMSG_DATA(nlh), k, v6, listener_v6)) {
 				answer_of(NLMSG_DATA(nlh), a);
 				found = 0;
 			}
 		}
 	}
 	return found;
+}
+
+/* The listener of a TCP connection's local end: of its family, or IPv6 for IPv4. */
+static int diag_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+			 struct diag_answer *a)
+{
+	return dump_listeners(ps, k, v6, v6, a) && (v6 || dump_listeners(ps, k, v6, 1, a)) ? -1
+											: 0;
 }
 
 /* ---- naming the process ---- */
@@ -334,6 +352,27 @@ static void check_alive(uint32_t inode, struct ipr_process *p)
 		p->flags |= IPR_PROCESS_EXITED;
 }
 
+/* What /proc told of a socket the programs never saw (opened before them): recorded
+ * for them, so the next lookup of it, and of a connection a listener accepts, is
+ * quick. */
+static void learn(const struct ipr_owners *o, const struct diag_answer *a,
+		  const struct ipr_process *p)
+{
+	struct ipr_owner rec = { .cookie = a->cookie, .tgid = p->pid, .local_port = a->local_port };
+	struct ipr_owner_key k = { .local_port = a->local_port, .protocol = IPPROTO_TCP };
+
+	if (!o->by_cookie)
+		return;
+	memcpy(rec.local, a->local, sizeof(rec.local));
+	memcpy(rec.comm, p->comm, sizeof(rec.comm));
+	bpf_map__update_elem(o->by_cookie, &a->cookie, sizeof(a->cookie), &rec, sizeof(rec),
+			     BPF_ANY);
+	if (a->state != TCP_LISTEN)
+		return;
+	memcpy(k.local, a->local, sizeof(k.local));
+	bpf_map__update_elem(o->bound, &k, sizeof(k), &rec, sizeof(rec), BPF_NOEXIST);
+}
+
 static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
 		       struct ipr_process *p)
 {
@@ -341,7 +380,10 @@ static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
 		check_alive(a->inode, p);
 		return 0;
 	}
-	return from_proc(a->inode, p);
+	if (from_proc(a->inode, p))
+		return -1;
+	learn(ps->owners, a, p);
+	return 0;
 }
 
 static int released_owner(const struct ipr_owners *o, const struct ipr_owner_key *k,
