@@ -21,7 +21,7 @@ SUITE=flows
 PROCMIX=$ROOT/tests/netns/procmix.py
 CALLBLOCK=$ROOT/tests/netns/callblock.py
 need_root_and flows "$IPREDIR"
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CG2=$(cgroup2_root)
 ns_new p || { fail namespace "could not create it"; finish; }
 NS=$NS_PREFIX-p
 
@@ -126,10 +126,10 @@ not_refused() { ! grep -q EPERM "$1" && has_line "$1" '^bind ok$'; }
 # are gone.
 blocks() {
 	local calls=$WORK/calls before
-	before=$(our_programs)
+	before=$(owner_programs)
 	events_start block sockets --block-connect 127.0.0.1:7502 --block-connect '[::1]:7502' \
 		--block-bind 7503 || return
-	programs_of_tool=$(comm -13 <(echo "$before") <(our_programs))
+	programs_of_tool=$(comm -13 <(echo "$before") <(owner_programs))
 	in_ns "$NS" python3 "$CALLBLOCK" >"$calls" 2>&1
 	check connect_bind_refused "$(tr '\n' ' ' <"$calls")" \
 		refused "$calls" blocked4 blocked6 bind
@@ -148,14 +148,6 @@ blocks() {
 	check programs_gone "programs $(echo "$programs_of_tool" | tr '\n' ' ')outlived SIGKILL" \
 		wait_until 3 programs_gone "$programs_of_tool"
 }
-
-# our_programs: the ids of the ipredir programs at the cgroup v2 root, sorted.
-our_programs() {
-	bpftool cgroup show "$CG2" 2>/dev/null | awk '/ owner_/ { print $1 }' | sort
-}
-
-# programs_gone IDS: none of IDS is attached any more.
-programs_gone() { [ -z "$(comm -12 <(echo "$1") <(our_programs))" ]; }
 
 # one_process_blocked: with --pid, the block refuses that process's calls only.
 one_process_blocked() {
