@@ -2,8 +2,8 @@
 # shellcheck shell=bash
 # Bash completion for ipredir(8): subcommands, their options (read from
 # `ipredir SUBCOMMAND --help`, so they never go stale), interface names after
-# -i, file names after -w and -r, capture formats after --format, directories
-# after --cgroup, commands after run's --.
+# -i, file names after -w, -r and --exe, capture formats after --format,
+# directories after --cgroup, commands after run's --.
 
 declare -gA _ipredir_help_cache
 
@@ -68,7 +68,7 @@ _ipredir()
 		mapfile -t COMPREPLY < <(compgen -W "$(_ipredir_interfaces)" -- "$cur")
 		return
 		;;
-	-w | --write | -r | --read | --metrics-file)
+	-w | --write | -r | --read | --metrics-file | --exe)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;

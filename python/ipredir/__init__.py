@@ -20,25 +20,46 @@ are accepted by the library after the verdict deadline (5 s by default) or
 when the handle closes. Errors raise ipredir.Error, an OSError
 with the errno and the library's message.
 
+Which process a packet belongs to: open the handle with process=True (or
+pid=, comm=, exe= to take only those processes' packets) and read pkt.process
+(pid, comm; exe() and cgroup() on request). Flows and socket calls of the
+namespace as they happen, and an application firewall in the kernel:
+
+    with ipredir.Events() as events:
+        events.block(ipredir.block_rule(connect=[("203.0.113.0/24", 443)]))
+        for ev in events:
+            print(ev.kind, ev.comm, ev.pid, ev.remote_addr, ev.remote_port, ev.blocked)
+
 The library is loaded from $IPREDIR_LIB if set, else from build/ of the
 repository this package sits in, else from the system (libipredir.so.0).
 """
-from ._lib import (LAYER_FORWARD, LAYER_IN, LAYER_OUT, LOG_DEBUG, LOG_ERROR, LOG_INFO,
+from ._lib import (CALL_EVENT, CALL_IPV6, CALL_LOCAL_ADDR, CALL_LOCAL_PORT, CALL_LOOPBACK,
+                   CALL_MATCH, CALL_NO_MATCH, CALL_PID, CALL_PROTOCOL, CALL_REMOTE_ADDR,
+                   CALL_REMOTE_PORT, CALL_ZERO, CMP_EQ, CMP_GE, CMP_GT, CMP_LE, CMP_LT, CMP_NE,
+                   LAYER_FORWARD, LAYER_IN, LAYER_OUT, LOG_DEBUG, LOG_ERROR, LOG_INFO,
                    LOG_WARN, PKT_CSUM_NOT_READY, PKT_CSUM_NOT_VERIFIED, PKT_DECIDED, PKT_GSO,
-                   PKT_HAS_GID, PKT_HAS_UID, PKT_IPV6, PKT_KERNEL_TIME, PKT_SET_MARK,
-                   PKT_TRUNCATED, LOG_FN, lib)
+                   PKT_HAS_GID, PKT_HAS_PROCESS, PKT_HAS_UID, PKT_IPV6, PKT_KERNEL_TIME,
+                   PKT_SET_MARK, PKT_TRUNCATED, LOG_FN, CallTest, lib)
 from .errors import Error, last_error
+from .events import Event, Events, block_rule
+from .process import Process, process_cgroup, process_exe
 from .packet import (Packet, Parsed, checksum_fill, checksum_verify, decrement_ttl, parse,
                      set_ttl)
 from .redirector import Info, Redirector, RedirectorInfo, Stats, list_redirectors
 
 __all__ = [
-    "Error", "Info", "Packet", "Parsed", "Redirector", "RedirectorInfo", "Stats",
-    "checksum_fill", "checksum_verify", "decrement_ttl", "last_error", "list_redirectors",
-    "parse", "set_log", "set_ttl", "version",
+    "CallTest", "Error", "Event", "Events", "Info", "Packet", "Parsed", "Process", "Redirector",
+    "RedirectorInfo", "Stats",
+    "block_rule", "checksum_fill", "checksum_verify", "decrement_ttl", "last_error",
+    "list_redirectors", "parse", "process_cgroup", "process_exe", "set_log", "set_ttl",
+    "version",
+    "CALL_ZERO", "CALL_EVENT", "CALL_PID", "CALL_PROTOCOL", "CALL_IPV6", "CALL_LOCAL_ADDR",
+    "CALL_LOCAL_PORT", "CALL_REMOTE_ADDR", "CALL_REMOTE_PORT", "CALL_LOOPBACK", "CALL_MATCH",
+    "CALL_NO_MATCH", "CMP_EQ", "CMP_NE", "CMP_LT", "CMP_LE", "CMP_GT", "CMP_GE",
     "LAYER_IN", "LAYER_OUT", "LAYER_FORWARD", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
     "PKT_IPV6", "PKT_GSO", "PKT_CSUM_NOT_READY", "PKT_CSUM_NOT_VERIFIED", "PKT_TRUNCATED",
     "PKT_HAS_UID", "PKT_HAS_GID", "PKT_KERNEL_TIME", "PKT_DECIDED", "PKT_SET_MARK",
+    "PKT_HAS_PROCESS",
 ]
 
 _log_callback = None  # the C callback must live as long as the library may call it

@@ -22,6 +22,7 @@ OPEN_QUEUE_NATIVE = 1 << 3
 OPEN_USER_FILTER = 1 << 4
 OPEN_MONITOR = 1 << 5
 OPEN_BYPASS = 1 << 6
+OPEN_PROCESS = 1 << 11
 
 # enum ipr_packet_flags
 PKT_IPV6 = 1 << 0
@@ -34,6 +35,32 @@ PKT_HAS_GID = 1 << 6
 PKT_KERNEL_TIME = 1 << 7
 PKT_DECIDED = 1 << 8
 PKT_SET_MARK = 1 << 9
+PKT_HAS_PROCESS = 1 << 11
+
+# enum ipr_process_flags
+PROCESS_EXITED = 1 << 0
+PROCESS_LISTENER = 1 << 1
+PROCESS_FROM_PROC = 1 << 2
+COMM_MAX = 16
+
+# enum ipr_events_flags, enum ipr_event_kind
+EVENTS_FLOW = 1 << 0
+EVENTS_SOCKET = 1 << 1
+EVENT_FLOW_ESTABLISHED = 1
+EVENT_FLOW_DELETED = 2
+EVENT_SOCKET_BIND = 3
+EVENT_SOCKET_CONNECT = 4
+EVENT_SOCKET_LISTEN = 5
+EVENT_SOCKET_ACCEPT = 6
+EVENT_SOCKET_CLOSE = 7
+
+# enum ipr_call_field, enum ipr_cmp, the targets of struct ipr_call_test
+(CALL_ZERO, CALL_EVENT, CALL_PID, CALL_PROTOCOL, CALL_IPV6, CALL_LOCAL_ADDR, CALL_LOCAL_PORT,
+ CALL_REMOTE_ADDR, CALL_REMOTE_PORT, CALL_LOOPBACK) = range(10)
+CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE = range(6)
+CALL_TESTS = 64
+CALL_MATCH = 0xFFFE
+CALL_NO_MATCH = 0xFFFF
 
 # enum ipr_recv_flags, enum ipr_verdict, enum ipr_log_level
 RECV_NONBLOCK = 1 << 0
@@ -53,9 +80,16 @@ BATCH_MAX = 1024  # packets one ipr_recv_batch() call returns at most (README)
 C_CONSTANTS = (
     "LAYER_IN", "LAYER_OUT", "LAYER_FORWARD",
     "OPEN_FAIL_CLOSED", "OPEN_NO_GSO", "OPEN_QUEUE_COMPAT", "OPEN_QUEUE_NATIVE",
-    "OPEN_USER_FILTER", "OPEN_MONITOR", "OPEN_BYPASS",
+    "OPEN_USER_FILTER", "OPEN_MONITOR", "OPEN_BYPASS", "OPEN_PROCESS",
     "PKT_IPV6", "PKT_GSO", "PKT_CSUM_NOT_READY", "PKT_CSUM_NOT_VERIFIED", "PKT_TRUNCATED",
     "PKT_HAS_UID", "PKT_HAS_GID", "PKT_KERNEL_TIME", "PKT_DECIDED", "PKT_SET_MARK",
+    "PKT_HAS_PROCESS", "PROCESS_EXITED", "PROCESS_LISTENER", "PROCESS_FROM_PROC", "COMM_MAX",
+    "EVENTS_FLOW", "EVENTS_SOCKET", "EVENT_FLOW_ESTABLISHED", "EVENT_FLOW_DELETED",
+    "EVENT_SOCKET_BIND", "EVENT_SOCKET_CONNECT", "EVENT_SOCKET_LISTEN", "EVENT_SOCKET_ACCEPT",
+    "EVENT_SOCKET_CLOSE", "CALL_ZERO", "CALL_EVENT", "CALL_PID", "CALL_PROTOCOL", "CALL_IPV6",
+    "CALL_LOCAL_ADDR", "CALL_LOCAL_PORT", "CALL_REMOTE_ADDR", "CALL_REMOTE_PORT",
+    "CALL_LOOPBACK", "CMP_EQ", "CMP_NE", "CMP_LT", "CMP_LE", "CMP_GT", "CMP_GE", "CALL_TESTS",
+    "CALL_MATCH", "CALL_NO_MATCH",
     "RECV_NONBLOCK", "ACCEPT", "DROP", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
     "SNAPLEN_MAX", "PRIORITY_MAX", "ADDR_STRLEN",
 )
@@ -74,6 +108,7 @@ class Options(ctypes.Structure):
         ("bypass_mark", u32), ("bypass_mask", u32), ("inject_mark", u32),
         ("inject_mask", u32), ("cgroup", cstr), ("deadline_ms", uint),
         ("busy_poll_us", uint), ("coalesce_us", uint), ("describe", cstr),
+        ("pid", u32), ("comm", cstr), ("exe", cstr),
     ]
 
 
@@ -93,7 +128,7 @@ class RawPacket(ctypes.Structure):
         ("queue", u16), ("layer", u8), ("hook", u8), ("ifindex_in", u32),
         ("ifindex_out", u32), ("mark", u32), ("uid", u32), ("gid", u32),
         ("ts_sec", ctypes.c_int64), ("ts_nsec", u32), ("new_mark", u32), ("priv", u32),
-        ("reserved", u32 * 3),
+        ("pid", u32), ("reserved", u32 * 2),
     ]
 
 
@@ -128,10 +163,32 @@ class RedirectorEntry(ctypes.Structure):
     ]
 
 
+class RawProcess(ctypes.Structure):
+    """struct ipr_process"""
+    _fields_ = [("pid", u32), ("flags", u32), ("cgroup_id", u64),
+                ("comm", ctypes.c_char * COMM_MAX)]
+
+
+class RawEvent(ctypes.Structure):
+    """struct ipr_event"""
+    _fields_ = [
+        ("ts_ns", ctypes.c_int64), ("endpoint", u64), ("parent_endpoint", u64), ("kind", u32),
+        ("pid", u32), ("comm", ctypes.c_char * COMM_MAX), ("local", Addr), ("remote", Addr),
+        ("local_port", u16), ("remote_port", u16), ("protocol", u8), ("outbound", u8),
+        ("loopback", u8), ("blocked", u8), ("reserved", u8 * 4),
+    ]
+
+
+class CallTest(ctypes.Structure):
+    """struct ipr_call_test"""
+    _fields_ = [("field", u8), ("cmp", u8), ("yes", u16), ("no", u16), ("value", u32 * 4)]
+
+
 # C struct name -> its mirror, for the layout test.
 C_STRUCTS = {
     "ipr_options": Options, "ipr_info": Info, "ipr_packet": RawPacket, "ipr_stats": Stats,
     "ipr_parsed": Parsed, "ipr_addr": Addr, "ipr_redirector": RedirectorEntry,
+    "ipr_process": RawProcess, "ipr_event": RawEvent, "ipr_call_test": CallTest,
 }
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, cstr, ptr)
@@ -168,6 +225,16 @@ PROTOTYPES = {
     "ipr_addr_format": (cint, (P(Addr), ctypes.c_char_p, size_t)),
     "ipr_packet_addrs": (cint, (P(Parsed), P(Addr), P(Addr))),
     "ipr_list_redirectors": (cint, (P(RedirectorEntry), uint)),
+    "ipr_packet_process": (cint, (handle, P(RawPacket), P(RawProcess), size_t)),
+    "ipr_process_limits": (cstr, (handle,)),
+    "ipr_process_exe": (cint, (u32, ctypes.c_char_p, size_t)),
+    "ipr_process_cgroup": (cint, (u32, ctypes.c_char_p, size_t)),
+    "ipr_events_open": (cint, (uint, P(ptr))),
+    "ipr_events_fd": (cint, (ptr,)),
+    "ipr_events_recv": (cint, (ptr, P(RawEvent), uint, uint)),
+    "ipr_events_lost": (u64, (ptr,)),
+    "ipr_events_close": (None, (ptr,)),
+    "ipr_events_block": (cint, (ptr, P(CallTest), uint)),
 }
 
 REPO_LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build",

@@ -161,10 +161,13 @@ class Packet:
     buffer until the next receive, which first copies out those of packets
     still referenced; raw is made on first use.
     """
-    __slots__ = ("meta", "_original", "_raw", "_parsed", "__weakref__")
+    __slots__ = ("meta", "process", "_original", "_raw", "_parsed", "__weakref__")
 
-    def __init__(self, meta, original):
+    def __init__(self, meta, original, process=None):
         self.meta = meta  # its struct ipr_packet (a copy); the library marks verdicts in it
+        # The Process of its local socket (Redirector(process=True) or a process filter),
+        # else None: forwarded, no local socket, or not looked up.
+        self.process = process
         self._original = original  # bytes, or a view into the handle's receive buffer
         self._raw = None  # made on first use: a packet only read is never copied
         self._parsed = None  # parse of the original bytes
@@ -199,6 +202,11 @@ class Packet:
     def gid(self):
         """Group of the local socket, None if the kernel did not say."""
         return self.meta.gid if self.meta.flags & _lib.PKT_HAS_GID else None
+
+    @property
+    def pid(self):
+        """Process ID of the local socket's process, None if not known (see process)."""
+        return self.meta.pid if self.meta.flags & _lib.PKT_HAS_PROCESS else None
 
     @property
     def timestamp(self):

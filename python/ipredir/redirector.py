@@ -6,11 +6,13 @@ import errno
 import select
 import time
 import weakref
+from typing import Optional
 
 from . import _lib
 from ._lib import lib
 from .errors import Error, check
 from .packet import LAYER_NAMES, Packet
+from .process import Process
 
 LAYER_BITS = {name: bit for bit, name in LAYER_NAMES.items()}
 POLL_SLICE = 0.1  # seconds: a receive with a timeout serves the verdict deadline this often
@@ -76,7 +78,10 @@ class Redirector:
     user_filter: evaluate the filter in user space; cgroup: only sockets of
     that cgroup v2 path; bypass: allow accept_bypass() (turns on connection
     tracking in the namespace); deadline_ms: packets left without a verdict this long
-    (default 5000) are accepted by the library during a later receive; batch:
+    (default 5000) are accepted by the library during a later receive; process:
+    name the process of each packet of a local socket (Packet.process, .pid);
+    pid / comm / exe: only packets of that process ID, command name or
+    executable path (these name processes too); batch:
     packets per receive when iterating (fewer system calls for many small
     packets; 1 keeps fewer packets waiting while Python decides).
 
@@ -90,8 +95,11 @@ class Redirector:
     def __init__(self, filter=None, layers=("in", "out"), priority=0, queue=None,
                  snaplen=None, fail_closed=False, monitor=False, interface=None,
                  in_interface=None, out_interface=None, queue_maxlen=None, no_gso=False,
-                 user_filter=False, cgroup=None, bypass=False, deadline_ms=None, batch=64):
+                 user_filter=False, cgroup=None, bypass=False, deadline_ms=None, batch=64,
+                 process: bool = False, pid: Optional[int] = None, comm: Optional[str] = None,
+                 exe: Optional[str] = None):
         flags = ((_lib.OPEN_FAIL_CLOSED if fail_closed else 0) |
+                 (_lib.OPEN_PROCESS if process else 0) |
                  (_lib.OPEN_MONITOR if monitor else 0) |
                  (_lib.OPEN_NO_GSO if no_gso else 0) |
                  (_lib.OPEN_USER_FILTER if user_filter else 0) |
@@ -101,7 +109,8 @@ class Redirector:
             interface=_encode(interface), in_interface=_encode(in_interface),
             out_interface=_encode(out_interface), priority=priority, queue=queue or 0,
             snaplen=snaplen or 0, queue_maxlen=queue_maxlen or 0, flags=flags,
-            cgroup=_encode(cgroup), deadline_ms=deadline_ms or 0)
+            cgroup=_encode(cgroup), deadline_ms=deadline_ms or 0, pid=pid or 0,
+            comm=_encode(comm), exe=_encode(exe))
         handle = _lib.handle()
         self._handle = None
         self._keep = []  # new packet bytes of verdicts not yet sent: they must stay alive
@@ -189,11 +198,21 @@ class Redirector:
                 return count
             self._poll.poll(min(left, POLL_SLICE) * 1000)
 
+    def _process_of(self, i):
+        """The Process of received packet i (its bytes still in the buffer), or None."""
+        if not self._pkts[i].flags & _lib.PKT_HAS_PROCESS:
+            return None
+        raw = _lib.RawProcess()
+        if lib.ipr_packet_process(self._handle, ctypes.byref(self._pkts[i]), ctypes.byref(raw),
+                                  ctypes.sizeof(raw)) < 0:
+            return None
+        return Process.from_raw(raw)
+
     def _packet(self, i):
         meta = _lib.RawPacket.from_buffer_copy(self._pkts[i])
         start = meta.data - ctypes.addressof(self._buf)
         meta.data = None  # the receive buffer is the view's to hold
-        pkt = Packet(meta, self._view[start:start + meta.caplen])
+        pkt = Packet(meta, self._view[start:start + meta.caplen], self._process_of(i))
         self._lent.append(weakref.ref(pkt))
         return pkt
 
@@ -268,6 +287,11 @@ class Redirector:
         st = _lib.Stats()
         check(lib.ipr_get_stats(self._live(), ctypes.byref(st), ctypes.sizeof(st)))
         return _as_tuple(Stats, st)
+
+    def process_limits(self) -> Optional[str]:
+        """Why process lookups are limited here (one line), or None when they are not."""
+        text = lib.ipr_process_limits(self._live())
+        return None if text is None else text.decode(errors="replace")
 
     def info(self):
         """How the handle was installed, as an Info tuple (table, queue, ...)."""

@@ -247,6 +247,18 @@ no_table() { ! has_table "$1"; }
 # wait_table NS: poll until a redirector's table appears in NS.
 wait_table() { wait_until 5 has_table "$1"; }
 
+# cgroup2_root: where cgroup v2 is mounted here ("" if nowhere).
+cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
+
+# owner_programs: ids of the socket programs (owner_*) libipredir attached at the
+# cgroup v2 root, by any process, sorted; new ones after a start are its own.
+owner_programs() {
+	bpftool cgroup show "$(cgroup2_root)" 2>/dev/null | awk '/ owner_/ { print $1 }' | sort
+}
+
+# programs_gone IDS: none of the program ids IDS (one a line) is attached any more.
+programs_gone() { [ -z "$(comm -12 <(echo "$1") <(owner_programs))" ]; }
+
 # queue_packets NS: packets queued so far in NS (sum of the id sequences).
 queue_packets() {
 	# shellcheck disable=SC2016 # awk's own $8

@@ -3,7 +3,10 @@
 # sees some traffic, and is stopped once with SIGINT and once with SIGKILL;
 # B must then be exactly as before: no ipredir table in `nft list ruleset`,
 # no iprin* tun device, the same routes, proxy neighbour entries and IPv6/IPv4
-# conf sysctls, and no cgroup left by `ipredir run`.
+# conf sysctls, and no cgroup left by `ipredir run`. The event tools (flows,
+# sockets with a block) install no table: the BPF programs they attach at the
+# cgroup v2 root must be gone after they exit (bpftool cgroup show), and B
+# must be as before.
 #
 #   +------+ veth-a                 veth-b +------+
 #   |  A   |-------------------------------|  B   |
@@ -17,7 +20,7 @@ SUITE=cleanup
 need_root_and cleanup "$IPREDIR"
 topo_pair 71 || { fail topology "could not build A-B"; finish; }
 V4=10.77.71.50 V6=fd77:71::50
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CG2=$(cgroup2_root)
 
 # state NS: everything of NS a tool may change, as text.
 state() {
@@ -111,6 +114,46 @@ every_tool() {
 	fi
 }
 
+# events_case NAME SIGNAL ARGS...: start `ipredir ARGS` (flows or sockets) in B, let
+# traffic pass, stop it with SIGNAL; the programs it attached must be gone and B as
+# before.
+events_case() {
+	local name="$1_$2" sig=$2 log=$WORK/$1_$2.log pid before mine
+	shift 2
+	before=$(owner_programs)
+	spawn "$NS_B" "$log" "$IPREDIR" "$@"
+	pid=$!
+	if ! wait_until 5 has_line "$log" watching; then
+		fail "$name" "ipredir $* did not start"
+		show "$log"
+		stop "$pid" KILL
+		return
+	fi
+	traffic "$B4" "$B6"
+	mine=$(comm -13 <(echo "$before") <(owner_programs))
+	check "$name.running" "ipredir $* is not running" running "$pid" || show "$log"
+	check "$name.attached" "no program of it at $CG2" [ -n "$mine" ]
+	stop "$pid" "$sig"
+	check "$name.programs" "programs $(echo "$mine" | tr '\n' ' ')outlived it" \
+		wait_until 5 programs_gone "$mine"
+	if ! check "$name.clean" "B differs from before" wait_until 5 as_before "$NS_B"; then
+		state_diff "$NS_B"
+		show "$log"
+	fi
+}
+
+# every_event_tool SIGNAL
+every_event_tool() {
+	if [ -z "$CG2" ] || ! command -v bpftool >/dev/null; then
+		skip "events_$1" "needs cgroup v2 and bpftool"
+		return
+	fi
+	events_case flows "$1" flows
+	events_case sockets "$1" sockets -j --block-connect 192.0.2.1 --block-bind 9
+}
+
 every_tool INT
 every_tool KILL
+every_event_tool INT
+every_event_tool KILL
 finish

@@ -2,8 +2,8 @@
 # Bash completion (completion/ipredir.bash), driven through COMP_WORDS and
 # COMP_CWORD as bash does: subcommands, each subcommand's own options, nothing
 # after an option that takes a number or a filter, interface names after -i
-# (in a namespace holding lo and a veth pair), file names after -w and -r, the
-# formats after --format,
+# (in a namespace holding lo and a veth pair), file names after -w, -r and
+# --exe, nothing after sockets' --block-connect ADDR, the formats after --format,
 # commands after run's --; and bash-completion's loader finds the file where
 # make install puts it.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
@@ -56,6 +56,9 @@ case_ write_file "dump -w $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
 case_ metrics_file "passthru --metrics-file $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
 case_ read_file "filter -r $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
 case_ format_argument "dump --format " pcap pcapng
+case_ options_sockets "sockets --block-" --block-bind --block-connect
+case_ address_argument "sockets --block-connect "
+case_ exe_file "flows --exe $WORK/pcaps/cap" "$WORK/pcaps/capture.pcap"
 case_ options_filter "filter --" --dump --help --read --verbose --version --windivert
 case_ run_command "run -- setpri" setpriv
 

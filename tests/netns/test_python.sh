@@ -3,7 +3,11 @@
 # PASS/FAIL/SKIP line each (python/tests/run.py): TCP passes through a Python
 # loop intact, TTLs and UDP payloads changed in Python arrive, dropped datagrams
 # do not, injected ones do, struct layouts match the header, errors carry the
-# library's message, the table is gone after a with block. Then the examples,
+# library's message, the table is gone after a with block; packets of a local
+# sender name its process (pid, comm, exe) and a comm filter takes none of
+# others', Events reports this process's socket calls and flows, and a
+# block_rule() refuses connects with EPERM until the handle closes (the rule's
+# tests themselves are checked without root). Then the examples,
 # run in B: portblock.py drops a UDP port and lets another pass; passthru.py
 # lets pings through and counts them.
 #

@@ -80,6 +80,9 @@ void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
 unsigned int cli_uint(const struct cli_spec *spec, const char *what, const char *arg,
 		      unsigned int min, unsigned int max);
 
+/* Send the library's messages to stderr: warnings, and with -v -v everything. */
+void cli_set_log(int verbose);
+
 /* Open the redirector described by c; on failure print why and exit 2 or 1. */
 struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common *c);
 
@@ -187,6 +190,50 @@ int cmd_echo(int argc, char **argv);
 int cmd_wanem(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_sockets(int argc, char **argv);
+
+/* events.c: what flows and sockets share. */
+enum { EVENTS_OPT_PID = 768, EVENTS_OPT_COMM, EVENTS_OPT_EXE };
+
+/* Their options, first in each one's long options. */
+#define EVENTS_LONGOPTS                                                                    \
+	{ "pid", required_argument, NULL, EVENTS_OPT_PID },                               \
+	{ "comm", required_argument, NULL, EVENTS_OPT_COMM },                             \
+	{ "exe", required_argument, NULL, EVENTS_OPT_EXE },                               \
+	{ "count", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' }
+#define EVENTS_SHORTOPTS "c:j"
+#define EVENTS_HELP                                                                        \
+	"      --pid PID          only events of process PID\n"                              \
+	"      --comm NAME        only events of processes named NAME (as ps -o comm)\n"     \
+	"      --exe PATH         only events of processes running the executable PATH\n"    \
+	"  -c, --count N          stop after N events\n"                                     \
+	"  -j, --json             one JSON object per event, and the summary as one\n"
+
+struct events_config {
+	uint32_t pid;          /* --pid, 0 = any */
+	const char *comm;      /* --comm, NULL = any */
+	const char *exe;       /* --exe as given, NULL = any */
+	char exe_path[4096];   /* --exe with its symbolic links resolved */
+	unsigned long long count; /* -c: stop after this many events printed; 0 = never */
+	int json;
+	int verbose;
+};
+
+/* One of EVENTS_LONGOPTS into cfg: 1, or 0 if opt is none of them. */
+int events_option(const struct cli_spec *spec, int opt, const char *arg,
+		  struct events_config *cfg);
+
+/* Refuse a bad --comm or --exe (cli_usage_error); resolve --exe. */
+void events_check_config(const struct cli_spec *spec, struct events_config *cfg);
+
+/*
+ * Report the events of which (IPR_EVENTS_*) that cfg selects until SIGINT,
+ * SIGTERM or --count, refusing the calls of rule (tests of them, 0: none)
+ * meanwhile; then the summary. Returns the exit status.
+ */
+int events_run(const struct cli_spec *spec, unsigned int which, const struct events_config *cfg,
+	       const struct ipr_call_test *rule, unsigned int tests);
 
 /* status_watch.c: `status --watch`, text or (json) JSON lines; the exit status. */
 int status_watch(int json);

@@ -330,12 +330,17 @@ static void log_to_stderr(enum ipr_log_level level, const char *msg, void *arg)
 	fprintf(stderr, "ipredir: %s: %s\n", names[level], msg);
 }
 
+void cli_set_log(int verbose)
+{
+	ipr_set_log(log_to_stderr, NULL, verbose > 1 ? IPR_LOG_DEBUG : IPR_LOG_WARN);
+}
+
 struct ipr_handle *cli_open(const struct cli_spec *spec, const struct cli_common *c)
 {
 	struct ipr_handle *h;
 	int err;
 
-	ipr_set_log(log_to_stderr, NULL, c->verbose > 1 ? IPR_LOG_DEBUG : IPR_LOG_WARN);
+	cli_set_log(c->verbose);
 	err = ipr_open(&c->opts, &h);
 	if (err) {
 		fprintf(stderr, "ipredir %s: %s\n", spec->name, ipr_last_error());

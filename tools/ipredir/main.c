@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
 	{ "rewrite", cmd_rewrite, "rewrite TTL, DSCP, addresses and ports with correct checksums" },
 	{ "echo", cmd_echo, "answer pings for addresses no interface owns (a virtual host)" },
 	{ "wanem", cmd_wanem, "emulate a WAN link: delay, jitter, loss, rate, reordering" },
+	{ "flows", cmd_flows, "print each TCP and UDP flow established and deleted, and its process" },
+	{ "sockets", cmd_sockets, "print binds, connects, listens, accepts, closes; refuse some (EPERM)" },
 	{ "filter", cmd_filter, "explain a filter: what the kernel runs, what user space runs" },
 	{ "status", cmd_status, "show the ipredir redirectors of this network namespace" },
 	{ "list", cmd_list, "list interfaces with index, state, MTU and addresses" },
