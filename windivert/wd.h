@@ -248,4 +248,13 @@ int wd_filter_kernel(const struct wd_filter *f, struct wd_kernel *k);
 /* Free what wd_filter_kernel() allocated. */
 void wd_kernel_free(struct wd_kernel *k);
 
+/*
+ * The rule of a SOCKET-layer filter for ipr_events_block(): tests into out (max
+ * of them) that match a bind or connect call exactly when f matches its event.
+ * Returns their number (0: f matches no such call), -E2BIG when more than max
+ * are needed, or -EINVAL when f can test at such a call what the kernel cannot
+ * see there (endpointId, timestamp).
+ */
+int wd_filter_rule(const struct wd_filter *f, struct ipr_call_test *out, unsigned int max);
+
 #endif /* WINDIVERT_WD_H */
