@@ -14,6 +14,7 @@
  *   filter_format.c     expressions -> canonical text (WinDivertHelperFormatFilter)
  *   filter_kernel.c     expressions -> pcap superset, directions and interface
  *   filter_pcap.c       pcap expressions built from pieces
+ *   filter_rule.c       SOCKET-layer tests -> the kernel rule of bind and connect calls
  *   filter_api.c        the public WinDivertHelper*Filter calls
  *
  * A compiled filter is WinDivert's: a list of tests, each jumping to a later

@@ -269,7 +269,12 @@ static BOOL receive(struct wd_handle *w, struct wd_rx *c, UINT *pRecvLen, LPOVER
 {
 	DWORD code;
 
-	code = w->reflect ? wd_reflect_receive(w, c) : take(w, c);
+	if (w->reflect)
+		code = wd_reflect_receive(w, c);
+	else if (w->events)
+		code = wd_events_receive(w, c);
+	else
+		code = take(w, c);
 	if (!code && c->cut)
 		code = ERROR_INSUFFICIENT_BUFFER;
 	if (pRecvLen)

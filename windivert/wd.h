@@ -5,6 +5,8 @@
  * libwindivert is WinDivert's API over libipredir's public API (ipredir.h):
  *   windivert.c   handles: open, close, shutdown, parameters, the handle registry
  *   io.c          receive and send: held packets, stash, checksums, injection
+ *   reflect.c     the REFLECT layer: WinDivert handles opened and closed
+ *   events.c      the FLOW and SOCKET layers: flow and socket events, blocking
  *   filter*.c     the filter language: compile, evaluate, format, object form,
  *                 and the part of a filter the kernel can run
  *   helper*.c     the WinDivertHelper* packet, address and byte-order helpers
@@ -74,6 +76,7 @@ struct wd_handle {
 	int shut_send;
 	UINT64 params[WINDIVERT_PARAM_MAX + 1];
 	struct wd_reflect *reflect;   /* WINDIVERT_LAYER_REFLECT: instead of ipr */
+	struct wd_events *events;     /* WINDIVERT_LAYER_FLOW, _SOCKET: instead of ipr */
 	pthread_t dropper;            /* WINDIVERT_FLAG_DROP: drops what matches */
 	int has_dropper;
 };
@@ -121,6 +124,21 @@ void wd_reflect_shutdown(struct wd_handle *w);
 
 /* Stop watching and free the REFLECT part of w (none is ignored). */
 void wd_reflect_close(struct wd_handle *w);
+
+/* ---- events.c: WINDIVERT_LAYER_FLOW and WINDIVERT_LAYER_SOCKET ---- */
+
+/* Start a FLOW or SOCKET handle (a SOCKET one without SNIFF blocks what its filter
+ * matches): 0 or a Windows error code; wd_events_free() undoes it, also then. */
+DWORD wd_events_open(struct wd_handle *w);
+
+/* Receive events, waiting for the first: 0, ERROR_NO_DATA once shut down and none
+ * wait, or an error code. */
+DWORD wd_events_receive(struct wd_handle *w, struct wd_rx *c);
+
+/* No more events: receives return what waits, then ERROR_NO_DATA. */
+void wd_events_shutdown(struct wd_handle *w);
+
+void wd_events_free(struct wd_events *x);
 
 /* ---- error.c ---- */
 
@@ -247,5 +265,14 @@ int wd_filter_kernel(const struct wd_filter *f, struct wd_kernel *k);
 
 /* Free what wd_filter_kernel() allocated. */
 void wd_kernel_free(struct wd_kernel *k);
+
+/*
+ * The rule of a SOCKET-layer filter for ipr_events_block(): tests into out (max
+ * of them) that match a bind or connect call exactly when f matches its event.
+ * Returns their number (0: f matches no such call), -E2BIG when more than max
+ * are needed, or -EINVAL when f can test at such a call what the kernel cannot
+ * see there (endpointId, timestamp).
+ */
+int wd_filter_rule(const struct wd_filter *f, struct ipr_call_test *out, unsigned int max);
 
 #endif /* WINDIVERT_WD_H */

@@ -5,7 +5,9 @@
  * the filter's kernel part (a pcap superset, the direction as the layer, the
  * interface) chooses the packets, user space runs the exact filter on them.
  * A packet is held in the kernel from its receive until its send (see io.c);
- * one never sent is dropped when WINDIVERT_PARAM_QUEUE_TIME runs out.
+ * one never sent is dropped when WINDIVERT_PARAM_QUEUE_TIME runs out. A
+ * FLOW or SOCKET handle reads libipredir's socket and flow events instead
+ * (events.c), a REFLECT handle the handles' tables (reflect.c).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -164,6 +166,7 @@ static void free_handle(struct wd_handle *w)
 	ipr_close(w->ipr);
 	wd_filter_free(w->filter);
 	wd_reflect_close(w);
+	wd_events_free(w->events);
 	wd_lanes_free(w);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
@@ -198,6 +201,8 @@ static DWORD start(struct wd_handle *w, const char *filter)
 		return err == -ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_INVALID_PARAMETER;
 	if (w->layer == WINDIVERT_LAYER_REFLECT)
 		return wd_reflect_open(w);
+	if (w->layer == WINDIVERT_LAYER_FLOW || w->layer == WINDIVERT_LAYER_SOCKET)
+		return wd_events_open(w);
 	if (wd_filter_kernel(w->filter, &k))
 		return ERROR_NOT_ENOUGH_MEMORY;
 	w->exact = k.exact;
@@ -224,8 +229,6 @@ WD_EXPORT HANDLE WinDivertOpen(const char *filter, WINDIVERT_LAYER layer, INT16 
 
 	if (!filter || !args_valid(layer, priority, flags))
 		return wd_fail(ERROR_INVALID_PARAMETER), INVALID_HANDLE_VALUE;
-	if (layer == WINDIVERT_LAYER_FLOW || layer == WINDIVERT_LAYER_SOCKET)
-		return wd_fail(ERROR_NOT_SUPPORTED), INVALID_HANDLE_VALUE;
 	w = new_handle(layer, priority, flags);
 	code = w ? start(w, filter) : ERROR_NOT_ENOUGH_MEMORY;
 	if (!code && !list_handle(w))
@@ -262,6 +265,8 @@ WD_EXPORT BOOL WinDivertShutdown(HANDLE handle, WINDIVERT_SHUTDOWN how)
 		__atomic_store_n(&w->shut_send, 1, __ATOMIC_RELEASE);
 	if ((how & WINDIVERT_SHUTDOWN_RECV) && w->reflect)
 		wd_reflect_shutdown(w);
+	else if ((how & WINDIVERT_SHUTDOWN_RECV) && w->events)
+		wd_events_shutdown(w);
 	else if (how & WINDIVERT_SHUTDOWN_RECV)
 		err = ipr_shutdown(w->ipr);
 	return err ? wd_fail(wd_error_of(err)) : wd_ok();
@@ -306,7 +311,7 @@ static int apply_param(struct wd_handle *w, WINDIVERT_PARAM param, UINT64 value)
 	int err;
 
 	if (!w->ipr || !ipr_param_of(param, value, &p, &v))
-		return 0; /* a REFLECT handle: the value is kept */
+		return 0; /* a REFLECT, FLOW or SOCKET handle: the value is kept */
 	wd_lanes_lock(w);
 	err = ipr_set_param(w->ipr, p, v);
 	wd_lanes_unlock(w);

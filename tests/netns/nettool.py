@@ -15,7 +15,10 @@
                                            raw socket with a UDP checksum that is wrong
                                            by construction (the end datagram is correct)
   nettool.py tcp-connect HOST PORT         connect within 5 s, print "connected",
-                                           "refused" (a reset came back) or "timeout"
+                                           "refused" (a reset came back), "timeout" or
+                                           "blocked" (the call failed with EPERM)
+  nettool.py udp-connect HOST PORT         connect a UDP socket (nothing is sent):
+                                           print "connected" or "blocked" (EPERM)
   nettool.py udp-probe HOST PORT           send one datagram on a connected socket and
                                            wait 3 s: print "refused" (an ICMP port
                                            unreachable came back), "answer" or "silence"
@@ -154,6 +157,18 @@ def tcp_connect(host, port):
         say("refused")
     except socket.timeout:
         say("timeout")
+    except PermissionError:
+        say("blocked")
+
+
+def udp_connect(host, port):
+    sock = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    try:
+        sock.connect((host, int(port)))
+        say("connected")
+    except PermissionError:
+        say("blocked")
+    sock.close()
 
 
 def udp_probe(host, port):
@@ -172,7 +187,7 @@ def udp_probe(host, port):
 
 COMMANDS = {"tcp-recv": tcp_recv, "tcp-send": tcp_send, "udp-recv": udp_recv,
             "udp-send": udp_send, "udp-send-badsum": udp_send_badsum,
-            "tcp-connect": tcp_connect, "udp-probe": udp_probe}
+            "tcp-connect": tcp_connect, "udp-connect": udp_connect, "udp-probe": udp_probe}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

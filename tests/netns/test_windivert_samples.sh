@@ -9,19 +9,26 @@
 #   webfilter     a request for a listed site gets the block page, others the server's page;
 #   streamdump    a TCP stream through its local proxy arrives intact, and is dumped;
 #   windivertctl  list shows the handle of a running passthru, as ipredir status does (its
-#                 layer, priority, flags and filter); uninstall fails.
+#                 layer, priority, flags and filter); uninstall fails;
+#   flowtrack     shows a TCP stream from A to B as tcpstream's outbound flow while it
+#                 runs, and no more once it ended;
+#   socketdump    prints a connect from A with its process and remote end; with --block
+#                 a connect to the filter's port fails (EPERM) while another succeeds,
+#                 and succeeds again once socketdump exited.
 #
 #   +------+ veth-a                veth-b +------+
 #   |  A   |------------------------------|  B   |
 #   +------+ 10.77.91.1        10.77.91.2 +------+
 #            fd77:91::1        fd77:91::2
-#   A: clients, webfilter, streamdump     B: servers, passthru, netdump, netfilter
+#   A: clients, webfilter, streamdump,    B: servers, passthru, netdump, netfilter
+#      flowtrack, socketdump
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=windivert_samples
 . "$(dirname "$0")/lib.sh"
 WD=$BUILD/examples/windivert
 need_root_and windivert_samples "$WD/passthru" "$WD/netdump" "$WD/netfilter" \
-	"$WD/webfilter" "$WD/streamdump" "$WD/windivertctl" "$TCPSTREAM"
+	"$WD/webfilter" "$WD/streamdump" "$WD/windivertctl" "$WD/flowtrack" "$WD/socketdump" \
+	"$TCPSTREAM"
 topo_pair 91 || { fail topology "could not build A-B"; finish; }
 
 # sample_start NS NAME LOG ARGS...: run the sample NAME with ARGS in NS; SAMPLE_PID is
@@ -213,6 +220,78 @@ test_windivertctl() {
 	sample_stop "$NS_B"
 }
 
+# last_drawing LOG: flowtrack's last table in LOG (tables are separated by blank lines).
+last_drawing() { awk 'BEGIN { RS = "" } { last = $0 } END { print last }' "$1"; }
+
+drawn() { last_drawing "$1" | grep -Eq -- "$2"; }
+not_drawn() { ! drawn "$@"; }
+
+test_flowtrack() {
+	local log=$WORK/flowtrack.log port=5401
+	local row="^[0-9]+ +tcpstream +TCP +${A4//./\\.}:[0-9]+ ----> ${B4//./\\.}:$port\$"
+	stream_start flowtrack "$NS_B" "$port" || { fail flowtrack "receiver did not listen"; return; }
+	spawn "$NS_A" "$log" "$WD/flowtrack" "tcp and remotePort == $port"
+	SAMPLE_PID=$!
+	wait_until 5 has_line "$log" '^PID +PROGRAM +PROT +FLOW' ||
+		{ fail flowtrack "did not start"; show "$log"; return; }
+	in_ns "$NS_A" timeout -k 2 10 "$TCPSTREAM" send "$B4" "$port" --seconds 3 \
+		>"$WORK/flowtrack.send" 2>&1 &
+	check flowtrack.shows_flow "no row for the stream while it ran" wait_until 3 drawn "$log" "$row" ||
+		show "$log"
+	wait $!
+	stream_check flowtrack
+	check flowtrack.flow_gone "the stream's row outlived it" wait_until 4 not_drawn "$log" "$row" ||
+		show "$log"
+	check flowtrack.exit "SIGTERM did not end it with status 0" stop "$SAMPLE_PID"
+}
+
+# connect_is WANT tcp|udp PORT: a connect from A to B's PORT says WANT; connect_says
+# the same, quiet (for polling).
+connect_is() { probe_is "$1" "$2-connect" "$B4" "$3"; }
+connect_says() { [ "$(in_ns "$NS_A" python3 "$NETTOOL" "$2-connect" "$B4" "$3" 2>&1)" = "$1" ]; }
+
+# sniffed_connect LOG PORT: a UDP connect from A to PORT is printed in LOG (it has started).
+sniffed_connect() { connect_says connected udp "$2" && has_line "$1" '^CONNECT '; }
+
+both_listening() { port_listening "$NS_B" "$1" && port_listening "$NS_B" "$2"; }
+
+socketdump_start() {
+	local log=$1
+	shift
+	spawn "$NS_A" "$log" "$WD/socketdump" "$@"
+	SAMPLE_PID=$!
+}
+
+test_socketdump() {
+	local log=$WORK/socketdump.log port=5501 blocked=5502
+	local pid_re="pid=[0-9]+ program=python3 endpoint=[1-9][0-9]* parent=0 protocol=TCP"
+	spawn "$NS_B" "$WORK/sd_http.log" python3 -m http.server "$port"
+	spawn "$NS_B" "$WORK/sd_http2.log" python3 -m http.server "$blocked"
+	wait_until 5 both_listening "$port" "$blocked" || { fail socketdump "no TCP listeners"; return; }
+	socketdump_start "$log" "remotePort == $port"
+	wait_until 5 sniffed_connect "$log" "$port" ||
+		{ fail socketdump "did not start"; show "$log"; return; }
+	check socketdump.connect "the TCP connect was not printed" connect_is connected tcp "$port"
+	check socketdump.printed "no CONNECT line with its process and remote end" \
+		wait_until 3 has_line "$log" "^CONNECT $pid_re .*remote=\[${B4//./\\.}\]:$port\$" ||
+		show "$log"
+	check socketdump.exit "SIGTERM did not end it with status 0" stop "$SAMPLE_PID"
+	log=$WORK/socketdump_block.log
+	socketdump_start "$log" --block "remotePort == $blocked"
+	wait_until 5 connect_says blocked udp "$blocked" ||
+		{ fail socketdump.block "did not start"; show "$log"; return; }
+	check socketdump.blocks "a TCP connect to port $blocked was not refused" \
+		connect_is blocked tcp "$blocked"
+	check socketdump.others_pass "a TCP connect to port $port failed" \
+		connect_is connected tcp "$port"
+	check socketdump.block_printed "no CONNECT line for the refused connect" \
+		wait_until 3 has_line "$log" "^CONNECT $pid_re .*remote=\[${B4//./\\.}\]:$blocked\$" ||
+		show "$log"
+	check socketdump.block_exit "SIGTERM did not end it with status 0" stop "$SAMPLE_PID"
+	check socketdump.unblocked "a connect to port $blocked still failed after it exited" \
+		connect_is connected tcp "$blocked"
+}
+
 passthru_case TERM 5101
 passthru_case INT 5102
 test_netdump
@@ -220,4 +299,6 @@ test_netfilter
 test_webfilter
 test_streamdump
 test_windivertctl
+test_flowtrack
+test_socketdump
 finish
