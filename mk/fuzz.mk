@@ -15,7 +15,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 # the library and the CLI's parsing core, instrumented for coverage
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/cli_common.o \
-	$(B)/fuzz/obj/cli_watchdog.o
+	$(B)/fuzz/obj/cli_watchdog.o $(B)/fuzz/obj/cli_progress.o $(B)/fuzz/obj/cli_metrics.o \
+	$(B)/fuzz/obj/cli_json.o
 
 $(B)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
