@@ -24,9 +24,9 @@ extern "C" {
 #endif
 
 #define IPR_VERSION_MAJOR 0
-#define IPR_VERSION_MINOR 2
+#define IPR_VERSION_MINOR 3
 #define IPR_VERSION_PATCH 0
-#define IPR_VERSION_STRING "0.2.0"
+#define IPR_VERSION_STRING "0.3.0"
 
 /* The library's version string, e.g. "0.2.0". */
 const char *ipr_version(void);

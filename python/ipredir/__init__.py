@@ -66,7 +66,7 @@ _log_callback = None  # the C callback must live as long as the library may call
 
 
 def version():
-    """The library's version string, e.g. "0.2.0"."""
+    """The library's version string, e.g. "0.3.0"."""
     return lib.ipr_version().decode()
 
 
