@@ -20,6 +20,7 @@ TOPOLOGIES = {"veth": "veth", "tbf": "tbf 1 Gbit/s"}
 WORKLOADS = {"tcp": "tcp 3+3", "tcp1": "tcp 1", "udp": "udp 64 B", "rr": "udp ping-pong",
              "churn": "tcp churn"}
 CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passthru",
+           "proc": "passthru --process",
            "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
            "monsnap": "monitor --snap 128", "q1": "-q 1", "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100", "wdpass": "windivert passthru",

@@ -31,6 +31,8 @@
 #            socket buffer, GSO, queue of 8192, fail-open, ENOBUFS counted)
 #   full     ipredir passthru --quiet (full copy, one queue and thread per CPU, the
 #            default: -q 2 on a 2-core machine; shown as "passthru")
+#   proc     ipredir passthru --quiet --process (the same, naming the process of
+#            every packet: a socket lookup per new flow; "passthru --process")
 #   snap     ipredir passthru --quiet --snap 128 (headers only)
 #   rewrite  ipredir passthru --quiet --rewrite (modify path)
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
@@ -98,7 +100,7 @@ else
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr churn}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor monsnap q1 poll coalesce wdpass}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap q1 poll coalesce wdpass}
 
 die() {
 	echo "bench: $*" >&2
@@ -137,6 +139,7 @@ redirector_start() {
 	naive) naive_start "$log" ;;
 	naive+) naive_start "$log" --tuned "${closed[@]}" ;;
 	full) ipredir_start "$log" passthru --quiet "${closed[@]}" ;;
+	proc) ipredir_start "$log" passthru --quiet --process "${closed[@]}" ;;
 	snap) ipredir_start "$log" passthru --quiet --snap 128 "${closed[@]}" ;;
 	rewrite) ipredir_start "$log" passthru --quiet --rewrite "${closed[@]}" ;;
 	monitor) ipredir_start "$log" dump --monitor -w /dev/null ;;
