@@ -124,7 +124,7 @@ def target(name, measured, goal, met, fmt="%.3f"):
         status = ""
     else:
         status = "met" if met(measured) else "missed"
-    print(("  %-44s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
+    print(("  %-48s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
                                        goal, status)).rstrip())
 
 
@@ -141,6 +141,12 @@ def targets(cells):
            ">= 2x", lambda v: v >= 2, "%.2fx")
     target("3+3 TCP veth: passthru / naive+", ratio(cells, "veth", "tcp", "full", "naive+"),
            "(no target)", None, "%.2fx")
+    target("3+3 TCP veth: passthru --process / passthru",
+           ratio(cells, "veth", "tcp", "proc", "full"), ">= 0.90", lambda v: v >= 0.90)
+    target("TCP churn veth: passthru / base", ratio(cells, "veth", "churn", "full"),
+           "(no target)", None)
+    target("TCP churn veth: passthru --process / passthru",
+           ratio(cells, "veth", "churn", "proc", "full"), ">= 0.85", lambda v: v >= 0.85)
     target("3+3 TCP veth: --snap 128 / base", ratio(cells, "veth", "tcp", "snap"), ">= 0.95",
            lambda v: v >= 0.95)
     target("3+3 TCP veth: monitor / base", ratio(cells, "veth", "tcp", "monitor"), ">= 0.97",
