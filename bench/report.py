@@ -5,8 +5,9 @@
 
 RAW holds one row per measurement: topology, workload, config, run, value,
 p99, cpu, redirected (value: bit/s for tcp and tcp1, packets/s for udp,
-median round trip in us for rr; p99: 99th percentile round trip in us, rr
-only; cpu: % of all cores; redirected: packets the redirector reported).
+median round trip in us for rr, connections/s for churn; p99: 99th
+percentile round trip in us, rr only; cpu: % of all cores; redirected:
+packets the redirector reported).
 Prints the markdown table and the targets block on stdout (medians over the
 runs of each cell), writes the per-cell CSV to CSV and the ratios per
 configuration and workload to CHART_DATA (input of bench/plot.gp).
@@ -16,16 +17,20 @@ import statistics
 import sys
 
 TOPOLOGIES = {"veth": "veth", "tbf": "tbf 1 Gbit/s"}
-WORKLOADS = {"tcp": "tcp 3+3", "tcp1": "tcp 1", "udp": "udp 64 B", "rr": "udp ping-pong"}
+WORKLOADS = {"tcp": "tcp 3+3", "tcp1": "tcp 1", "udp": "udp 64 B", "rr": "udp ping-pong",
+             "churn": "tcp churn"}
 CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passthru",
+           "proc": "passthru --process",
            "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
            "monsnap": "monitor --snap 128", "q1": "-q 1", "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100", "wdpass": "windivert passthru",
            "wdpass1": "windivert passthru 1 thread"}
 COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
-UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us"}
-COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps"}
-SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5}   # CPU cost per this much throughput
+UNITS = {"tcp": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us",
+         "churn": "connections/s"}
+COST_UNITS = {"tcp": "%/Gbit/s", "tcp1": "%/Gbit/s", "udp": "%/100 kpps",
+              "churn": "%/1k conn/s"}
+SCALE = {"tcp": 1e9, "tcp1": 1e9, "udp": 1e5, "churn": 1e3}  # CPU cost per this much
 
 
 def label(config):
@@ -66,11 +71,14 @@ def shown(w, cell, base):
         return "%.1f us median, %.1f us p99, %s" % (cell.value, cell.p99, added)
     if w == "udp":
         return "%.0f kpps" % (cell.value / 1e3)
+    if w == "churn":
+        return "%.0f conn/s" % cell.value
     return "%.2f Gbit/s" % (cell.value / 1e9)
 
 
 def cost(w, cell):
-    """CPU % per Gbit/s (tcp) or per 100 kpps (udp); None for latency cells."""
+    """CPU % per Gbit/s (tcp), per 100 kpps (udp) or per 1000 connections/s (churn);
+    None for latency cells."""
     if w not in SCALE or not cell.value:
         return None
     return cell.cpu / (cell.value / SCALE[w])
@@ -116,7 +124,7 @@ def target(name, measured, goal, met, fmt="%.3f"):
         status = ""
     else:
         status = "met" if met(measured) else "missed"
-    print(("  %-44s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
+    print(("  %-48s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
                                        goal, status)).rstrip())
 
 
@@ -133,6 +141,12 @@ def targets(cells):
            ">= 2x", lambda v: v >= 2, "%.2fx")
     target("3+3 TCP veth: passthru / naive+", ratio(cells, "veth", "tcp", "full", "naive+"),
            "(no target)", None, "%.2fx")
+    target("3+3 TCP veth: passthru --process / passthru",
+           ratio(cells, "veth", "tcp", "proc", "full"), ">= 0.90", lambda v: v >= 0.90)
+    target("TCP churn veth: passthru / base", ratio(cells, "veth", "churn", "full"),
+           "(no target)", None)
+    target("TCP churn veth: passthru --process / passthru",
+           ratio(cells, "veth", "churn", "proc", "full"), ">= 0.85", lambda v: v >= 0.85)
     target("3+3 TCP veth: --snap 128 / base", ratio(cells, "veth", "tcp", "snap"), ">= 0.95",
            lambda v: v >= 0.95)
     target("3+3 TCP veth: monitor / base", ratio(cells, "veth", "tcp", "monitor"), ">= 0.97",

@@ -7,11 +7,12 @@
 #   | iperf3 -c        |  10.77.60.0/24    | iperf3 -s (5201, 5202)         |
 #   | udpseq send      |                   | udpseq recv (5300)             |
 #   | pingpong client  |                   | pingpong server (5400)         |
+#   | churn client     |                   | churn server (5500)            |
 #   +------------------+                   | redirector under test (in+out) |
 #                                          +--------------------------------+
 # Topologies: veth  the veth pair unshaped (the physical limit of this machine)
 #             tbf   both ends shaped to 1 Gbit/s with tbf, like the original NIC
-# Workloads (veth: all four; tbf: tcp and udp):
+# Workloads (veth: all five; tbf: tcp and udp):
 #   tcp   three TCP streams each way at once (two iperf3 clients, -P 3 and -P 3 -R);
 #         throughput = sum of both directions, Gbit/s
 #   tcp1  one TCP stream A to B (iperf3 -P 1), Gbit/s
@@ -19,6 +20,9 @@
 #         throughput = datagrams received by the sink / sender's wall time, packets/s
 #   rr    UDP ping-pong (bench/pingpong.c): one 64-byte datagram and its echo at a
 #         time; median and 99th percentile round trip, us
+#   churn short TCP connections (bench/churn.c): 8 client threads each connect, send
+#         64 bytes, read 64 bytes back and the server's close, one connection after
+#         another, for BENCH_SECONDS; completed connections per second
 # Configurations (the redirector runs in ns B and sees packets in and out):
 #   base     no redirection (the physical limit here)
 #   naive    bench/naive.c: libnetfilter_queue, one recv and one verdict per packet,
@@ -27,6 +31,8 @@
 #            socket buffer, GSO, queue of 8192, fail-open, ENOBUFS counted)
 #   full     ipredir passthru --quiet (full copy, one queue and thread per CPU, the
 #            default: -q 2 on a 2-core machine; shown as "passthru")
+#   proc     ipredir passthru --quiet --process (the same, naming the process of
+#            every packet: a socket lookup per new flow; "passthru --process")
 #   snap     ipredir passthru --quiet --snap 128 (headers only)
 #   rewrite  ipredir passthru --quiet --rewrite (modify path)
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
@@ -53,11 +59,11 @@
 # Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
 # "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 5),
 # BENCH_COMPARE (another build directory for the CONFIG@cmp configurations),
-# BENCH_SECONDS (TCP seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
+# BENCH_SECONDS (TCP and churn seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
 # default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
 # (where the CSV files and the chart go, default bench/results).
 # BENCH_SMOKE=1: every cell once with little traffic (8 MB of TCP, 20000 datagrams
-# per flow, 200 round trips); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
+# per flow, 200 round trips, 300 short connections); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
 # CONFIG and bench.smoke.report, and asserts nothing about speed.
 # Output: the table and targets on stdout; in BENCH_RESULTS bench-DATE.csv, latest.csv
 # and latest.png (the ratios as a chart, with gnuplot).
@@ -72,6 +78,7 @@ SUITE=bench
 NAIVE=$BUILD/bench/naive
 WDPASS=$BUILD/examples/windivert/passthru
 PINGPONG=$BUILD/bench/pingpong
+CHURN=$BUILD/bench/churn
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -79,17 +86,21 @@ NAIVE_QUEUE=7
 UDP_PORT=5300
 UDP_FLOWS=4
 RR_PORT=5400
+CHURN_PORT=5500
+CHURN_THREADS=8
 
 SMOKE=${BENCH_SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
 	RUNS=1 TCP_LENGTH=(-n 8M) UDP_COUNT=${BENCH_UDP_COUNT:-20000} RR_COUNT=${BENCH_RR_COUNT:-200}
+	CHURN_LENGTH=(--count 300)
 else
 	RUNS=${BENCH_RUNS:-5} TCP_LENGTH=(-t "${BENCH_SECONDS:-3}")
+	CHURN_LENGTH=(--seconds "${BENCH_SECONDS:-3}")
 	UDP_COUNT=${BENCH_UDP_COUNT:-150000} RR_COUNT=${BENCH_RR_COUNT:-10000}
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
-WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full snap rewrite monitor monsnap q1 poll coalesce wdpass}
+WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr churn}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap q1 poll coalesce wdpass}
 
 die() {
 	echo "bench: $*" >&2
@@ -128,6 +139,7 @@ redirector_start() {
 	naive) naive_start "$log" ;;
 	naive+) naive_start "$log" --tuned "${closed[@]}" ;;
 	full) ipredir_start "$log" passthru --quiet "${closed[@]}" ;;
+	proc) ipredir_start "$log" passthru --quiet --process "${closed[@]}" ;;
 	snap) ipredir_start "$log" passthru --quiet --snap 128 "${closed[@]}" ;;
 	rewrite) ipredir_start "$log" passthru --quiet --rewrite "${closed[@]}" ;;
 	monitor) ipredir_start "$log" dump --monitor -w /dev/null ;;
@@ -190,17 +202,19 @@ queued_ids() {
 
 # ---------------------------------------------------------------- workloads
 
-# servers_start: the iperf3 and ping-pong servers; the UDP sink starts per run.
+# servers_start: the iperf3, ping-pong and churn servers; the UDP sink starts per run.
 servers_start() {
 	spawn "$NS_B" "$WORK/iperf3-5201.log" iperf3 -s -p 5201
 	spawn "$NS_B" "$WORK/iperf3-5202.log" iperf3 -s -p 5202
 	spawn "$NS_B" "$WORK/pingpong.server" "$PINGPONG" server "$RR_PORT"
+	spawn "$NS_B" "$WORK/churn.server" "$CHURN" server "$CHURN_PORT"
 	wait_until 5 port_listening "$NS_B" 5201 && wait_until 5 port_listening "$NS_B" 5202 &&
-		wait_until 5 has_line "$WORK/pingpong.server" '^listening'
+		wait_until 5 has_line "$WORK/pingpong.server" '^listening' &&
+		wait_until 5 has_line "$WORK/churn.server" '^listening'
 }
 
-# Each measure_WORKLOAD prints "VALUE,P99": the figure of one run (bit/s, packets/s or
-# the median round trip in us) and the 99th percentile round trip (rr only).
+# Each measure_WORKLOAD prints "VALUE,P99": the figure of one run (bit/s, packets/s,
+# the median round trip in us or connections/s) and the 99th percentile round trip (rr only).
 
 # iperf3_sum JSON...: the received bit/s of iperf3 runs, summed.
 iperf3_sum() {
@@ -257,6 +271,15 @@ measure_rr() {
 	local log=$WORK/pingpong.client
 	in_ns "$NS_A" "$PINGPONG" client "$B4" "$RR_PORT" --count "$RR_COUNT" >"$log" 2>&1
 	sed -n 's/.*median_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/\1,\2/p' "$log" | grep . || echo 0,
+}
+
+# measure_churn: short connections from CHURN_THREADS threads; connections/s, or 0
+# when any connection failed.
+measure_churn() {
+	local log=$WORK/churn.client
+	in_ns "$NS_A" "$CHURN" client "$B4" "$CHURN_PORT" --threads "$CHURN_THREADS" \
+		"${CHURN_LENGTH[@]}" >"$log" 2>&1 || { cat "$log" >&2; echo 0,; return; }
+	sed -n 's/.*per_second=\([0-9]*\).*/\1,/p' "$log" | grep . || echo 0,
 }
 
 # ---------------------------------------------------------------- topologies
@@ -326,7 +349,8 @@ report() {
 	local desc
 	desc="ipredir bench: two namespaces over veth (unshaped; tbf = shaped to 1 Gbit/s), "
 	desc+="redirector in the server namespace; tcp: iperf3 ${TCP_LENGTH[*]} per run; "
-	desc+="udp: 64-byte datagrams, $UDP_FLOWS flows x $UDP_COUNT; ping-pong: $RR_COUNT round trips"
+	desc+="udp: 64-byte datagrams, $UDP_FLOWS flows x $UDP_COUNT; ping-pong: $RR_COUNT round trips; "
+	desc+="churn: $CHURN_THREADS threads of 64-byte request/reply connections, ${CHURN_LENGTH[*]}"
 	"$PY" "$ROOT/bench/report.py" "$WORK/raw.csv" "$1" "$WORK/chart.dat" "$CONFIGS" "$RUNS" \
 		"$desc" || return 1
 	if command -v gnuplot >/dev/null; then
@@ -349,7 +373,7 @@ report_complete() {
 # ---------------------------------------------------------------- main
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces): sudo make bench"
-for prog in "$IPREDIR" "$NAIVE" "$PINGPONG" "$UDPSEQ"; do
+for prog in "$IPREDIR" "$NAIVE" "$PINGPONG" "$CHURN" "$UDPSEQ"; do
 	[ -x "$prog" ] || die "${prog#"$ROOT"/} is missing: run make first"
 done
 if [[ " $CONFIGS " == *@cmp\ * ]] && [ ! -x "${BENCH_COMPARE:-}/ipredir" ]; then
