@@ -48,7 +48,7 @@ struct flow {
 /* What the owner handle loads once for every queue. */
 struct ipr_owners {
 	struct ipr_sockbpf bpf;   /* its skel is NULL without BPF: /proc only */
-	const struct bpf_map *by_cookie, *bound, *released; /* its maps, or NULL */
+	const struct bpf_map *by_cookie, *bound, *released, *conns; /* its maps, or NULL */
 	uint32_t pid;             /* opts.pid, 0 = any */
 	char comm[IPR_COMM_MAX];  /* opts.comm, "" = any */
 	char exe[4096];           /* opts.exe, "" = any */
@@ -73,6 +73,11 @@ static uint64_t now_ms(void)
 }
 
 /* ---- the flow of a packet ---- */
+
+static int is_inbound(const struct ipr_packet *p)
+{
+	return p->hook == NF_INET_LOCAL_IN || p->hook == NF_INET_PRE_ROUTING;
+}
 
 /* The packet's local and remote ends by its hook; 0, or -1 for none (forwarded, not
  * TCP or UDP). *v6 says the family; an IPv4 address is in word 0. */
@@ -417,11 +422,11 @@ static int from_released(struct ipr_procs *ps, const struct ipr_owner_key *k,
 
 /* The socket bound to the local end (its listener, for TCP): from its record, with
  * that address or any; else from a dump of the listeners. */
-static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
-			 struct ipr_process *p)
+/* The record of the socket bound to the local end, with its address or any. */
+static int from_listener_record(struct ipr_procs *ps, const struct ipr_owner_key *k,
+				struct ipr_process *p)
 {
 	struct ipr_owner_key local = *k;
-	struct diag_answer a;
 
 	memset(local.remote, 0, sizeof(local.remote));
 	local.remote_port = 0;
@@ -429,7 +434,15 @@ static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, in
 	if (!map_owner(ps->owners->bound, &local, sizeof(local), p))
 		return 0;
 	memset(local.local, 0, sizeof(local.local));
-	if (!map_owner(ps->owners->bound, &local, sizeof(local), p))
+	return map_owner(ps->owners->bound, &local, sizeof(local), p);
+}
+
+static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+			 struct ipr_process *p)
+{
+	struct diag_answer a;
+
+	if (!from_listener_record(ps, k, p))
 		return 0;
 	if (k->protocol != IPPROTO_TCP || diag_listener(ps, k, v6, &a))
 		return -1;
@@ -437,11 +450,31 @@ static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, in
 }
 
 /* The process of the socket at the packet's local end; 0, or -1 if none is found. */
-static int look_up(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
-		   struct ipr_process *p)
+/* An established TCP connection, by the record the programs keep of its ends. */
+static int from_connection(struct ipr_procs *ps, const struct ipr_owner_key *k,
+			   struct ipr_process *p)
 {
+	if (k->protocol != IPPROTO_TCP || map_owner(ps->owners->conns, k, sizeof(*k), p))
+		return -1;
+	if (kill((pid_t)p->pid, 0) && errno == ESRCH)
+		p->flags |= IPR_PROCESS_EXITED;
+	return 0;
+}
+
+/* The process of the socket at the packet's local end; 0, or -1 if none is found.
+ * The programs' records first: of an established connection by its ends (not for a
+ * SYN: its ends may be an old connection's), of a listener for a SYN arriving; else
+ * sock_diag finds the socket. */
+static int look_up(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+		   const struct ipr_packet *pkt, struct ipr_process *p)
+{
+	int syn = opens_connection(pkt);
 	struct diag_answer a;
 
+	memset(p, 0, sizeof(*p));
+	if ((!syn && !from_connection(ps, k, p)) ||
+	    (syn && is_inbound(pkt) && !from_listener_record(ps, k, p)))
+		return 0;
 	memset(p, 0, sizeof(*p));
 	if (diag_one(ps, k, v6, &a))
 		return from_released(ps, k, p);
@@ -485,7 +518,7 @@ static struct flow *flow_of(struct ipr_procs *ps, const struct ipr_packet *p)
 	f = flow_find(ps, &k, &found);
 	if (!found || now - f->seen_ms > FLOW_IDLE_MS || opens_connection(p)) {
 		*f = (struct flow){ .key = k, .valid = 1 };
-		if (look_up(ps, &k, v6, &f->proc))
+		if (look_up(ps, &k, v6, p, &f->proc))
 			memset(&f->proc, 0, sizeof(f->proc));
 		f->pass = (uint8_t)passes(ps->owners, &f->proc);
 	}
@@ -579,6 +612,7 @@ static void attach_owner(struct ipr_owners *o)
 	o->by_cookie = ipr_sockbpf_owners(&o->bpf);
 	o->bound = ipr_sockbpf_bound(&o->bpf);
 	o->released = ipr_sockbpf_released(&o->bpf);
+	o->conns = ipr_sockbpf_conns(&o->bpf);
 }
 
 static int load_filter(struct ipr_owners *o, const struct ipr_options *opts)

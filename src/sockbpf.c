@@ -115,3 +115,8 @@ const struct bpf_map *ipr_sockbpf_released(const struct ipr_sockbpf *b)
 {
 	return b->skel ? b->skel->maps.released : NULL;
 }
+
+const struct bpf_map *ipr_sockbpf_conns(const struct ipr_sockbpf *b)
+{
+	return b->skel ? b->skel->maps.conns : NULL;
+}

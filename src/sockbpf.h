@@ -24,10 +24,12 @@ int ipr_sockbpf_open(struct ipr_sockbpf *b, unsigned int events, uint64_t netns,
 		     size_t size);
 void ipr_sockbpf_close(struct ipr_sockbpf *b);
 
-/* The map of records by socket cookie, bound local end, released addresses. */
+/* The map of records by socket cookie, bound local end, released addresses, and
+ * established TCP connection. */
 struct bpf_map;
 const struct bpf_map *ipr_sockbpf_owners(const struct ipr_sockbpf *b);
 const struct bpf_map *ipr_sockbpf_bound(const struct ipr_sockbpf *b);
 const struct bpf_map *ipr_sockbpf_released(const struct ipr_sockbpf *b);
+const struct bpf_map *ipr_sockbpf_conns(const struct ipr_sockbpf *b);
 
 #endif

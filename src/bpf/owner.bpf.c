@@ -68,6 +68,14 @@ struct {
 	__type(value, struct ipr_owner);
 } released SEC(".maps");
 
+/* Established TCP connections by their ends: a packet's process without sock_diag. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IPR_OWNER_SOCKETS);
+	__type(key, struct ipr_owner_key);
+	__type(value, struct ipr_owner);
+} conns SEC(".maps");
+
 /* Bound sockets by local end (remote zero): whose listener a connection is. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -231,11 +239,30 @@ static __always_inline void ends_of(struct bpf_sock_ops *ctx, struct tcp_ends *t
 	COPY_CTX16(t->local, ctx->local_ip6);
 	COPY_CTX16(t->remote, ctx->remote_ip6);
 	t->v6 = ctx->family != AF_INET;
-	if (t->v6)
+	if (t->v6 && !(t->remote[0] == 0 && t->remote[1] == 0 &&
+		       t->remote[2] == bpf_htonl(0xffff)))
 		return;
+	if (t->v6) { /* an IPv6 socket's IPv4 connection: as its packets carry it */
+		l4 = t->local[3];
+		r4 = t->remote[3];
+		t->v6 = 0;
+	}
 	__builtin_memset(t, 0, sizeof(t->local) + sizeof(t->remote));
 	t->local[0] = l4;
 	t->remote[0] = r4;
+}
+
+/* An established connection's record, also by its addresses and ports. */
+static __always_inline void connected(struct bpf_sock_ops *ctx, const struct ipr_owner *o)
+{
+	struct ipr_owner_key k = { .local_port = ctx->local_port, .protocol = 6 };
+	struct tcp_ends t;
+
+	ends_of(ctx, &t);
+	copy16(k.local, t.local);
+	copy16(k.remote, t.remote);
+	k.remote_port = (__u16)bpf_ntohl(ctx->remote_port);
+	bpf_map_update_elem(&conns, &k, o, BPF_ANY);
 }
 
 /* The record of the socket bound to a connection's local end, that address or any. */
@@ -313,10 +340,11 @@ int owner_sockops(struct bpf_sock_ops *ctx)
 			tcp_event(ctx, IPR_EVENT_SOCKET_ACCEPT, cookie, o, parent, 0);
 		/* fall through */
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		if (!o)
-			o = bpf_map_lookup_elem(&owners, &cookie);
-		if (o)
+		o = bpf_map_lookup_elem(&owners, &cookie);
+		if (o) {
 			bound_by_kernel(ctx, o);
+			connected(ctx, o);
+		}
 		if (!flows)
 			return 1;
 		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags |
