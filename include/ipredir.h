@@ -728,6 +728,22 @@ struct ipr_events;
  */
 int ipr_events_open(unsigned int which, struct ipr_events **out);
 
+/* ipr_events_open() with what others see of the handle: start from
+ * IPR_EVENTS_OPTIONS_INIT. Each events handle owns an nf_tables table without
+ * chains, as a redirector does, so ipr_list_redirectors() and the watchers
+ * (ipredir status, WinDivert's REFLECT) list it: layers "flow", "socket" or
+ * both, no queue (queues 0), the priority and description given here. */
+struct ipr_events_options {
+	size_t size;              /* sizeof(struct ipr_events_options) */
+	unsigned int which;       /* IPR_EVENTS_* bits */
+	int priority;             /* shown, nothing else: events are not ordered */
+	const char *describe;     /* shown as the filter (up to 123 characters); NULL = "" */
+};
+
+#define IPR_EVENTS_OPTIONS_INIT { .size = sizeof(struct ipr_events_options) }
+
+int ipr_events_open_opts(const struct ipr_events_options *opts, struct ipr_events **out);
+
 /* A descriptor that polls readable when events wait. */
 int ipr_events_fd(const struct ipr_events *e);
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h> /* before the linux/ headers */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@ struct open_flow {
 
 struct ipr_events {
 	struct ipr_sockbpf bpf;
+	struct ipr_rules *table;  /* what others see of the handle */
 	struct ring_buffer *ring;
 	unsigned int which;
 	struct ipr_event *queue; /* events converted, not yet handed out */
@@ -246,25 +248,57 @@ static int start(struct ipr_events *e, unsigned int which)
 	return 0;
 }
 
-IPR_EXPORT int ipr_events_open(unsigned int which, struct ipr_events **out)
+/* The handle's own table, chainless, for ipr_list_redirectors() and the watchers. */
+static int announce(struct ipr_events *e, const struct ipr_events_options *o)
 {
+	char table[32], comment[IPR_COMMENT_MAX], describe[IPR_DESCRIBE_MAX];
+	struct ipr_rules_spec spec = { .table = table, .comment = comment,
+				       .priority = o->priority };
+
+	ipr_table_name(table, sizeof(table));
+	if (ipr_events_comment(comment, sizeof(comment), o->which, o->priority, o->describe) &&
+	    o->describe) {
+		ipr_cut_text(describe, sizeof(describe), o->describe);
+		spec.describe = describe; /* too long for the comment: whole after it */
+	}
+	return ipr_rules_install(&spec, &e->table);
+}
+
+IPR_EXPORT int ipr_events_open_opts(const struct ipr_events_options *opts,
+				    struct ipr_events **out)
+{
+	struct ipr_events_options o = { 0 };
 	struct ipr_events *e;
 	int err;
 
-	if (!out || !which || (which & ~(IPR_EVENTS_FLOW | IPR_EVENTS_SOCKET)))
+	if (!opts || opts->size < offsetof(struct ipr_events_options, which) + sizeof(o.which))
+		return ipr_fail(-EINVAL, "events: options not initialised: start from "
+				"IPR_EVENTS_OPTIONS_INIT");
+	memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	if (!out || !o.which || (o.which & ~(IPR_EVENTS_FLOW | IPR_EVENTS_SOCKET)))
 		return ipr_fail(-EINVAL, "events: which is IPR_EVENTS_FLOW, IPR_EVENTS_SOCKET "
 				"or both");
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return ipr_fail(-ENOMEM, "out of memory");
-	e->which = which;
-	err = start(e, which);
+	e->which = o.which;
+	err = start(e, o.which);
+	if (!err)
+		err = announce(e, &o);
 	if (err) {
 		ipr_events_close(e);
 		return err;
 	}
 	*out = e;
 	return 0;
+}
+
+IPR_EXPORT int ipr_events_open(unsigned int which, struct ipr_events **out)
+{
+	struct ipr_events_options o = IPR_EVENTS_OPTIONS_INIT;
+
+	o.which = which;
+	return ipr_events_open_opts(&o, out);
 }
 
 IPR_EXPORT int ipr_events_fd(const struct ipr_events *e)
@@ -358,6 +392,7 @@ IPR_EXPORT void ipr_events_close(struct ipr_events *e)
 {
 	if (!e)
 		return;
+	ipr_rules_remove(e->table);
 	ring_buffer__free(e->ring);
 	ipr_sockbpf_close(&e->bpf);
 	free(e->queue);

@@ -4,7 +4,6 @@
  * undone in reverse. The data path is engine.c and the engine chosen here.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +112,6 @@ static void spec_marks(struct ipr_rules_spec *spec, const struct ipr_handle *h,
 static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 			 const struct ipr_rules_action *act)
 {
-	static atomic_uint table_seq;
 	struct ipr_rules_spec spec = {
 		.table = h->info.table,
 		.comment = h->comment,
@@ -136,8 +134,7 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 		err = ipr_cgroup_resolve(o->cgroup, &spec.cgroup_id, &spec.cgroup_level);
 	if (err)
 		return err;
-	snprintf(h->info.table, sizeof(h->info.table), "ipredir_%d_%u", (int)getpid(),
-		 atomic_fetch_add(&table_seq, 1));
+	ipr_table_name(h->info.table, sizeof(h->info.table));
 	describe = o->describe;
 	if (ipr_comment_format(h->comment, sizeof(h->comment), o, act,
 			       describe ? describe : o->filter) && !describe)

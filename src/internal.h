@@ -119,7 +119,7 @@ struct ipr_rules_spec {
 	const char *table;         /* table name (family inet) */
 	const char *comment;       /* stored as table user data, shown by status tools */
 	const char *describe;      /* opts.describe, cut to IPR_DESCRIBE_MAX; NULL = none */
-	unsigned int layers;       /* enum ipr_layer mask, non-zero */
+	unsigned int layers;       /* enum ipr_layer mask; 0: the table alone (events) */
 	const char *interface;     /* arriving on or leaving through; NULL = any */
 	const char *in_interface;  /* input interface must be; NULL = any */
 	const char *out_interface; /* output interface must be; NULL = any */
@@ -170,6 +170,14 @@ void ipr_rules_remove(struct ipr_rules *r);
 
 /* text into buf, cut visibly with "..." to fit. */
 void ipr_cut_text(char *buf, size_t size, const char *text);
+
+/* A new table name, "ipredir_PID_N", unique in this process. */
+void ipr_table_name(char *buf, size_t size);
+
+/* The comment of an events handle: layers "flow", "socket" or both, "events=0
+ * queues=0", no queue; 1 if it was cut, else 0. */
+int ipr_events_comment(char *buf, size_t size, unsigned int which, int priority,
+		       const char *filter);
 
 /* "pid=P layers=L queue|group=N queues=Q priority=P flags=0xF filter=F" of the handle
  * o opens, cut visibly with "..." to fit: 1 if it was cut, else 0. */

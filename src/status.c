@@ -9,6 +9,7 @@
  * per-queue counters from /proc/net/netfilter/nfnetlink_queue.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,26 @@ int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
 			snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
 				 act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first,
 				 act->count, o->priority, o->flags, filter ? filter : ""));
+}
+
+int ipr_events_comment(char *buf, size_t size, unsigned int which, int priority,
+		       const char *filter)
+{
+	char names[32];
+
+	snprintf(names, sizeof(names), "%s%s%s", which & IPR_EVENTS_FLOW ? "flow" : "",
+		 which == (IPR_EVENTS_FLOW | IPR_EVENTS_SOCKET) ? "," : "",
+		 which & IPR_EVENTS_SOCKET ? "socket" : "");
+	return mark_cut(buf, size, snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
+					    "events", 0u, 0u, priority, 0u,
+					    filter ? filter : ""));
+}
+
+void ipr_table_name(char *buf, size_t size)
+{
+	static atomic_uint seq;
+
+	snprintf(buf, size, "ipredir_%d_%u", (int)getpid(), atomic_fetch_add(&seq, 1));
 }
 
 void ipr_cut_text(char *buf, size_t size, const char *text)
@@ -117,7 +138,7 @@ static void parse_comment(const char *comment, struct ipr_watch_event *e)
 	if (sscanf(comment, COMMENT_SCAN, &r->pid, r->layers, kind, &r->queue, &r->queues,
 		   &e->priority, &e->flags) >= 3)
 		r->monitor = strcmp(kind, "group") == 0;
-	if (!r->queues)
+	if (!r->queues && strcmp(kind, "events")) /* an events handle holds no queue */
 		r->queues = 1;
 	if (filter)
 		snprintf(r->filter, sizeof(r->filter), "%s", filter + strlen(" filter="));

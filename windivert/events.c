@@ -183,9 +183,10 @@ static DWORD start_blocking(struct wd_handle *w)
 	return n ? wd_error_of(n) : 0;
 }
 
-DWORD wd_events_open(struct wd_handle *w)
+DWORD wd_events_open(struct wd_handle *w, const char *filter)
 {
-	unsigned int which = w->layer == WINDIVERT_LAYER_FLOW ? IPR_EVENTS_FLOW : IPR_EVENTS_SOCKET;
+	struct ipr_events_options o = IPR_EVENTS_OPTIONS_INIT;
+	char describe[WD_DESCRIBE_MAX];
 	struct wd_events *x;
 	int err;
 
@@ -198,7 +199,11 @@ DWORD wd_events_open(struct wd_handle *w)
 	x->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (x->wake < 0)
 		return wd_error_of(-errno);
-	err = ipr_events_open(which, &x->ipr);
+	o.which = w->layer == WINDIVERT_LAYER_FLOW ? IPR_EVENTS_FLOW : IPR_EVENTS_SOCKET;
+	o.priority = w->priority;
+	wd_describe(w, filter, describe, sizeof(describe));
+	o.describe = describe;
+	err = ipr_events_open_opts(&o, &x->ipr);
 	if (err)
 		return wd_error_of(err);
 	if (w->layer == WINDIVERT_LAYER_SOCKET && !(w->flags & WINDIVERT_FLAG_SNIFF))

@@ -129,7 +129,12 @@ void wd_reflect_close(struct wd_handle *w);
 
 /* Start a FLOW or SOCKET handle (a SOCKET one without SNIFF blocks what its filter
  * matches): 0 or a Windows error code; wd_events_free() undoes it, also then. */
-DWORD wd_events_open(struct wd_handle *w);
+DWORD wd_events_open(struct wd_handle *w, const char *filter);
+
+/* What libipredir shows of the handle as its filter (REFLECT reads it back):
+ * "windivert LAYER priority=P flags=0xF: FILTER". */
+#define WD_DESCRIBE_MAX 128
+void wd_describe(const struct wd_handle *w, const char *filter, char *buf, size_t size);
 
 /* Receive events, waiting for the first: 0, ERROR_NO_DATA once shut down and none
  * wait, or an error code. */

@@ -129,11 +129,17 @@ static unsigned int queues_for(const struct wd_handle *w, unsigned int flags)
 	return cpus < 1 ? 1 : cpus > WD_LANES_MAX ? WD_LANES_MAX : (unsigned int)cpus;
 }
 
+void wd_describe(const struct wd_handle *w, const char *filter, char *buf, size_t size)
+{
+	snprintf(buf, size, "windivert %s priority=%d flags=0x%llx: %s", layer_name(w->layer),
+		 w->priority, (unsigned long long)w->flags, filter);
+}
+
 /* Open the libipredir handle for the kernel part k; 0 or a Windows error code. */
 static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char *text)
 {
 	struct ipr_options o = IPR_OPTIONS_INIT;
-	char ifname[IF_NAMESIZE], describe[128];
+	char ifname[IF_NAMESIZE], describe[WD_DESCRIBE_MAX];
 	int err;
 
 	o.layers = ipr_layers(w, k);
@@ -150,8 +156,7 @@ static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char
 	if (k->ifidx && !if_indextoname(k->ifidx, ifname))
 		return ERROR_INVALID_PARAMETER; /* no such interface: nothing could match */
 	o.interface = k->ifidx ? ifname : NULL;
-	snprintf(describe, sizeof(describe), "windivert %s priority=%d flags=0x%llx: %s",
-		 layer_name(w->layer), w->priority, (unsigned long long)w->flags, text);
+	wd_describe(w, text, describe, sizeof(describe));
 	o.describe = describe;
 	err = ipr_open(&o, &w->ipr);
 	return err ? wd_error_of(err) : 0;
@@ -202,7 +207,7 @@ static DWORD start(struct wd_handle *w, const char *filter)
 	if (w->layer == WINDIVERT_LAYER_REFLECT)
 		return wd_reflect_open(w);
 	if (w->layer == WINDIVERT_LAYER_FLOW || w->layer == WINDIVERT_LAYER_SOCKET)
-		return wd_events_open(w);
+		return wd_events_open(w, filter);
 	if (wd_filter_kernel(w->filter, &k))
 		return ERROR_NOT_ENOUGH_MEMORY;
 	w->exact = k.exact;

@@ -42,7 +42,7 @@ line_re() {
 	local filter
 	# shellcheck disable=SC2016 # a sed expression: its $ is not the shell's
 	filter=$(printf '%s' "$7" | sed 's/[][\.*^$(){}?+|]/\\&/g')
-	echo "^[0-9:.]+ $1 pid=$2 comm=$3 table=ipredir_$2_[0-9]+ layers=$4 priority=$5 flags=$6 (queue=[0-9.]+|group=[0-9]+) filter=$filter\$"
+	echo "^[0-9:.]+ $1 pid=$2 comm=$3 table=ipredir_$2_[0-9]+ layers=$4 priority=$5 flags=$6( queue=[0-9.]+| group=[0-9]+|) filter=$filter\$"
 }
 
 # saw NAME EVENT PID COMM LAYERS PRIORITY FLAGS FILTER: the text watcher prints that line.
@@ -115,15 +115,25 @@ start_holder windivert "$WD_PASSTHRU" "$WF" 1 1 9 && {
 	json_saw windivert.close_json close "$pid" 9 "$WD_DESCRIBE"
 }
 
+# An events handle (ipredir flows), ended by SIGTERM: no queue, layers flow.
+start_holder flows "$IPREDIR" flows && {
+	pid=$HOLDER_PID
+	saw flows.open open "$pid" ipredir flow 0 - ''
+	json_saw flows.open_json open "$pid" 0 '' "e['events'] and e['layers'] == 'flow'"
+	stop "$pid"
+	saw flows.close close "$pid" ipredir flow 0 - ''
+	json_saw flows.close_json close "$pid" 0 '' "e['events']"
+}
+
 # The one open before the watchers, SIGKILLed: closed as it was first seen.
 stop "$FIRST_PID" KILL
 saw existing.close close "$FIRST_PID" ipredir in,out 0 - 'udp port 4000'
 json_saw existing.close_json close "$FIRST_PID" 0 'udp port 4000' "not e['existing']"
 
-check text.lines "the text watcher printed other lines than the 8 expected" \
-	test "$(count_lines "$TEXT" '^[0-9:.]+ (open|close) ')" = 8 || show "$TEXT"
-check json.lines "the JSON watcher printed other than 8 objects" \
-	test "$(wc -l <"$JSON")" = 8 || show "$JSON"
+check text.lines "the text watcher printed other lines than the 10 expected" \
+	test "$(count_lines "$TEXT" '^[0-9:.]+ (open|close) ')" = 10 || show "$TEXT"
+check json.lines "the JSON watcher printed other than 10 objects" \
+	test "$(wc -l <"$JSON")" = 10 || show "$JSON"
 check text.sigint "status --watch did not exit 0 on SIGINT" stop "$TEXT_PID" INT
 check json.sigterm "status --watch -j did not exit 0 on SIGTERM" stop "$JSON_PID" TERM
 check usage "status --watch --prometheus did not exit 2" \

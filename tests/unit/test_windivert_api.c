@@ -504,6 +504,16 @@ static void test_reflect(void)
 	CHECK(WinDivertClose(later));
 	CHECK(recv_one(x, &len, &a) && a.Event == WINDIVERT_EVENT_REFLECT_CLOSE &&
 	      a.Reflect.Priority == -3);
+	/* an event handle too: its layer, priority and filter */
+	later = WinDivertOpen("tcp and remotePort == 7316", WINDIVERT_LAYER_FLOW, 5,
+			      WINDIVERT_FLAG_SNIFF | WINDIVERT_FLAG_RECV_ONLY);
+	CHECK(recv_one(x, &len, &a) && a.Event == WINDIVERT_EVENT_REFLECT_OPEN &&
+	      a.Reflect.Layer == WINDIVERT_LAYER_FLOW && a.Reflect.Priority == 5);
+	CHECK(WinDivertHelperFormatFilter((char *)pkt, WINDIVERT_LAYER_FLOW, text, sizeof(text)) &&
+	      strstr(text, "7316"));
+	CHECK(WinDivertClose(later));
+	CHECK(recv_one(x, &len, &a) && a.Event == WINDIVERT_EVENT_REFLECT_CLOSE &&
+	      a.Reflect.Layer == WINDIVERT_LAYER_FLOW);
 	CHECK(WinDivertOpen("true", WINDIVERT_LAYER_REFLECT, 0, 0) == INVALID_HANDLE_VALUE &&
 	      GetLastError() == ERROR_INVALID_PARAMETER); /* SNIFF and RECV_ONLY are required */
 	CHECK(WinDivertShutdown(x, WINDIVERT_SHUTDOWN_RECV));

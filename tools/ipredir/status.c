@@ -96,9 +96,14 @@ static void print_text(const struct ipr_redirector *r)
 	printf("table inet %s%s\n", r->table, r->owned ? "" : " (not owned)");
 	printf("  process     %d (%s)\n", r->pid, comm[0] ? comm : "gone");
 	printf("  layers      %s\n", r->layers);
-	printf("  filter      %s\n", r->filter[0] ? r->filter : "(every IP packet)");
+	printf("  filter      %s\n", r->filter[0] ? r->filter
+					 : r->queues ? "(every IP packet)" : "(every event)");
 	if (r->monitor) {
 		printf("  NFLOG group %u (monitor: copies only)\n", r->queue);
+		return;
+	}
+	if (!r->queues) {
+		printf("  events      (no packets held)\n");
 		return;
 	}
 	printf("  queues      %u..%u\n", r->queue, r->queue + r->queues - 1);
@@ -135,8 +140,9 @@ static void print_json(const struct ipr_redirector *r, int first)
 	printf(", \"filter\": ");
 	cli_json_string(stdout, r->filter);
 	printf(", \"monitor\": %s", r->monitor ? "true" : "false");
-	if (r->monitor) {
-		printf(", \"nflog_group\": %u, \"queues\": []}", r->queue);
+	if (r->monitor || !r->queues) {
+		printf(", \"%s\": %u, \"queues\": []}", r->monitor ? "nflog_group" : "events",
+		       r->queue);
 		return;
 	}
 	printf(", \"first_queue\": %u, \"last_queue\": %u, \"queues\": [", r->queue,

@@ -60,11 +60,13 @@ static void print_event_text(const struct ipr_watch_event *e)
 		at += snprintf(flags + at, sizeof(flags) - (size_t)at, "%s%s", i ? "," : "", names[i]);
 	sec = (time_t)t;
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&sec));
-	printf("%s.%03d %s%s pid=%d comm=%s table=%s layers=%s priority=%d flags=%s %s=%u", when,
+	printf("%s.%03d %s%s pid=%d comm=%s table=%s layers=%s priority=%d flags=%s", when,
 	       (int)((t - (double)sec) * 1000), event_name(e),
 	       e->change == IPR_WATCH_EXISTING ? " (existing)" : "", r->pid,
 	       e->comm[0] ? e->comm : "?", r->table, r->layers[0] ? r->layers : "?", e->priority,
-	       flags, r->monitor ? "group" : "queue", r->queue);
+	       flags);
+	if (r->queues) /* an events handle has none */
+		printf(" %s=%u", r->monitor ? "group" : "queue", r->queue);
 	if (!r->monitor && r->queues > 1)
 		printf("..%u", r->queue + r->queues - 1);
 	printf(" filter=%s\n", r->filter);
@@ -88,9 +90,12 @@ static void print_event_json(const struct ipr_watch_event *e)
 	json_int(&o, "priority", e->priority);
 	json_strings(&o, "flags", names, flags_of(e->flags, names));
 	json_bool(&o, "monitor", r->monitor);
-	json_uint(&o, r->monitor ? "nflog_group" : "first_queue", r->queue);
-	if (!r->monitor)
-		json_uint(&o, "last_queue", r->queue + r->queues - 1);
+	json_bool(&o, "events", !r->queues);
+	if (r->queues) {
+		json_uint(&o, r->monitor ? "nflog_group" : "first_queue", r->queue);
+		if (!r->monitor)
+			json_uint(&o, "last_queue", r->queue + r->queues - 1);
+	}
 	json_bool(&o, "owned", r->owned);
 	json_str(&o, "filter", r->filter);
 	json_end(&o);
