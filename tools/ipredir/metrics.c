@@ -73,15 +73,18 @@ int metrics_collect(struct ipr_handle *h, struct metrics_redirector *r)
 	int err = 0;
 
 	r->queues = ipr_queue_count(h);
-	for (unsigned int i = 0; i < r->queues && !err; i++) {
+	for (unsigned int i = 0; i < r->queues; i++) { /* each queue, whatever one says */
 		struct metrics_queue *q = &r->queue[i];
 		struct ipr_handle *qh = ipr_queue_handle(h, i);
+		int e;
 
 		memset(&q->stats, 0, sizeof(q->stats));
 		ipr_get_info(qh, &info);
 		q->queue = info.queue;
 		q->in_process = 1;
-		err = ipr_get_stats(qh, &q->stats, sizeof(q->stats));
+		e = ipr_get_stats(qh, &q->stats, sizeof(q->stats));
+		if (e && !err)
+			err = e;
 	}
 	return err;
 }
