@@ -98,6 +98,9 @@ bad_case() {
 		show "$out"
 }
 
+# captured FILE: tcpdump reads at least one packet from FILE.
+captured() { [ -n "$(tcpdump -r "$1" -n 2>/dev/null | head -n 1)" ]; }
+
 # agree_case: over a capture of both versions' traffic, `ipredir filter -r` takes
 # the same packets (by time) as `tcpdump -r` with the same filter, for every filter above.
 agree_case() {
@@ -108,13 +111,14 @@ agree_case() {
 	wait_until 5 has_line "$log" "listening on" || { fail agree "tcpdump did not start"; show "$log"; return; }
 	traffic agree_v4 4
 	traffic agree_v6 6
+	wait_until 5 captured "$cap" # written (-U: packet by packet) before tcpdump stops
 	stop "$pid" INT
 	for f in icmp icmp6 "$(big_filter 4)" "$(big_filter 6)"; do
 		i=$((i + 1))
 		ours=$("$IPREDIR" filter -r "$cap" "$f" 2>/dev/null | cut -d' ' -f2)
 		theirs=$(tcpdump -r "$cap" -tt -n "$f" 2>/dev/null | cut -d' ' -f1)
 		check "agree_$i" "ipredir takes $(echo "$ours" | grep -c .) packets, tcpdump $(echo "$theirs" | grep -c .)" \
-			test -n "$ours" -a "$ours" = "$theirs"
+			test -n "$ours" -a "$ours" = "$theirs" || { ls -l "$cap"; show "$log"; }
 	done
 }
 
