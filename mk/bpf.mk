@@ -21,3 +21,6 @@ $(B)/obj/lib/sockbpf.o $(B)/obj/lib/process.o $(B)/obj/lib/events.o: IPR_CFLAGS 
 $(B)/fuzz/obj/sockbpf.o $(B)/fuzz/obj/events.o: $(B)/bpf/owner.skel.h
 $(B)/fuzz/obj/sockbpf.o $(B)/fuzz/obj/process.o $(B)/fuzz/obj/events.o: \
 	FUZZ_CFLAGS += -I$(B)/bpf -Isrc/bpf
+
+# The objects stay beside their skeletons (bpftool reads them; make would delete them).
+.PRECIOUS: $(B)/bpf/%.bpf.o
