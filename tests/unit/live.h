@@ -114,4 +114,24 @@ static inline int veth_receiver(uint16_t port)
 	return fd;
 }
 
+/* The index of the interface the next datagram at rx (with IP_PKTINFO on) arrived on,
+ * waiting up to 1 s; 0 if none came. */
+static inline int arrival_ifindex(int rx)
+{
+	static char data[65536];
+	char control[128];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			    .msg_controllen = sizeof(control) };
+
+	for (int i = 0; i < 100; i++, usleep(10000)) {
+		if (recvmsg(rx, &m, 0) < 0)
+			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+				return ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
+	}
+	return 0;
+}
+
 #endif /* IPR_LIVE_H */

@@ -318,25 +318,6 @@ static void test_inject_below(void)
 	CHECK(injection_seen_below(PORT + 10, -100, IPR_OPEN_INJECT_BELOW) == 0);
 }
 
-/* The index of the interface the next datagram at rx (with IP_PKTINFO on) arrived on;
- * 0 if none came. */
-static int arrival_ifindex(int rx)
-{
-	char data[BIG], control[128];
-	struct iovec iov = { data, sizeof(data) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-			    .msg_controllen = sizeof(control) };
-
-	for (int i = 0; i < 100; i++, usleep(10000)) {
-		if (recvmsg(rx, &m, 0) < 0)
-			continue;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				return ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
-	}
-	return 0;
-}
-
 /* A UDP datagram of 7 bytes from 10.99.0.2 to 10.99.0.1:port, checksums filled. */
 static void udp_packet_to_veth(uint8_t pkt[35], uint16_t port)
 {

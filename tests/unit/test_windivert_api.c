@@ -285,23 +285,6 @@ static void test_loopback_once(void)
 	close(rx);
 }
 
-static int arrival_ifindex(int rx)
-{
-	char data[16], control[128];
-	struct iovec iov = { data, sizeof(data) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-			    .msg_controllen = sizeof(control) };
-
-	for (int i = 0; i < 100; i++, usleep(10000)) {
-		if (recvmsg(rx, &m, 0) < 0)
-			continue;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				return ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
-	}
-	return 0;
-}
-
 /* Outbound = 0 with IfIdx: the packet arrives inbound on that interface. */
 static void test_inbound_send_on_interface(void)
 {
