@@ -74,15 +74,19 @@ static uint64_t now_ms(void)
 
 /* ---- the flow of a packet ---- */
 
-static int is_inbound(const struct ipr_packet *p)
-{
-	return p->hook == NF_INET_LOCAL_IN || p->hook == NF_INET_PRE_ROUTING;
-}
+/* A packet's flow as its socket sees it, from one parse of its headers. */
+struct packet_end {
+	struct ipr_owner_key key; /* local and remote ends; an IPv4 address in word 0 */
+	int v6;                   /* the family */
+	int syn;                  /* a TCP SYN without ACK: a connection opening */
+	int inbound;              /* arriving (local in, prerouting) */
+};
 
 /* The packet's local and remote ends by its hook; 0, or -1 for none (forwarded, not
- * TCP or UDP). *v6 says the family; an IPv4 address is in word 0. */
-static int key_of(const struct ipr_packet *p, struct ipr_owner_key *k, int *v6)
+ * TCP or UDP). */
+static int end_of(const struct ipr_packet *p, struct packet_end *e)
 {
+	struct ipr_owner_key *k = &e->key;
 	struct ipr_parsed pp;
 	const uint8_t *src, *dst;
 	size_t alen;
@@ -91,9 +95,11 @@ static int key_of(const struct ipr_packet *p, struct ipr_owner_key *k, int *v6)
 	if (p->hook == NF_INET_FORWARD || ipr_parse(p->data, p->caplen, &pp) || !pp.l4 ||
 	    (pp.proto != IPPROTO_TCP && pp.proto != IPPROTO_UDP))
 		return -1;
-	*v6 = pp.version == 6;
-	alen = *v6 ? 16 : 4;
-	src = pp.l3 + (*v6 ? 8 : 12);
+	e->v6 = pp.version == 6;
+	e->syn = pp.proto == IPPROTO_TCP && pp.l4_hdr_len >= 14 && (pp.l4[13] & 0x12) == 0x02;
+	e->inbound = p->hook == NF_INET_LOCAL_IN || p->hook == NF_INET_PRE_ROUTING;
+	alen = e->v6 ? 16 : 4;
+	src = pp.l3 + (e->v6 ? 8 : 12);
 	dst = src + alen;
 	memset(k, 0, sizeof(*k));
 	memcpy(k->local, out ? src : dst, alen);
@@ -122,15 +128,6 @@ static struct flow *flow_find(struct ipr_procs *ps, const struct ipr_owner_key *
 			oldest = &set[i];
 	}
 	return oldest;
-}
-
-/* A TCP segment opening a connection (SYN without ACK): its ports may be reused. */
-static int opens_connection(const struct ipr_packet *p)
-{
-	struct ipr_parsed pp;
-
-	return !ipr_parse(p->data, p->caplen, &pp) && pp.proto == IPPROTO_TCP &&
-	       pp.l4_hdr_len >= 14 && (pp.l4[13] & 0x12) == 0x02;
 }
 
 /* ---- sock_diag ---- */
@@ -344,12 +341,17 @@ static int from_proc(uint32_t inode, struct ipr_process *p)
 	return 0;
 }
 
+static int has_exited(uint32_t pid)
+{
+	return kill((pid_t)pid, 0) && errno == ESRCH;
+}
+
 /* The recorded process has exited: the one now holding the socket, if another does. */
 static void check_alive(uint32_t inode, struct ipr_process *p)
 {
 	struct ipr_process now = *p;
 
-	if (kill((pid_t)p->pid, 0) == 0 || errno != ESRCH)
+	if (!has_exited(p->pid))
 		return;
 	if (!from_proc(inode, &now))
 		*p = now;
@@ -396,7 +398,7 @@ static int released_owner(const struct ipr_owners *o, const struct ipr_owner_key
 {
 	if (map_owner(o->released, k, sizeof(*k), p))
 		return -1;
-	if (kill((pid_t)p->pid, 0) && errno == ESRCH)
+	if (has_exited(p->pid))
 		p->flags |= IPR_PROCESS_EXITED;
 	return 0;
 }
@@ -449,14 +451,13 @@ static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, in
 	return from_socket(ps, &a, p);
 }
 
-/* The process of the socket at the packet's local end; 0, or -1 if none is found. */
 /* An established TCP connection, by the record the programs keep of its ends. */
 static int from_connection(struct ipr_procs *ps, const struct ipr_owner_key *k,
 			   struct ipr_process *p)
 {
 	if (k->protocol != IPPROTO_TCP || map_owner(ps->owners->conns, k, sizeof(*k), p))
 		return -1;
-	if (kill((pid_t)p->pid, 0) && errno == ESRCH)
+	if (has_exited(p->pid))
 		p->flags |= IPR_PROCESS_EXITED;
 	return 0;
 }
@@ -465,22 +466,21 @@ static int from_connection(struct ipr_procs *ps, const struct ipr_owner_key *k,
  * The programs' records first: of an established connection by its ends (not for a
  * SYN: its ends may be an old connection's), of a listener for a SYN arriving; else
  * sock_diag finds the socket. */
-static int look_up(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
-		   const struct ipr_packet *pkt, struct ipr_process *p)
+static int look_up(struct ipr_procs *ps, const struct packet_end *e, struct ipr_process *p)
 {
-	int syn = opens_connection(pkt);
+	const struct ipr_owner_key *k = &e->key;
 	struct diag_answer a;
 
 	memset(p, 0, sizeof(*p));
-	if ((!syn && !from_connection(ps, k, p)) ||
-	    (syn && is_inbound(pkt) && !from_listener_record(ps, k, p)))
+	if ((!e->syn && !from_connection(ps, k, p)) ||
+	    (e->syn && e->inbound && !from_listener_record(ps, k, p)))
 		return 0;
 	memset(p, 0, sizeof(*p));
-	if (diag_one(ps, k, v6, &a))
+	if (diag_one(ps, k, e->v6, &a))
 		return from_released(ps, k, p);
 	if (a.state != TCP_SYN_RECV && !from_socket(ps, &a, p))
 		return 0;
-	return from_listener(ps, k, v6, p);
+	return from_listener(ps, k, e->v6, p);
 }
 
 /* ---- the process filter ---- */
@@ -508,17 +508,17 @@ static int passes(const struct ipr_owners *o, const struct ipr_process *p)
 /* The flow of packet p with its process, looked up if not known; NULL for none. */
 static struct flow *flow_of(struct ipr_procs *ps, const struct ipr_packet *p)
 {
-	struct ipr_owner_key k;
+	struct packet_end e;
 	struct flow *f;
 	uint64_t now = now_ms();
-	int v6, found;
+	int found;
 
-	if (key_of(p, &k, &v6))
+	if (end_of(p, &e))
 		return NULL;
-	f = flow_find(ps, &k, &found);
-	if (!found || now - f->seen_ms > FLOW_IDLE_MS || opens_connection(p)) {
-		*f = (struct flow){ .key = k, .valid = 1 };
-		if (look_up(ps, &k, v6, p, &f->proc))
+	f = flow_find(ps, &e.key, &found);
+	if (!found || now - f->seen_ms > FLOW_IDLE_MS || e.syn) {
+		*f = (struct flow){ .key = e.key, .valid = 1 };
+		if (look_up(ps, &e, &f->proc))
 			memset(&f->proc, 0, sizeof(f->proc));
 		f->pass = (uint8_t)passes(ps->owners, &f->proc);
 	}
