@@ -48,7 +48,7 @@ struct flow {
 /* What the owner handle loads once for every queue. */
 struct ipr_owners {
 	struct ipr_sockbpf bpf;   /* its skel is NULL without BPF: /proc only */
-	const struct bpf_map *by_cookie, *bound, *released, *conns; /* its maps, or NULL */
+	struct ipr_sockbpf_maps maps; /* its maps (NULL without BPF) */
 	uint32_t pid;             /* opts.pid, 0 = any */
 	char comm[IPR_COMM_MAX];  /* opts.comm, "" = any */
 	char exe[4096];           /* opts.exe, "" = any */
@@ -368,22 +368,22 @@ static void learn(const struct ipr_owners *o, const struct diag_answer *a,
 	struct ipr_owner rec = { .cookie = a->cookie, .tgid = p->pid, .local_port = a->local_port };
 	struct ipr_owner_key k = { .local_port = a->local_port, .protocol = IPPROTO_TCP };
 
-	if (!o->by_cookie)
+	if (!o->maps.owners)
 		return;
 	memcpy(rec.local, a->local, sizeof(rec.local));
 	memcpy(rec.comm, p->comm, sizeof(rec.comm));
-	bpf_map__update_elem(o->by_cookie, &a->cookie, sizeof(a->cookie), &rec, sizeof(rec),
+	bpf_map__update_elem(o->maps.owners, &a->cookie, sizeof(a->cookie), &rec, sizeof(rec),
 			     BPF_ANY);
 	if (a->state != TCP_LISTEN)
 		return;
 	memcpy(k.local, a->local, sizeof(k.local));
-	bpf_map__update_elem(o->bound, &k, sizeof(k), &rec, sizeof(rec), BPF_NOEXIST);
+	bpf_map__update_elem(o->maps.bound, &k, sizeof(k), &rec, sizeof(rec), BPF_NOEXIST);
 }
 
 static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
 		       struct ipr_process *p)
 {
-	if (a->cookie && !map_owner(ps->owners->by_cookie, &a->cookie, sizeof(a->cookie), p)) {
+	if (a->cookie && !map_owner(ps->owners->maps.owners, &a->cookie, sizeof(a->cookie), p)) {
 		check_alive(a->inode, p);
 		return 0;
 	}
@@ -396,7 +396,7 @@ static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
 static int released_owner(const struct ipr_owners *o, const struct ipr_owner_key *k,
 			  struct ipr_process *p)
 {
-	if (map_owner(o->released, k, sizeof(*k), p))
+	if (map_owner(o->maps.released, k, sizeof(*k), p))
 		return -1;
 	if (has_exited(p->pid))
 		p->flags |= IPR_PROCESS_EXITED;
@@ -433,10 +433,10 @@ static int from_listener_record(struct ipr_procs *ps, const struct ipr_owner_key
 	memset(local.remote, 0, sizeof(local.remote));
 	local.remote_port = 0;
 	p->flags |= IPR_PROCESS_LISTENER;
-	if (!map_owner(ps->owners->bound, &local, sizeof(local), p))
+	if (!map_owner(ps->owners->maps.bound, &local, sizeof(local), p))
 		return 0;
 	memset(local.local, 0, sizeof(local.local));
-	return map_owner(ps->owners->bound, &local, sizeof(local), p);
+	return map_owner(ps->owners->maps.bound, &local, sizeof(local), p);
 }
 
 static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
@@ -455,7 +455,7 @@ static int from_listener(struct ipr_procs *ps, const struct ipr_owner_key *k, in
 static int from_connection(struct ipr_procs *ps, const struct ipr_owner_key *k,
 			   struct ipr_process *p)
 {
-	if (k->protocol != IPPROTO_TCP || map_owner(ps->owners->conns, k, sizeof(*k), p))
+	if (k->protocol != IPPROTO_TCP || map_owner(ps->owners->maps.conns, k, sizeof(*k), p))
 		return -1;
 	if (has_exited(p->pid))
 		p->flags |= IPR_PROCESS_EXITED;
@@ -609,10 +609,7 @@ static void attach_owner(struct ipr_owners *o)
 {
 	if (ipr_sockbpf_open(&o->bpf, 0, 0, o->why, sizeof(o->why)))
 		return;
-	o->by_cookie = ipr_sockbpf_owners(&o->bpf);
-	o->bound = ipr_sockbpf_bound(&o->bpf);
-	o->released = ipr_sockbpf_released(&o->bpf);
-	o->conns = ipr_sockbpf_conns(&o->bpf);
+	ipr_sockbpf_maps(&o->bpf, &o->maps);
 }
 
 static int load_filter(struct ipr_owners *o, const struct ipr_options *opts)

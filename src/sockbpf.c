@@ -101,22 +101,9 @@ void ipr_sockbpf_close(struct ipr_sockbpf *b)
 	b->skel = NULL;
 }
 
-const struct bpf_map *ipr_sockbpf_owners(const struct ipr_sockbpf *b)
+void ipr_sockbpf_maps(const struct ipr_sockbpf *b, struct ipr_sockbpf_maps *m)
 {
-	return b->skel ? b->skel->maps.owners : NULL;
-}
-
-const struct bpf_map *ipr_sockbpf_bound(const struct ipr_sockbpf *b)
-{
-	return b->skel ? b->skel->maps.bound : NULL;
-}
-
-const struct bpf_map *ipr_sockbpf_released(const struct ipr_sockbpf *b)
-{
-	return b->skel ? b->skel->maps.released : NULL;
-}
-
-const struct bpf_map *ipr_sockbpf_conns(const struct ipr_sockbpf *b)
-{
-	return b->skel ? b->skel->maps.conns : NULL;
+	*m = b->skel ? (struct ipr_sockbpf_maps){ b->skel->maps.owners, b->skel->maps.bound,
+						  b->skel->maps.released, b->skel->maps.conns }
+		     : (struct ipr_sockbpf_maps){ 0 };
 }

@@ -24,12 +24,14 @@ int ipr_sockbpf_open(struct ipr_sockbpf *b, unsigned int events, uint64_t netns,
 		     size_t size);
 void ipr_sockbpf_close(struct ipr_sockbpf *b);
 
-/* The map of records by socket cookie, bound local end, released addresses, and
- * established TCP connection. */
+/* The programs' maps of records: by socket cookie, bound local end, released socket's
+ * addresses, established TCP connection's ends. */
 struct bpf_map;
-const struct bpf_map *ipr_sockbpf_owners(const struct ipr_sockbpf *b);
-const struct bpf_map *ipr_sockbpf_bound(const struct ipr_sockbpf *b);
-const struct bpf_map *ipr_sockbpf_released(const struct ipr_sockbpf *b);
-const struct bpf_map *ipr_sockbpf_conns(const struct ipr_sockbpf *b);
+struct ipr_sockbpf_maps {
+	const struct bpf_map *owners, *bound, *released, *conns;
+};
+
+/* b's maps into *m; all NULL when b is not loaded. */
+void ipr_sockbpf_maps(const struct ipr_sockbpf *b, struct ipr_sockbpf_maps *m);
 
 #endif
