@@ -78,6 +78,9 @@ enum ipr_open_flags {
 	                                     this handle let go on would be; else by none */
 	IPR_OPEN_PROCESS = 1u << 11,     /* name the process of each packet of a local socket
 	                                    (pid, IPR_PKT_HAS_PROCESS, ipr_packet_process()) */
+	IPR_OPEN_FIXED_PACING = 1u << 12, /* pace receives by busy_poll_us and coalesce_us as
+	                                     given, 0 = off (implied when either is set); else
+	                                     the library adapts both to the arrival pattern */
 };
 
 #define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */
@@ -111,9 +114,10 @@ struct ipr_options {
 	unsigned int deadline_ms;  /* accept packets left undecided this long; 0 = default */
 	unsigned int busy_poll_us; /* while packets come within this long of each other, poll
 	                              this long before a receive sleeps: lower latency for a
-	                              CPU kept busy; 0 = sleep at once */
+	                              CPU kept busy; 0 = adaptive (IPR_OPEN_FIXED_PACING: off) */
 	unsigned int coalesce_us;  /* after a partial batch of several packets, wait this long
-	                              before the next receive so batches fill; 0 = never */
+	                              before the next receive so batches fill; 0 = adaptive
+	                              (IPR_OPEN_FIXED_PACING: never) */
 	const char *describe;      /* what ipr_list_redirectors() shows as the filter (e.g. a
 	                              filter of another language); NULL = the filter */
 	uint32_t pid;              /* only packets of this process's sockets; 0 = any */

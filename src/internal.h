@@ -193,6 +193,46 @@ typedef void (*ipr_table_fn)(const struct ipr_watch_event *e, void *arg);
 /* Call fn for every redirector of the network namespace: 0 or -errno with a reason. */
 int ipr_tables_dump(ipr_table_fn fn, void *arg);
 
+/* ---- pacing.c: when a queue's receive polls and when it pauses ---- */
+
+struct ipr_pacing {
+	unsigned int poll_us;      /* fixed: busy-poll budget (0 = never) */
+	unsigned int pause_us;     /* fixed: pause after a partial batch (0 = never) */
+	int adaptive;              /* 1: choose both from the arrival pattern */
+	int poll_pays;             /* fixed: the last packet came within poll_us */
+	unsigned int gap_us[2];    /* adaptive: usual wait for the next packet after a
+	                              leaving [0] and after an arriving [1] one */
+	int last_in;               /* the last packet received was arriving (IPR_LAYER_IN) */
+	unsigned int poll_skip;    /* receives before polling is tried again */
+	unsigned int poll_backoff; /* the skip after the next fruitless poll */
+	unsigned int pause_skip;   /* the same for pauses */
+	unsigned int pause_backoff;
+	unsigned int last_count;   /* packets of the last receive */
+	int last_bulk;             /* it held a GSO packet: bulk transfer */
+	int last_partial;          /* it held 2..max-1 packets */
+};
+
+/* What one blocking receive saw. */
+struct ipr_pacing_sample {
+	unsigned int count;     /* packets received */
+	unsigned int max;       /* packets asked for */
+	unsigned int wait_us;   /* from the start of the wait to their arrival */
+	unsigned int polled_us; /* the poll budget it had; 0 = slept at once */
+	unsigned int paused_us; /* the pause before it; 0 = none */
+	int bulk;               /* a GSO packet among them */
+	int last_in;            /* the last of them was arriving (IPR_LAYER_IN) */
+};
+
+/* Fixed pacing (poll_us, pause_us; 0 = off) or adaptive (the two are ignored). */
+void ipr_pacing_init(struct ipr_pacing *p, unsigned int poll_us, unsigned int pause_us,
+		     int adaptive);
+/* How long the next receive polls before it sleeps; 0 = sleep at once. */
+unsigned int ipr_pacing_poll(struct ipr_pacing *p);
+/* How long to pause before the next receive so its batch fills; 0 = none. */
+unsigned int ipr_pacing_pause(struct ipr_pacing *p);
+/* Learn from a receive (after ipr_pacing_poll and ipr_pacing_pause asked for it). */
+void ipr_pacing_note(struct ipr_pacing *p, const struct ipr_pacing_sample *s);
+
 /* ---- nfnl.c: what the netlink engines share ---- */
 
 /*

@@ -3,7 +3,7 @@
  * nfqueue.c - the NFQUEUE engine: the kernel holds each packet until a verdict.
  *
  * One queue per member of the handle: a netlink socket bound to it, batched
- * receive (with optional busy polling and coalescing), the packets handed out
+ * receive (paced by pacing.c: polling and coalescing), the packets handed out
  * and not yet answered (the verdict deadline accepts those held too long),
  * verdicts through verdict.c, and on close every held packet accepted.
  */
@@ -42,10 +42,7 @@ struct queue {
 	uint32_t free_held;           /* first unused entry; held_cap = none */
 	unsigned int deadline_ms;     /* answer packets undecided this long */
 	uint8_t expire_verdict;       /* with this: NF_ACCEPT or NF_DROP */
-	unsigned int busy_poll_us;    /* poll this long before a receive sleeps */
-	unsigned int coalesce_us;     /* pause after a partial batch of several packets */
-	int last_partial;             /* the last receive returned 2..max-1 packets */
-	int poll_pays;                /* the last packet came within busy_poll_us */
+	struct ipr_pacing pacing;     /* when a receive polls, when it pauses */
 	uint64_t next_scan_ms;        /* when to look for expired packets again */
 	uint32_t last_id;             /* newest packet id received */
 	int have_id;                  /* last_id is valid */
@@ -146,8 +143,8 @@ static struct queue *new_queue(const struct ipr_options *o)
 	q->fd = -1;
 	q->deadline_ms = o->deadline_ms;
 	q->expire_verdict = (o->flags & IPR_OPEN_EXPIRE_DROP) ? NF_DROP : NF_ACCEPT;
-	q->busy_poll_us = o->busy_poll_us;
-	q->coalesce_us = o->coalesce_us;
+	ipr_pacing_init(&q->pacing, o->busy_poll_us, o->coalesce_us,
+			!(o->flags & IPR_OPEN_FIXED_PACING));
 	for (unsigned int i = 0; i < IPR_BATCH_MAX; i++) {
 		q->rx_msgs[i].msg_hdr.msg_iov = &q->rx_iov[i];
 		q->rx_msgs[i].msg_hdr.msg_iovlen = 1;
@@ -454,11 +451,10 @@ static int receive(struct queue *q, unsigned int max, int sockflags)
 	return n < 0 ? -errno : n;
 }
 
-/* Receive without sleeping, again and again for up to busy_poll_us: the thread stays
- * on its CPU, so a packet's arrival costs no wake-up. -EAGAIN if none came. */
-static int busy_poll(struct queue *q, unsigned int max, uint64_t start)
+/* Receive without sleeping, again and again until end: the thread stays on its
+ * CPU, so a packet's arrival costs no wake-up. -EAGAIN if none came. */
+static int busy_poll(struct queue *q, unsigned int max, uint64_t end)
 {
-	uint64_t end = start + q->busy_poll_us;
 	int n;
 
 	do
@@ -467,52 +463,51 @@ static int busy_poll(struct queue *q, unsigned int max, uint64_t start)
 	return n;
 }
 
-/* Poll first only while packets keep coming within busy_poll_us of the previous
- * receive: on a link where the next packet takes longer, spinning is all cost. */
-static int wait_polling(struct queue *q, unsigned int max)
+static void pause_for(unsigned int us)
 {
-	uint64_t start = now_us();
-	int n = -EAGAIN;
+	struct timespec pause = { 0, (long)us * 1000 };
 
-	if (q->poll_pays)
-		n = busy_poll(q, max, start);
-	if (n == -EAGAIN)
-		n = receive(q, max, 0);
-	q->poll_pays = n > 0 && now_us() - start <= q->busy_poll_us;
-	return n;
-}
-
-/* After a partial batch of several packets more are on their way: waiting a moment
- * lets the next receive take them together, for fewer system calls and wake-ups per
- * packet. A lone packet (a quiet link) is never delayed. */
-static void coalesce(struct queue *q, unsigned int flags)
-{
-	struct timespec pause = { 0, (long)q->coalesce_us * 1000 };
-
-	if (q->coalesce_us && q->last_partial && !(flags & IPR_RECV_NONBLOCK))
+	if (us)
 		nanosleep(&pause, NULL);
 }
 
-static int receive_messages(struct queue *q, const struct ipr_rx *rx)
+/* A blocking receive paced as q->pacing says: a pause so the batch fills, a poll
+ * before sleeping; what it did goes into s for the pacing to learn from. */
+static int receive_paced(struct queue *q, unsigned int max, struct ipr_pacing_sample *s)
 {
-	int n;
+	uint64_t start;
+	int n = -EAGAIN;
 
+	s->paused_us = ipr_pacing_pause(&q->pacing);
+	pause_for(s->paused_us);
+	s->polled_us = ipr_pacing_poll(&q->pacing);
+	start = now_us();
+	if (s->polled_us)
+		n = busy_poll(q, max, start + s->polled_us);
+	if (n == -EAGAIN)
+		n = receive(q, max, 0);
+	s->wait_us = (unsigned int)(now_us() - start);
+	s->count = n > 0 ? (unsigned int)n : 0;
+	s->max = max;
+	return n;
+}
+
+static int receive_messages(struct queue *q, const struct ipr_rx *rx, struct ipr_pacing_sample *s)
+{
 	for (unsigned int i = 0; i < rx->max; i++) {
 		q->rx_iov[i].iov_base = rx->buf + i * rx->slot;
 		q->rx_iov[i].iov_len = rx->slot;
 		q->rx_msgs[i].msg_hdr.msg_flags = 0;
 	}
 	if (rx->flags & IPR_RECV_NONBLOCK)
-		n = receive(q, rx->max, MSG_DONTWAIT);
-	else
-		n = q->busy_poll_us ? wait_polling(q, rx->max) : receive(q, rx->max, 0);
-	q->last_partial = n > 1 && (unsigned int)n < rx->max;
-	return n;
+		return receive(q, rx->max, MSG_DONTWAIT);
+	return receive_paced(q, rx->max, s);
 }
 
-/* Turn received datagrams into packets, dropping replies and filtered packets. */
+/* Turn received datagrams into packets, dropping replies and filtered packets; the
+ * batch's shape goes into s. */
 static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n,
-				    struct ipr_packet *pkts)
+				    struct ipr_packet *pkts, struct ipr_pacing_sample *s)
 {
 	unsigned int count = 0;
 	uint64_t held_since = now_ms();
@@ -531,6 +526,8 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 			p->flags |= IPR_PKT_INJECTED;
 		h->stats.received++;
 		h->stats.bytes += p->len;
+		s->bulk |= !!(p->flags & IPR_PKT_GSO);
+		s->last_in = p->layer == IPR_LAYER_IN;
 		hold(q, p, held_since);
 		count++;
 	}
@@ -540,7 +537,9 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 /* One receive: what waits, waiting for it unless told not to or shut down. */
 static int receive_once(struct ipr_handle *h, struct queue *q, const struct ipr_rx *rx)
 {
+	struct ipr_pacing_sample sample = { 0 };
 	struct ipr_rx now = *rx;
+	unsigned int count;
 	int n, err;
 
 	if (ipr_is_shut(h))
@@ -552,11 +551,15 @@ static int receive_once(struct ipr_handle *h, struct queue *q, const struct ipr_
 		err = wait_with_deadline(h, q, now.flags);
 	if (err)
 		return err;
-	coalesce(q, now.flags);
-	n = receive_messages(q, &now);
+	n = receive_messages(q, &now, &sample);
 	if (n == -EAGAIN && ipr_is_shut(h))
 		return ipr_shut_empty();
-	return n < 0 ? ipr_recv_failed(n) : (int)collect_packets(h, q, n, rx->pkts);
+	if (n < 0)
+		return ipr_recv_failed(n);
+	count = collect_packets(h, q, n, rx->pkts, &sample);
+	if (!(now.flags & IPR_RECV_NONBLOCK))
+		ipr_pacing_note(&q->pacing, &sample);
+	return (int)count;
 }
 
 static int nfqueue_recv(struct ipr_handle *h, const struct ipr_rx *rx)

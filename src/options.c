@@ -14,7 +14,8 @@
 #define KNOWN_FLAGS                                                                            \
 	(IPR_OPEN_FAIL_CLOSED | IPR_OPEN_NO_GSO | IPR_OPEN_QUEUE_COMPAT | IPR_OPEN_QUEUE_NATIVE | \
 	 IPR_OPEN_USER_FILTER | IPR_OPEN_MONITOR | IPR_OPEN_BYPASS | IPR_OPEN_EXPIRE_DROP |      \
-	 IPR_OPEN_NO_LOOPBACK_IN | IPR_OPEN_SEND_ONLY | IPR_OPEN_INJECT_BELOW | IPR_OPEN_PROCESS)
+	 IPR_OPEN_NO_LOOPBACK_IN | IPR_OPEN_SEND_ONLY | IPR_OPEN_INJECT_BELOW | IPR_OPEN_PROCESS |  \
+	 IPR_OPEN_FIXED_PACING)
 #define RCVBUF_MIN 65536
 #define RCVBUF_MAX (1u << 30)
 
@@ -45,6 +46,8 @@ static void fill_defaults(struct ipr_options *o)
 		o->queue_maxlen = DEFAULT_QUEUE_MAXLEN;
 	if (!o->queues)
 		o->queues = 1;
+	if (o->busy_poll_us || o->coalesce_us)
+		o->flags |= IPR_OPEN_FIXED_PACING; /* an explicit pace is kept as given */
 	if (!o->bypass_mark)
 		o->bypass_mark = IPR_DEFAULT_BYPASS_MARK;
 	if (!o->bypass_mask)

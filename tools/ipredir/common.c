@@ -88,10 +88,10 @@ static const char redirect_help[] =
 	"      --deadline MS      accept packets left without a verdict this long (default 5000)\n"
 	"      --busy-poll US     while packets come within US microseconds of each other,\n"
 	"                         poll that long before sleeping: lower latency, one CPU\n"
-	"                         busy per queue while they do (default 0)\n"
+	"                         busy per queue while they do (0 = never; default: adapt)\n"
 	"      --coalesce US      after a partial batch of several packets wait US\n"
 	"                         microseconds so batches fill: more packets/s and less CPU\n"
-	"                         under floods of small packets (default 0)\n"
+	"                         under floods of small packets (0 = never; default: adapt)\n"
 	"      --user NAME        run as user NAME once the redirector is set up\n"
 	"      --pid PID          only packets of the sockets of process PID\n"
 	"      --comm NAME        only packets of processes named NAME (as ps -o comm)\n"
@@ -224,8 +224,12 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 	case OPT_FAIL_CLOSED: o->flags |= IPR_OPEN_FAIL_CLOSED; break;
 	case OPT_DEADLINE:
 		return parse_number("deadline", arg, 1, 86400000, &o->deadline_ms, 0);
-	case OPT_BUSY_POLL: return parse_number("busy-poll", arg, 0, 1000000, &o->busy_poll_us, 0);
-	case OPT_COALESCE: return parse_number("coalesce", arg, 0, 1000000, &o->coalesce_us, 0);
+	case OPT_BUSY_POLL:
+		o->flags |= IPR_OPEN_FIXED_PACING; /* 0 means off, not "adapt" */
+		return parse_number("busy-poll", arg, 0, 1000000, &o->busy_poll_us, 0);
+	case OPT_COALESCE:
+		o->flags |= IPR_OPEN_FIXED_PACING;
+		return parse_number("coalesce", arg, 0, 1000000, &o->coalesce_us, 0);
 	case OPT_USER:
 		if (!*arg)
 			return parse_fail("--user needs a user name");
