@@ -12,7 +12,7 @@
 #                                          +--------------------------------+
 # Topologies: veth  the veth pair unshaped (the physical limit of this machine)
 #             tbf   both ends shaped to 1 Gbit/s with tbf, like the original NIC
-# Workloads (veth: all five; tbf: tcp and udp):
+# Workloads (veth: all; tbf: tcp and udp):
 #   tcp   three TCP streams each way at once (two iperf3 clients, -P 3 and -P 3 -R);
 #         throughput = sum of both directions, Gbit/s
 #   tcp1  one TCP stream A to B (iperf3 -P 1), Gbit/s
@@ -23,6 +23,9 @@
 #   churn short TCP connections (bench/churn.c): 8 client threads each connect, send
 #         64 bytes, read 64 bytes back and the server's close, one connection after
 #         another, for BENCH_SECONDS; completed connections per second
+#   bidir three TCP streams each way from one process (iperf3 --bidir -P 3), Gbit/s
+#   ping  ICMP echo: BENCH_PING_COUNT pings 2 ms apart; median and 99th percentile
+#         round trip, us
 # Configurations (the redirector runs in ns B and sees packets in and out):
 #   base     no redirection (the physical limit here)
 #   naive    bench/naive.c: libnetfilter_queue, one recv and one verdict per packet,
@@ -38,6 +41,8 @@
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
 #   monsnap  the same with --snap 128 (headers only)
 #   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
+#   nopace   ipredir passthru --quiet --busy-poll 0 --coalesce 0 (no pacing: every
+#            receive sleeps at once; the default adapts both to the traffic)
 #   poll     ipredir passthru --quiet --busy-poll 50 (spin before sleeping: latency)
 #   coalesce ipredir passthru --quiet --coalesce 100 (fuller batches: small packets)
 #   wdpass   examples/windivert/passthru "true" CPUS 64: WinDivert's passthru sample over
@@ -60,10 +65,11 @@
 # "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 5),
 # BENCH_COMPARE (another build directory for the CONFIG@cmp configurations),
 # BENCH_SECONDS (TCP and churn seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
-# default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_RESULTS
+# default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_PING_COUNT
+# (pings per run, default 600), BENCH_RESULTS
 # (where the CSV files and the chart go, default bench/results).
 # BENCH_SMOKE=1: every cell once with little traffic (8 MB of TCP, 20000 datagrams
-# per flow, 200 round trips, 300 short connections); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
+# per flow, 200 round trips, 50 pings, 300 short connections); prints PASS:/FAIL: lines bench.smoke.TOPOLOGY.WORKLOAD.
 # CONFIG and bench.smoke.report, and asserts nothing about speed.
 # Output: the table and targets on stdout; in BENCH_RESULTS bench-DATE.csv, latest.csv
 # and latest.png (the ratios as a chart, with gnuplot).
@@ -92,15 +98,16 @@ CHURN_THREADS=8
 SMOKE=${BENCH_SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
 	RUNS=1 TCP_LENGTH=(-n 8M) UDP_COUNT=${BENCH_UDP_COUNT:-20000} RR_COUNT=${BENCH_RR_COUNT:-200}
-	CHURN_LENGTH=(--count 300)
+	CHURN_LENGTH=(--count 300) PING_COUNT=${BENCH_PING_COUNT:-50}
 else
 	RUNS=${BENCH_RUNS:-5} TCP_LENGTH=(-t "${BENCH_SECONDS:-3}")
 	CHURN_LENGTH=(--seconds "${BENCH_SECONDS:-3}")
 	UDP_COUNT=${BENCH_UDP_COUNT:-150000} RR_COUNT=${BENCH_RR_COUNT:-10000}
+	PING_COUNT=${BENCH_PING_COUNT:-600}
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
-WORKLOADS=${BENCH_WORKLOADS:-tcp tcp1 udp rr churn}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap q1 poll coalesce wdpass}
+WORKLOADS=${BENCH_WORKLOADS:-tcp bidir tcp1 udp rr ping churn}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap q1 nopace poll coalesce wdpass}
 
 die() {
 	echo "bench: $*" >&2
@@ -145,6 +152,7 @@ redirector_start() {
 	monitor) ipredir_start "$log" dump --monitor -w /dev/null ;;
 	monsnap) ipredir_start "$log" dump --monitor --snap 128 -w /dev/null ;;
 	q1) ipredir_start "$log" passthru --quiet -q 1 "${closed[@]}" ;;
+	nopace) ipredir_start "$log" passthru --quiet --busy-poll 0 --coalesce 0 "${closed[@]}" ;;
 	poll) ipredir_start "$log" passthru --quiet --busy-poll 50 "${closed[@]}" ;;
 	coalesce) ipredir_start "$log" passthru --quiet --coalesce 100 "${closed[@]}" ;;
 	wdpass) REDIR_BIN=$WDPASS && ipredir_start "$log" true "$(nproc)" 64 ;;
@@ -223,7 +231,9 @@ import json, sys
 total = 0.0
 for path in sys.argv[1:]:
     try:
-        total += json.load(open(path))["end"]["sum_received"]["bits_per_second"]
+        end = json.load(open(path))["end"]
+        for key in ("sum_received", "sum_received_bidir_reverse"):
+            total += end.get(key, {}).get("bits_per_second", 0)
     except (ValueError, KeyError):
         pass
 print("%.0f," % total)
@@ -243,6 +253,12 @@ measure_tcp() {
 	iperf3_run ba 5202 -P 3 -R
 	wait $!
 	iperf3_sum "$WORK/ab.json" "$WORK/ba.json"
+}
+
+# measure_bidir: 3 streams each way from one iperf3 process.
+measure_bidir() {
+	iperf3_run bidir 5201 -P 3 --bidir
+	iperf3_sum "$WORK/bidir.json"
 }
 
 # measure_tcp1: one stream A to B.
@@ -271,6 +287,19 @@ measure_rr() {
 	local log=$WORK/pingpong.client
 	in_ns "$NS_A" "$PINGPONG" client "$B4" "$RR_PORT" --count "$RR_COUNT" >"$log" 2>&1
 	sed -n 's/.*median_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/\1,\2/p' "$log" | grep . || echo 0,
+}
+
+# measure_ping: PING_COUNT ICMP echoes 2 ms apart; median and p99 in us.
+measure_ping() {
+	# shellcheck disable=SC2016 # awk's own fields
+	in_ns "$NS_A" ping -n -c "$PING_COUNT" -i 0.002 "$B4" 2>/dev/null |
+		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '
+		{ t[NR] = $1 * 1000 }
+		END {
+			if (!NR) { print "0,"; exit }
+			m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+			printf "%.1f,%.1f\n", m, t[int((NR * 99 + 99) / 100)]
+		}'
 }
 
 # measure_churn: short connections from CHURN_THREADS threads; connections/s, or 0
