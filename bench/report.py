@@ -26,7 +26,7 @@ CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passth
            "monsnap": "monitor --snap 128", "q1": "-q 1", "nopace": "no pacing",
            "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100", "wdpass": "windivert passthru",
-           "wdpass1": "windivert passthru 1 thread"}
+           "wdpass1": "windivert passthru 1 thread", "pydpass": "pydivert passthru"}
 COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)
 UNITS = {"tcp": "Gbit/s", "bidir": "Gbit/s", "tcp1": "Gbit/s", "udp": "packets/s", "rr": "us",
          "ping": "us", "churn": "connections/s"}
@@ -172,6 +172,8 @@ def targets(cells):
            ratio(cells, "veth", "tcp1", "full", "nopace"), ">= 1.00", lambda v: v >= 1)
     target("3+3 TCP veth: windivert passthru / passthru",
            ratio(cells, "veth", "tcp", "wdpass", "full"), ">= 0.90", lambda v: v >= 0.90)
+    target("3+3 TCP veth: pydivert passthru / passthru",
+           ratio(cells, "veth", "tcp", "pydpass", "full"), "(no target)", None)
     for w, name in (("rr", "UDP ping-pong"), ("ping", "ping")):
         latency_targets(cells, w, name)
 

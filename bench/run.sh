@@ -49,6 +49,8 @@
 #            libwindivert, a thread per CPU as passthru has, batches of 64: what the
 #            compatible API costs
 #   wdpass1  the same with one thread
+#   pydpass  bench/pydivert_passthru.py: `for packet in w: w.send(packet)` through the
+#            pydivert package (python/pydivert over libwindivert), one thread
 #   CONFIG@cmp  any ipredir configuration run with the build named by BENCH_COMPARE
 #            (e.g. BENCH_COMPARE=/tmp/old/build BENCH_CONFIGS="base full full@cmp"): the
 #            same redirector before and after a change, side by side in one run
@@ -157,6 +159,10 @@ redirector_start() {
 	coalesce) ipredir_start "$log" passthru --quiet --coalesce 100 "${closed[@]}" ;;
 	wdpass) REDIR_BIN=$WDPASS && ipredir_start "$log" true "$(nproc)" 64 ;;
 	wdpass1) REDIR_BIN=$WDPASS && ipredir_start "$log" true 1 64 ;;
+	pydpass)
+		REDIR_BIN=env
+		ipredir_start "$log" PYTHONPATH="$ROOT/python" "$PY" "$ROOT/bench/pydivert_passthru.py"
+		;;
 	*) die "unknown configuration $config" ;;
 	esac
 }
@@ -347,9 +353,10 @@ cell() {
 	value=$("measure_$workload")
 	after=$(cpu_sample)
 	if [ -n "$REDIR_PID" ]; then
-		[[ $config == wdpass* ]] && redirected=$(queued_ids)
+		[[ $config == wdpass* || $config == pydpass ]] && redirected=$(queued_ids)
 		redirector_stop "$config" || ok=1
-		[[ $config == wdpass* ]] || redirected=$(redirected_of "$WORK/redirector.log")
+		[[ $config == wdpass* || $config == pydpass ]] ||
+			redirected=$(redirected_of "$WORK/redirector.log")
 		[ "${redirected:-0}" -gt 0 ] || ok=1
 	fi
 	echo "$topology,$workload,$config,$run,$value,$(cpu_percent "$before" "$after"),${redirected:-0}" \
