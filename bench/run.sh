@@ -160,7 +160,7 @@ redirector_start() {
 	wdpass) REDIR_BIN=$WDPASS && ipredir_start "$log" true "$(nproc)" 64 ;;
 	wdpass1) REDIR_BIN=$WDPASS && ipredir_start "$log" true 1 64 ;;
 	pydpass)
-		REDIR_BIN=env
+		REDIR_BIN=$(command -v env)
 		ipredir_start "$log" PYTHONPATH="$ROOT/python" "$PY" "$ROOT/bench/pydivert_passthru.py"
 		;;
 	*) die "unknown configuration $config" ;;
