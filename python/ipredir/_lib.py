@@ -8,6 +8,7 @@ sizes and compares them, so a header change cannot silently break the binding.
 import ctypes
 import ctypes.util
 import os
+from typing import List, TypeAlias
 
 # enum ipr_layer
 LAYER_IN = 1 << 0
@@ -193,7 +194,7 @@ C_STRUCTS = {
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, cstr, ptr)
 
-handle = ptr
+handle: TypeAlias = ctypes.c_void_p  # struct ipr_handle *, struct ipr_events *
 P = ctypes.POINTER
 size_t = ctypes.c_size_t
 cint = ctypes.c_int
@@ -241,7 +242,7 @@ REPO_LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
                         "libipredir.so.0")
 
 
-def candidates():
+def candidates() -> List[str]:
     """Where the library is looked for, in order: $IPREDIR_LIB, the repository's
     build tree, then the system (ctypes.util.find_library, libipredir.so.0)."""
     if os.environ.get("IPREDIR_LIB"):
@@ -250,7 +251,7 @@ def candidates():
     return found + [ctypes.util.find_library("ipredir") or "libipredir.so.0"]
 
 
-def load():
+def load() -> ctypes.CDLL:
     """Load libipredir and give every function used its prototype."""
     tried = []
     for path in candidates():
