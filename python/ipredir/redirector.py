@@ -3,7 +3,7 @@
 import ctypes
 import errno
 import weakref
-from typing import Any, Iterable, List, NamedTuple, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Type, TypeVar, Union
 
 from . import _lib
 from ._lib import lib
@@ -57,8 +57,9 @@ class RedirectorInfo(NamedTuple):
 
 
 # The C structs these mirror, field for field (python/tests/test_layout.py checks the names).
-TUPLE_STRUCTS = {Stats: _lib.Stats, Info: _lib.Info, RedirectorInfo: _lib.RedirectorEntry}
 TupleT = TypeVar("TupleT", Stats, Info, RedirectorInfo)
+TUPLE_STRUCTS: Dict[Type[Union[Stats, Info, RedirectorInfo]], Type[ctypes.Structure]] = {
+    Stats: _lib.Stats, Info: _lib.Info, RedirectorInfo: _lib.RedirectorEntry}
 Layers = Union[int, str, Iterable[str]]
 
 
