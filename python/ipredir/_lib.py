@@ -63,8 +63,9 @@ CALL_TESTS = 64
 CALL_MATCH = 0xFFFE
 CALL_NO_MATCH = 0xFFFF
 
-# enum ipr_recv_flags, enum ipr_verdict, enum ipr_log_level
+# enum ipr_recv_flags, enum ipr_send_flags, enum ipr_verdict, enum ipr_log_level
 RECV_NONBLOCK = 1 << 0
+SEND_NONBLOCK = 1 << 8
 ACCEPT = 1
 DROP = 0
 LOG_ERROR = 0
@@ -91,7 +92,7 @@ C_CONSTANTS = (
     "CALL_LOCAL_ADDR", "CALL_LOCAL_PORT", "CALL_REMOTE_ADDR", "CALL_REMOTE_PORT",
     "CALL_LOOPBACK", "CMP_EQ", "CMP_NE", "CMP_LT", "CMP_LE", "CMP_GT", "CMP_GE", "CALL_TESTS",
     "CALL_MATCH", "CALL_NO_MATCH",
-    "RECV_NONBLOCK", "ACCEPT", "DROP", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
+    "RECV_NONBLOCK", "SEND_NONBLOCK", "ACCEPT", "DROP", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
     "SNAPLEN_MAX", "PRIORITY_MAX", "ADDR_STRLEN",
 )
 

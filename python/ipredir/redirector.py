@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The Redirector handle, and what the library says about the namespace."""
+import asyncio
 import ctypes
 import errno
 import weakref
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Type, TypeVar, Union
+from typing import (Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Type, TypeVar,
+                    Union)
 
 from . import _lib
 from ._lib import lib
@@ -14,6 +16,7 @@ from .receiver import Receiver
 
 LAYER_BITS = {name: bit for bit, name in LAYER_NAMES.items()}
 WAKE_EVERY = 0.1  # seconds: a receive with a timeout serves the verdict deadline this often
+SEND_RETRY_FIRST, SEND_RETRY_MAX = 0.001, 0.05  # seconds: send_async() finding no room waits
 
 
 class Stats(NamedTuple):
@@ -298,11 +301,26 @@ class Redirector(Receiver[Packet]):
         right, see checksum_fill): "out" leaves through the stack as if this
         host sent it, "in" arrives at the local stack as if received from the
         network. Injected packets are never captured by any redirector.
-        Raises Error (EINVAL for a malformed packet, with the reason)."""
-        if direction not in ("in", "out"):
-            raise ValueError("direction %r: use in or out" % direction)
-        packet = bytes(data.raw if isinstance(data, Packet) else data)
-        check(lib.ipr_send(self._live(), packet, len(packet), LAYER_BITS[direction]))
+        Raises Error (EINVAL for a malformed packet, with the reason). Outbound
+        it waits while the raw socket's send buffer is full (packets injected
+        faster than a device sends them)."""
+        self._send(_injection(data, direction), 0)
+
+    async def send_async(self, data: Union[Buffer, Packet], direction: str = "out") -> None:
+        """send() for a coroutine: where send() would wait for room in the raw
+        socket's send buffer, this lets the event loop run and tries again, after
+        1 ms, then twice as long each time up to 50 ms (the socket is the library's
+        own: there is no descriptor to wait on). Raises Error as send()."""
+        packet, pause = _injection(data, direction), SEND_RETRY_FIRST
+        while not self._send(packet, _lib.SEND_NONBLOCK):
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, SEND_RETRY_MAX)
+
+    def _send(self, injection: Tuple[bytes, int], flags: int) -> bool:
+        """One ipr_send(); False if SEND_NONBLOCK found the send buffer full."""
+        packet, layer = injection
+        rc = lib.ipr_send(self._live(), packet, len(packet), layer | flags)
+        return rc != -errno.EAGAIN and check(rc) == 0
 
     def stats(self) -> Stats:
         """The handle's counters as a Stats tuple."""
@@ -320,6 +338,13 @@ class Redirector(Receiver[Packet]):
         info = _lib.Info()
         check(lib.ipr_get_info(self._live(), ctypes.byref(info)))
         return _as_tuple(Info, info)
+
+
+def _injection(data: Union[Buffer, Packet], direction: str) -> Tuple[bytes, int]:
+    """The bytes and IPR_LAYER_* of what send() injects."""
+    if direction not in ("in", "out"):
+        raise ValueError("direction %r: use in or out" % direction)
+    return bytes(data.raw if isinstance(data, Packet) else data), LAYER_BITS[direction]
 
 
 def list_redirectors() -> List[RedirectorInfo]:

@@ -10,10 +10,11 @@ import errno
 import os
 import select
 import socket
+import subprocess
 import time
 
 import ipredir
-from support import WAIT, AsyncNetnsCase
+from support import IF_A, WAIT, AsyncNetnsCase, udp_packet
 
 TCP_BYTES = 2 * 1024 * 1024
 ECHO_REQUEST = "icmp[icmptype] == icmp-echo"
@@ -135,6 +136,37 @@ class Async(AsyncNetnsCase):
             r.flush()
             self.assertEqual(self.output_of(recv).splitlines(),
                              ["got " + p.decode() for p in payloads])
+
+    async def test_send_async_lets_the_loop_run(self):
+        """Injections faster than a shaped device sends them: where send() would wait
+        for room in the raw socket's buffer, send_async() lets other coroutines run,
+        and every packet arrives."""
+        self.shape(IF_A, "tbf", "rate", "200kbit", "burst", "4kb", "limit", "8mb")
+        ticks, count = [0], 600  # small packets: the socket's buffer fills after about 250
+
+        async def tick():
+            while True:
+                await asyncio.sleep(0)
+                ticks[0] += 1
+        async with ipredir.Redirector("udp port 9", layers="out") as r:
+            recv = self.peer("udp-recv", "7023")
+            ticker = asyncio.create_task(tick())
+            await asyncio.sleep(0)
+            before = ticks[0]
+            for i in range(count):
+                await r.send_async(ipredir.checksum_fill(udp_packet(
+                    self.addr("A", 4), self.addr("B", 4), 4000, 7023, b"%04d" % i)))
+            during = ticks[0] - before
+            await self.stopped(ticker)
+        self.udp_to_peer(4, 7023, [])
+        self.assertEqual(self.output_of(recv).count("got "), count, "injected packets lost")
+        self.assertGreater(during, 0, "send_async held the loop while the buffer was full")
+
+    def shape(self, dev, *qdisc):
+        """Put qdisc on dev as its root until the case ends."""
+        subprocess.run(["tc", "qdisc", "add", "dev", dev, "root"] + list(qdisc), check=True)
+        self.addCleanup(lambda: subprocess.run(["tc", "qdisc", "del", "dev", dev, "root"],
+                                               check=True))
 
     async def test_two_coroutines_share_a_handle(self):
         taken = {"one": 0, "two": 0}
