@@ -9,7 +9,8 @@
 # block_rule() refuses connects with EPERM until the handle closes (the rule's
 # tests themselves are checked without root); under asyncio a TCP transfer
 # passes through async for, a cancelled receive or a loop left early loses no
-# packet, coroutines share a handle, and Events runs beside a redirector. Then
+# packet, coroutines share a handle, send_async lets the loop run while the
+# injection socket is full, and Events runs beside a redirector. Then
 # the examples, run in B: portblock.py drops a UDP port and lets another pass;
 # passthru.py and async_passthru.py let pings through and count them.
 #
