@@ -15,7 +15,6 @@ from .process import Process
 from .receiver import Receiver
 
 LAYER_BITS = {name: bit for bit, name in LAYER_NAMES.items()}
-WAKE_EVERY = 0.1  # seconds: a receive with a timeout serves the verdict deadline this often
 SEND_RETRY_FIRST, SEND_RETRY_MAX = 0.001, 0.05  # seconds: send_async() finding no room waits
 
 
@@ -129,7 +128,7 @@ class Redirector(Receiver[Packet]):
     coroutines of one event loop (async with, async for, recv_async).
     """
     MAX_BATCH = _lib.BATCH_MAX
-    WAKE_EVERY = WAKE_EVERY
+    WAKE_EVERY = 0.1  # seconds: a waiting receive serves the verdict deadline this often
 
     def __init__(self, filter: Optional[str] = None, layers: Layers = ("in", "out"),
                  priority: int = 0, queue: Optional[int] = None, snaplen: Optional[int] = None,
