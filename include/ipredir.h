@@ -418,6 +418,10 @@ int ipr_process_cgroup(uint32_t pid, char *buf, size_t size);
 /* ------------------------------------------------------------------------ */
 /* Injecting packets that were never received                               */
 
+enum ipr_send_flags {
+	IPR_SEND_NONBLOCK = 1u << 8, /* or'ed into ipr_send()'s direction: -EAGAIN, not waiting */
+};
+
 /*
  * Inject one whole IP packet (IPv4 or IPv6, checksums already correct).
  * IPR_LAYER_OUT: it leaves through the stack as if this host sent it, routed
@@ -428,6 +432,9 @@ int ipr_process_cgroup(uint32_t pid, char *buf, size_t size);
  * again and cannot loop between redirectors. Returns 0; -EINVAL for a
  * malformed packet (too short, bad version, header length or total length),
  * -EMSGSIZE if larger than the route or device allows, other -errno.
+ * Outbound, a send waits while the raw socket's send buffer is full (packets
+ * injected faster than a device sends them); with IPR_SEND_NONBLOCK in
+ * direction it returns -EAGAIN instead, leaving ipr_last_error() as it was.
  * With pkt NULL and len 0 nothing is sent: the direction's raw sockets (OUT,
  * needs CAP_NET_RAW) or tun device (IN, needs CAP_NET_ADMIN) are opened now,
  * so a program can go on injecting after dropping its privileges.

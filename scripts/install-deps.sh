@@ -7,7 +7,7 @@ PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libpcap-dev
 libbpf-dev bpftool
 iproute2 nftables iputils-ping iperf3 python3 procps tcpdump util-linux curl
 libnetfilter-queue-dev iptables gnuplot-nox clang libclang-rt-14-dev valgrind
-dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck prometheus tshark
+dpkg-dev debhelper man-db groff-base bash-completion systemd shellcheck mypy prometheus tshark
 wireshark-common"
 
 is_installed() {

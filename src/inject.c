@@ -235,7 +235,7 @@ static int send_error(int err, size_t len, const struct sockaddr_storage *dst, s
 	return ipr_fail(err, "sending the packet to %s: %s", addr, strerror(-err));
 }
 
-static int send_out(struct ipr_inject *in, const uint8_t *pkt, size_t len)
+static int send_out(struct ipr_inject *in, const uint8_t *pkt, size_t len, int msg_flags)
 {
 	struct sockaddr_storage dst;
 	socklen_t dst_len = destination(pkt, &dst);
@@ -243,9 +243,11 @@ static int send_out(struct ipr_inject *in, const uint8_t *pkt, size_t len)
 
 	if (fd < 0)
 		return fd;
-	if (sendto(fd, pkt, len, 0, (const struct sockaddr *)&dst, dst_len) < 0)
-		return send_error(-errno, len, &dst, dst_len);
-	return 0;
+	if (sendto(fd, pkt, len, msg_flags, (const struct sockaddr *)&dst, dst_len) >= 0)
+		return 0;
+	if (errno == EAGAIN && (msg_flags & MSG_DONTWAIT))
+		return -EAGAIN; /* no failure: the caller waits and tries again */
+	return send_error(-errno, len, &dst, dst_len);
 }
 
 /* ---- inbound: the tun device ---- */
@@ -460,8 +462,11 @@ static int prepare(struct ipr_inject *in, unsigned int direction)
 
 int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned int direction)
 {
+	/* a tun device takes every write at once: only the raw sockets can wait */
+	int msg_flags = direction & IPR_SEND_NONBLOCK ? MSG_DONTWAIT : 0;
 	int err;
 
+	direction &= ~(unsigned int)IPR_SEND_NONBLOCK;
 	if (direction != IPR_LAYER_OUT && direction != IPR_LAYER_IN)
 		return ipr_fail(-EINVAL, "direction %u: inject with IPR_LAYER_OUT or "
 				"IPR_LAYER_IN", direction);
@@ -470,7 +475,8 @@ int ipr_inject_send(struct ipr_inject *in, const void *pkt, size_t len, unsigned
 	err = ipr_inject_check(pkt, len);
 	if (err)
 		return err;
-	return direction == IPR_LAYER_OUT ? send_out(in, pkt, len) : send_in(in, pkt, len);
+	return direction == IPR_LAYER_OUT ? send_out(in, pkt, len, msg_flags) :
+					    send_in(in, pkt, len);
 }
 
 IPR_EXPORT int ipr_send(struct ipr_handle *h, const void *pkt, size_t len,

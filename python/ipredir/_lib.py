@@ -8,6 +8,7 @@ sizes and compares them, so a header change cannot silently break the binding.
 import ctypes
 import ctypes.util
 import os
+from typing import List, TypeAlias
 
 # enum ipr_layer
 LAYER_IN = 1 << 0
@@ -62,8 +63,9 @@ CALL_TESTS = 64
 CALL_MATCH = 0xFFFE
 CALL_NO_MATCH = 0xFFFF
 
-# enum ipr_recv_flags, enum ipr_verdict, enum ipr_log_level
+# enum ipr_recv_flags, enum ipr_send_flags, enum ipr_verdict, enum ipr_log_level
 RECV_NONBLOCK = 1 << 0
+SEND_NONBLOCK = 1 << 8
 ACCEPT = 1
 DROP = 0
 LOG_ERROR = 0
@@ -90,7 +92,7 @@ C_CONSTANTS = (
     "CALL_LOCAL_ADDR", "CALL_LOCAL_PORT", "CALL_REMOTE_ADDR", "CALL_REMOTE_PORT",
     "CALL_LOOPBACK", "CMP_EQ", "CMP_NE", "CMP_LT", "CMP_LE", "CMP_GT", "CMP_GE", "CALL_TESTS",
     "CALL_MATCH", "CALL_NO_MATCH",
-    "RECV_NONBLOCK", "ACCEPT", "DROP", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
+    "RECV_NONBLOCK", "SEND_NONBLOCK", "ACCEPT", "DROP", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
     "SNAPLEN_MAX", "PRIORITY_MAX", "ADDR_STRLEN",
 )
 
@@ -193,7 +195,7 @@ C_STRUCTS = {
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, cstr, ptr)
 
-handle = ptr
+handle: TypeAlias = ctypes.c_void_p  # struct ipr_handle *, struct ipr_events *
 P = ctypes.POINTER
 size_t = ctypes.c_size_t
 cint = ctypes.c_int
@@ -241,7 +243,7 @@ REPO_LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
                         "libipredir.so.0")
 
 
-def candidates():
+def candidates() -> List[str]:
     """Where the library is looked for, in order: $IPREDIR_LIB, the repository's
     build tree, then the system (ctypes.util.find_library, libipredir.so.0)."""
     if os.environ.get("IPREDIR_LIB"):
@@ -250,7 +252,7 @@ def candidates():
     return found + [ctypes.util.find_library("ipredir") or "libipredir.so.0"]
 
 
-def load():
+def load() -> ctypes.CDLL:
     """Load libipredir and give every function used its prototype."""
     tried = []
     for path in candidates():

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """ipredir.Error and the one place that turns a -errno return into it."""
 import os
+from typing import Optional
 
 from ._lib import lib
 
@@ -13,16 +14,17 @@ class Error(OSError):
     packet helpers, which keep no message, one that names what was wrong).
     """
 
-    def __init__(self, errno, message=None):
+    def __init__(self, errno: int, message: Optional[str] = None) -> None:
         super().__init__(errno, message or os.strerror(errno))
 
 
-def last_error():
+def last_error() -> str:
     """ipr_last_error(): why the last failed call of this thread failed."""
-    return lib.ipr_last_error().decode(errors="replace")
+    text: bytes = lib.ipr_last_error()
+    return text.decode(errors="replace")
 
 
-def check(rc, message=None):
+def check(rc: int, message: Optional[str] = None) -> int:
     """Return rc if it is not negative; else raise Error(-rc) with message, or
     with the library's last error when no message is given."""
     if rc >= 0:

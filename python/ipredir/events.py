@@ -4,15 +4,14 @@ that refuse binds and connects (ipr_events_block)."""
 import ctypes
 import errno
 import ipaddress
-import select
-import time
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from ._lib import lib
 from .errors import Error, check
 from .packet import PROTOCOL_NAMES, _format
 from .process import Process
+from .receiver import Receiver
 
 KIND_NAMES = {
     _lib.EVENT_FLOW_ESTABLISHED: "established", _lib.EVENT_FLOW_DELETED: "deleted",
@@ -69,7 +68,7 @@ class Event(NamedTuple):
                    bool(raw.blocked))
 
 
-class Events:
+class Events(Receiver[Event]):
     """The flow and socket events of this network namespace, as they happen:
 
         with ipredir.Events(flows=True, sockets=True) as events:
@@ -80,58 +79,59 @@ class Events:
     BPF programs attached at the root of the cgroup v2 hierarchy report them
     until close() (or the end of a with block, or the process dying). Needs
     root; raises Error (EOPNOTSUPP with the reason where the kernel lacks what
-    it needs). One handle serves one thread.
+    it needs). One handle serves one thread, or the coroutines of one event
+    loop (async with, async for, recv_async).
     """
+    MAX_BATCH = BATCH_MAX
 
     def __init__(self, flows: bool = True, sockets: bool = True, batch: int = 64) -> None:
+        super().__init__(batch)
         which = (_lib.EVENTS_FLOW if flows else 0) | (_lib.EVENTS_SOCKET if sockets else 0)
         if not which:
             raise ValueError("Events: ask for flows, sockets or both")
-        handle = _lib.ptr()
-        self._handle = None
-        self.batch = batch
+        handle = _lib.handle()
+        self._handle: Optional[_lib.handle] = None
         check(lib.ipr_events_open(which, ctypes.byref(handle)))
         self._handle = handle
         self._room = (_lib.RawEvent * BATCH_MAX)()
-        self._rule = None  # the tests the programs read: kept alive with the handle
-
-    def __enter__(self) -> "Events":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        # the tests the programs read: kept alive with the handle
+        self._rule: Optional["ctypes.Array[_lib.CallTest]"] = None
 
     def __del__(self) -> None:
         self.close()
 
-    def __iter__(self) -> Iterator[Event]:
-        """Events, forever, received self.batch at a time."""
-        while True:
-            yield from self.recv(self.batch)
-
-    def _live(self):
+    def _live(self) -> _lib.handle:
         if self._handle is None:
             raise Error(errno.EBADF, "the events handle is closed")
         return self._handle
 
     def close(self) -> None:
-        """Stop the events and lift the handle's rule (block())."""
+        """Stop the events and lift the handle's rule (block()). Coroutines waiting
+        in it wake up: recv_async() raises Error, async for ends."""
         handle, self._handle = getattr(self, "_handle", None), None
         if handle is not None:
+            self._forget()
             lib.ipr_events_close(handle)
 
     @property
     def closed(self) -> bool:
+        """True once close() ran (or the with block ended)."""
         return self._handle is None
 
     def fileno(self) -> int:
         """A descriptor that polls readable when events wait (do not read it)."""
-        return lib.ipr_events_fd(self._live())
+        return int(lib.ipr_events_fd(self._live()))
 
     @property
     def lost(self) -> int:
         """Events lost because the program fell behind."""
-        return lib.ipr_events_lost(self._live())
+        return int(lib.ipr_events_lost(self._live()))
+
+    def _prepare(self, n: int) -> None:
+        self._live()
+
+    def _item(self, i: int) -> Event:
+        return Event.from_raw(self._room[i])
 
     def _receive(self, n: int, flags: int) -> int:
         while True:
@@ -142,24 +142,15 @@ class Events:
 
     def recv(self, n: int = 64, timeout: Optional[float] = None) -> List[Event]:
         """Up to n events, waiting for the first at most timeout seconds if given
-        (then an empty list; 0 does not wait). Raises Error on failure."""
-        n = max(1, min(int(n), BATCH_MAX))
-        if timeout is None:
-            count = self._receive(n, 0)
-        else:
-            count = self._receive_within(n, timeout)
-        return [Event.from_raw(self._room[i]) for i in range(count)]
+        (then an empty list; 0 does not wait); those an iteration received and did
+        not yield come first. Raises Error on failure."""
+        return self._recv(n, timeout)
 
-    def _receive_within(self, n: int, timeout: float) -> int:
-        end = time.monotonic() + timeout
-        poll = select.poll()
-        poll.register(self.fileno(), select.POLLIN)
-        while True:
-            count = self._receive(n, _lib.RECV_NONBLOCK)
-            left = end - time.monotonic()
-            if count or left <= 0:
-                return count
-            poll.poll(left * 1000)
+    async def recv_async(self, n: int = 64) -> List[Event]:
+        """recv() for a coroutine: waits for the first event without blocking the
+        event loop (the loop watches fileno()). Cancelling it loses no event.
+        Raises Error on failure, EBADF when the handle is closed while it waits."""
+        return await self._recv_async(n)
 
     def block(self, tests: Sequence[_lib.CallTest]) -> None:
         """From now on refuse (EPERM in the calling program) every bind and connect
@@ -221,7 +212,7 @@ def block_rule(connect: Iterable[Destination] = (), bind: Iterable[int] = (),
     the calls of that process (IDs of the initial pid namespace). Raises
     ValueError for a bad address and when the kernel's 64 tests do not suffice."""
     items = [_connect_tests(d) for d in connect] + [_bind_tests(p) for p in bind]
-    tests = []
+    tests: List[_lib.CallTest] = []
     if pid and items:
         _append(tests, _lib.CALL_PID, _lib.CMP_EQ, pid, _lib.CALL_NO_MATCH)
     for i, item in enumerate(items):

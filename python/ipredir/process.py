@@ -11,9 +11,11 @@ from ._lib import lib
 from .errors import Error
 
 PATH_MAX = 4096
+# ipr_process_exe and ipr_process_cgroup: (pid, buffer, size) -> 0 or -errno
+PathCall = Callable[[int, "ctypes.Array[ctypes.c_char]", int], int]
 
 
-def _read_path(call: Callable[[int, ctypes.Array, int], int], pid: int) -> Optional[str]:
+def _read_path(call: PathCall, pid: int) -> Optional[str]:
     """call(pid, buf, size) into a string; None when the process is gone."""
     buf = ctypes.create_string_buffer(PATH_MAX)
     rc = call(pid, buf, len(buf))

@@ -1,47 +1,82 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The Redirector handle, and what the library says about the namespace."""
-import collections
+import asyncio
 import ctypes
 import errno
-import select
-import time
 import weakref
-from typing import Optional
+from typing import (Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Type, TypeVar,
+                    Union)
 
 from . import _lib
 from ._lib import lib
 from .errors import Error, check
-from .packet import LAYER_NAMES, Packet
+from .packet import LAYER_NAMES, Buffer, Packet
 from .process import Process
+from .receiver import Receiver
 
 LAYER_BITS = {name: bit for bit, name in LAYER_NAMES.items()}
-POLL_SLICE = 0.1  # seconds: a receive with a timeout serves the verdict deadline this often
+SEND_RETRY_FIRST, SEND_RETRY_MAX = 0.001, 0.05  # seconds: send_async() finding no room waits
 
 
-def _fields(struct):
-    return [name for name, _ in struct._fields_]
+class Stats(NamedTuple):
+    """Counters of a handle (struct ipr_stats): received, accepted, modified, ..."""
+    received: int
+    accepted: int
+    modified: int
+    dropped: int
+    filtered: int
+    bytes: int
+    failopen: int
+    queue_dropped: int
+    user_dropped: int
+    waiting: int
+    verdict_errors: int
+    expired: int
+    bypassed: int
 
 
-Stats = collections.namedtuple("Stats", _fields(_lib.Stats))
-Stats.__doc__ = "Counters of a handle (struct ipr_stats): received, accepted, modified, ..."
-Info = collections.namedtuple("Info", _fields(_lib.Info))
-Info.__doc__ = "How a handle was installed (struct ipr_info): table, queue, snaplen, ..."
-RedirectorInfo = collections.namedtuple("RedirectorInfo", _fields(_lib.RedirectorEntry))
-RedirectorInfo.__doc__ = "One redirector of this namespace (struct ipr_redirector)."
+class Info(NamedTuple):
+    """How a handle was installed (struct ipr_info): table, queue, snaplen, ..."""
+    table: str
+    queue: int
+    snaplen: int
+    queue_kind: str
+    filter_kind: str
+    filter_insns: int
+    kernel_insns: int
 
 
-def _as_tuple(cls, struct):
-    """A namedtuple of a C struct's fields, C strings decoded."""
-    def value(v):
+class RedirectorInfo(NamedTuple):
+    """One redirector of this namespace (struct ipr_redirector)."""
+    table: str
+    pid: int
+    layers: str
+    queue: int
+    queues: int
+    monitor: int
+    owned: int
+    filter: str
+
+
+# The C structs these mirror, field for field (python/tests/test_layout.py checks the names).
+TupleT = TypeVar("TupleT", Stats, Info, RedirectorInfo)
+TUPLE_STRUCTS: Dict[Type[Union[Stats, Info, RedirectorInfo]], Type[ctypes.Structure]] = {
+    Stats: _lib.Stats, Info: _lib.Info, RedirectorInfo: _lib.RedirectorEntry}
+Layers = Union[int, str, Iterable[str]]
+
+
+def _as_tuple(cls: Type[TupleT], struct: ctypes.Structure) -> TupleT:
+    """A tuple of a C struct's fields, C strings decoded."""
+    def value(v: Any) -> Any:
         return v.decode(errors="replace") if isinstance(v, bytes) else v
     return cls(*(value(getattr(struct, name)) for name in cls._fields))
 
 
-def _encode(text):
+def _encode(text: Optional[str]) -> Optional[bytes]:
     return None if text is None else str(text).encode()
 
 
-def layer_mask(layers):
+def layer_mask(layers: Layers) -> int:
     """The IPR_LAYER_* mask of "in", "out", "forward": a name, a comma-separated
     string, an iterable of names, or a mask already."""
     if isinstance(layers, int):
@@ -56,7 +91,7 @@ def layer_mask(layers):
     return mask
 
 
-class Redirector:
+class Redirector(Receiver[Packet]):
     """An installed redirector: the kernel holds every matching packet until a
     verdict is given.
 
@@ -89,15 +124,22 @@ class Redirector:
     reason for a bad filter or option, EPERM without privilege). Every received
     packet needs exactly one verdict (accept or drop). Packets still undecided
     when the handle closes (close(), the end of a with block, or the process
-    dying) are accepted by the library. One handle serves one thread.
+    dying) are accepted by the library. One handle serves one thread, or the
+    coroutines of one event loop (async with, async for, recv_async).
     """
+    MAX_BATCH = _lib.BATCH_MAX
+    WAKE_EVERY = 0.1  # seconds: a waiting receive serves the verdict deadline this often
 
-    def __init__(self, filter=None, layers=("in", "out"), priority=0, queue=None,
-                 snaplen=None, fail_closed=False, monitor=False, interface=None,
-                 in_interface=None, out_interface=None, queue_maxlen=None, no_gso=False,
-                 user_filter=False, cgroup=None, bypass=False, deadline_ms=None, batch=64,
+    def __init__(self, filter: Optional[str] = None, layers: Layers = ("in", "out"),
+                 priority: int = 0, queue: Optional[int] = None, snaplen: Optional[int] = None,
+                 fail_closed: bool = False, monitor: bool = False,
+                 interface: Optional[str] = None, in_interface: Optional[str] = None,
+                 out_interface: Optional[str] = None, queue_maxlen: Optional[int] = None,
+                 no_gso: bool = False, user_filter: bool = False, cgroup: Optional[str] = None,
+                 bypass: bool = False, deadline_ms: Optional[int] = None, batch: int = 64,
                  process: bool = False, pid: Optional[int] = None, comm: Optional[str] = None,
-                 exe: Optional[str] = None):
+                 exe: Optional[str] = None) -> None:
+        super().__init__(batch)
         flags = ((_lib.OPEN_FAIL_CLOSED if fail_closed else 0) |
                  (_lib.OPEN_PROCESS if process else 0) |
                  (_lib.OPEN_MONITOR if monitor else 0) |
@@ -112,64 +154,57 @@ class Redirector:
             cgroup=_encode(cgroup), deadline_ms=deadline_ms or 0, pid=pid or 0,
             comm=_encode(comm), exe=_encode(exe))
         handle = _lib.handle()
-        self._handle = None
-        self._keep = []  # new packet bytes of verdicts not yet sent: they must stay alive
-        self._lent = []  # weak references to packets whose bytes are in the receive buffer
+        self._handle: Optional[_lib.handle] = None
+        self._keep: List[bytes] = []  # new bytes of verdicts not yet sent: they must live
+        # weak references to packets whose bytes are in the receive buffer
+        self._lent: List["weakref.ref[Packet]"] = []
         self._slots = 0
-        self.batch = batch
         check(lib.ipr_open(ctypes.byref(opts), ctypes.byref(handle)))
         self._handle = handle
-        self._slot_size = lib.ipr_slot_size(handle)
-        self._poll = select.poll()
-        self._poll.register(lib.ipr_fd(handle), select.POLLIN)
+        self._slot_size: int = lib.ipr_slot_size(handle)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
+    def __del__(self) -> None:
         if getattr(self, "_handle", None) is not None:
             lib.ipr_close(self._handle)
 
-    def __iter__(self):
-        """Packets, forever, received self.batch at a time."""
-        while True:
-            yield from self.recv(self.batch)
-
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once close() ran (or the with block ended)."""
         return self._handle is None
 
-    def _live(self):
+    def _live(self) -> _lib.handle:
         if self._handle is None:
             raise Error(errno.EBADF, "the redirector is closed")
         return self._handle
 
-    def close(self):
+    def close(self) -> None:
         """Remove the rules, accept every packet still held, release the handle.
+        Coroutines waiting in it wake up: recv_async() raises Error, async for ends.
         Raises Error if a final verdict could not be delivered (closed anyway)."""
         if self._handle is None:
             return
+        self._forget()
         handle, self._handle = self._handle, None
         rc = lib.ipr_close(handle)  # sends the last verdicts, whose bytes are in _keep
         self._keep.clear()
         check(rc)
 
-    def fileno(self):
+    def fileno(self) -> int:
         """A descriptor that polls readable when packets wait (do not read it)."""
-        return lib.ipr_fd(self._live())
+        return int(lib.ipr_fd(self._live()))
 
-    def _room_for(self, n):
+    def _room_for(self, n: int) -> None:
         if n > self._slots:
             self._buf = ctypes.create_string_buffer(n * self._slot_size)
             self._view = memoryview(self._buf).cast("B")
             self._pkts = (_lib.RawPacket * n)()
             self._slots = n
 
-    def _reclaim(self):
+    def _prepare(self, n: int) -> None:
+        self._live()
+        self._room_for(n)
+
+    def _reclaim(self) -> None:
         """Packets of the last receive still in use get their own bytes before
         the buffer is reused; the others (most) were never copied."""
         for ref in self._lent:
@@ -178,7 +213,7 @@ class Redirector:
                 pkt.own_bytes()
         self._lent = []
 
-    def _receive(self, n, flags):
+    def _receive(self, n: int, flags: int) -> int:
         """One ipr_recv_batch() call, retried after a signal; 0 for -EAGAIN."""
         self._reclaim()
         while True:
@@ -189,16 +224,7 @@ class Redirector:
                 break
         return 0 if rc == -errno.EAGAIN else check(rc)
 
-    def _receive_within(self, n, timeout):
-        end = time.monotonic() + timeout
-        while True:
-            count = self._receive(n, _lib.RECV_NONBLOCK)  # also serves the verdict deadline
-            left = end - time.monotonic()
-            if count or left <= 0:
-                return count
-            self._poll.poll(min(left, POLL_SLICE) * 1000)
-
-    def _process_of(self, i):
+    def _process_of(self, i: int) -> Optional[Process]:
         """The Process of received packet i (its bytes still in the buffer), or None."""
         if not self._pkts[i].flags & _lib.PKT_HAS_PROCESS:
             return None
@@ -208,7 +234,7 @@ class Redirector:
             return None
         return Process.from_raw(raw)
 
-    def _packet(self, i):
+    def _item(self, i: int) -> Packet:
         meta = _lib.RawPacket.from_buffer_copy(self._pkts[i])
         start = meta.data - ctypes.addressof(self._buf)
         meta.data = None  # the receive buffer is the view's to hold
@@ -216,23 +242,23 @@ class Redirector:
         self._lent.append(weakref.ref(pkt))
         return pkt
 
-    def recv(self, n=1, timeout=None):
+    def recv(self, n: int = 1, timeout: Optional[float] = None) -> List[Packet]:
         """Receive up to n packets (at most 1024) as a list of Packet objects.
 
         Waits for the first packet, at most timeout seconds if given (then an
-        empty list); timeout=0 does not wait. Verdicts given so far are sent
-        first. Raises Error on failure.
+        empty list); timeout=0 does not wait. Packets an iteration received and
+        did not yield come first. Verdicts given so far are sent first. Raises
+        Error on failure.
         """
-        self._live()
-        n = max(1, min(int(n), _lib.BATCH_MAX))
-        self._room_for(n)
-        if timeout is None:
-            count = self._receive(n, 0)
-        else:
-            count = self._receive_within(n, timeout)
-        return [self._packet(i) for i in range(count)]
+        return self._recv(n, timeout)
 
-    def accept(self, packet, recalculate_checksums=True):
+    async def recv_async(self, n: int = 1) -> List[Packet]:
+        """recv() for a coroutine: waits for the first packet without blocking the
+        event loop (the loop watches fileno()). Cancelling it loses no packet.
+        Raises Error on failure, EBADF when the handle is closed while it waits."""
+        return await self._recv_async(n)
+
+    def accept(self, packet: Packet, recalculate_checksums: bool = True) -> None:
         """Let packet go on: with its new bytes if it was changed (checksums
         recomputed first unless recalculate_checksums is False), else as it was.
         Verdicts are queued and sent together by the next receive, flush() or
@@ -248,7 +274,7 @@ class Redirector:
         check(lib.ipr_accept_modified(handle, ctypes.byref(packet.meta), data, len(data)))
         self._keep.append(data)
 
-    def accept_bypass(self, packet):
+    def accept_bypass(self, packet: Packet) -> None:
         """Accept packet unchanged and offload the rest of its flow (both
         directions) to the kernel: later packets of the connection no longer
         reach this handle (a few already queued still do). Needs
@@ -259,30 +285,43 @@ class Redirector:
                         "new bytes" % packet.id)
         check(lib.ipr_accept_bypass(self._live(), ctypes.byref(packet.meta)))
 
-    def drop(self, packet):
+    def drop(self, packet: Packet) -> None:
         """Discard packet. Raises Error as accept()."""
         check(lib.ipr_drop(self._live(), ctypes.byref(packet.meta)))
 
-    def flush(self):
+    def flush(self) -> None:
         """Send the verdicts given so far now (a receive also sends them)."""
         rc = lib.ipr_flush(self._live())
         self._keep.clear()
         check(rc)
 
-    def send(self, data, direction="out"):
+    def send(self, data: Union[Buffer, Packet], direction: str = "out") -> None:
         """Inject a whole IP packet (bytes-like or a Packet; checksums must be
         right, see checksum_fill): "out" leaves through the stack as if this
         host sent it, "in" arrives at the local stack as if received from the
         network. Injected packets are never captured by any redirector.
-        Raises Error (EINVAL for a malformed packet, with the reason)."""
-        if isinstance(data, Packet):
-            data = data.raw
-        if direction not in ("in", "out"):
-            raise ValueError("direction %r: use in or out" % direction)
-        data = bytes(data)
-        check(lib.ipr_send(self._live(), data, len(data), LAYER_BITS[direction]))
+        Raises Error (EINVAL for a malformed packet, with the reason). Outbound
+        it waits while the raw socket's send buffer is full (packets injected
+        faster than a device sends them)."""
+        self._send(_injection(data, direction), 0)
 
-    def stats(self):
+    async def send_async(self, data: Union[Buffer, Packet], direction: str = "out") -> None:
+        """send() for a coroutine: where send() would wait for room in the raw
+        socket's send buffer, this lets the event loop run and tries again, after
+        1 ms, then twice as long each time up to 50 ms (the socket is the library's
+        own: there is no descriptor to wait on). Raises Error as send()."""
+        packet, pause = _injection(data, direction), SEND_RETRY_FIRST
+        while not self._send(packet, _lib.SEND_NONBLOCK):
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, SEND_RETRY_MAX)
+
+    def _send(self, injection: Tuple[bytes, int], flags: int) -> bool:
+        """One ipr_send(); False if SEND_NONBLOCK found the send buffer full."""
+        packet, layer = injection
+        rc = lib.ipr_send(self._live(), packet, len(packet), layer | flags)
+        return rc != -errno.EAGAIN and check(rc) == 0
+
+    def stats(self) -> Stats:
         """The handle's counters as a Stats tuple."""
         st = _lib.Stats()
         check(lib.ipr_get_stats(self._live(), ctypes.byref(st), ctypes.sizeof(st)))
@@ -290,17 +329,24 @@ class Redirector:
 
     def process_limits(self) -> Optional[str]:
         """Why process lookups are limited here (one line), or None when they are not."""
-        text = lib.ipr_process_limits(self._live())
+        text: Optional[bytes] = lib.ipr_process_limits(self._live())
         return None if text is None else text.decode(errors="replace")
 
-    def info(self):
+    def info(self) -> Info:
         """How the handle was installed, as an Info tuple (table, queue, ...)."""
         info = _lib.Info()
         check(lib.ipr_get_info(self._live(), ctypes.byref(info)))
         return _as_tuple(Info, info)
 
 
-def list_redirectors():
+def _injection(data: Union[Buffer, Packet], direction: str) -> Tuple[bytes, int]:
+    """The bytes and IPR_LAYER_* of what send() injects."""
+    if direction not in ("in", "out"):
+        raise ValueError("direction %r: use in or out" % direction)
+    return bytes(data.raw if isinstance(data, Packet) else data), LAYER_BITS[direction]
+
+
+def list_redirectors() -> List[RedirectorInfo]:
     """The redirectors installed in this network namespace (RedirectorInfo
     tuples). Raises Error (EPERM without CAP_NET_ADMIN)."""
     room = 16

@@ -53,7 +53,7 @@ class LineResult(unittest.TestResult):
         self.say("SKIP: %s (%s)" % (self.name(test), reason))
 
     def report_problem(self, test, err):
-        text = self._exc_info_to_string(err, test)
+        text = self._exc_info_to_string(err, test)  # type: ignore[attr-defined]  # not in typeshed
         first = (str(err[1]).strip().splitlines() or [""])[0]
         self.say("FAIL: %s (%s: %s)" % (self.name(test), err[0].__name__, first))
         for line in text.rstrip().splitlines():

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """What the binding's tests share: canned packets, the namespaces that
 tests/netns/test_python.sh made, and the traffic ends of tests/netns/nettool.py."""
+import asyncio
 import ipaddress
 import os
 import select
@@ -130,6 +131,15 @@ class NetnsCase(unittest.TestCase):
         """Start count pings from A to B; the process (see output_of)."""
         return self.spawn(["ping", "-n", "-%d" % version, "-c", str(count), "-i", "0.2",
                            "-W", "2", "-s", str(size), self.addr("B", version)])
+
+
+class AsyncNetnsCase(NetnsCase, unittest.IsolatedAsyncioTestCase):
+    """A NetnsCase whose test_* methods may be coroutines, each run in a loop of its own."""
+
+    async def asyncSetUp(self):
+        # The loop runs in debug mode, which reports steps longer than 0.1 s: opening an
+        # Events handle (loading BPF programs) is one, and expected.
+        asyncio.get_running_loop().slow_callback_duration = 1.0
 
 
 def stop(proc):

@@ -11,6 +11,7 @@ import unittest
 
 import ipredir
 from ipredir import _lib
+from ipredir.redirector import TUPLE_STRUCTS
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIELD_MACRO = ('#define FIELD(s, f) printf(#s "." #f " %zu %zu\\n", offsetof(struct s, f), '
@@ -22,7 +23,7 @@ def c_program():
     body = []
     for cname, struct in _lib.C_STRUCTS.items():
         body.append('printf("%s %%zu\\n", sizeof(struct %s));' % (cname, cname))
-        body += ["FIELD(%s, %s);" % (cname, field) for field, _ in struct._fields_]
+        body += ["FIELD(%s, %s);" % (cname, field[0]) for field in struct._fields_]
     body += ['printf("IPR_%s %%lld\\n", (long long)IPR_%s);' % (name, name)
              for name in _lib.C_CONSTANTS]
     body.append('printf("IPR_VERSION_STRING %s\\n", IPR_VERSION_STRING);')
@@ -37,7 +38,8 @@ def python_view():
     for cname, struct in _lib.C_STRUCTS.items():
         lines.append("%s %d" % (cname, ctypes.sizeof(struct)))
         lines += ["%s.%s %d %d" % (cname, field, getattr(struct, field).offset,
-                                   getattr(struct, field).size) for field, _ in struct._fields_]
+                                   getattr(struct, field).size)
+                  for field in (entry[0] for entry in struct._fields_)]
     lines += ["IPR_%s %d" % (name, getattr(_lib, name)) for name in _lib.C_CONSTANTS]
     lines.append("IPR_VERSION_STRING %s" % ipredir.version())
     return lines
@@ -63,6 +65,10 @@ class Layout(unittest.TestCase):
         wrong = ["C: %s, ctypes: %s" % pair for pair in zip(c, py) if pair[0] != pair[1]]
         if wrong:
             self.fail("the binding disagrees with include/ipredir.h: " + "; ".join(wrong))
+
+    def test_tuples_name_the_struct_fields(self):
+        for cls, struct in TUPLE_STRUCTS.items():
+            self.assertEqual(list(cls._fields), [entry[0] for entry in struct._fields_])
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import signal
 import socket
 import struct
 import time
+from typing import List
 
 import ipredir
 from support import IF_A, WAIT, NetnsCase, udp_packet
@@ -284,7 +285,7 @@ class Handle(NetnsCase):
         with ipredir.Redirector("icmp", monitor=True) as r:
             ping = self.ping(4, count=2)
             self.assertIn(" 2 received", self.output_of(ping))  # nobody gave a verdict
-            seen = []
+            seen: List[ipredir.Packet] = []
             while len(seen) < 4:
                 pkts = r.recv(8, timeout=WAIT)
                 self.assertTrue(pkts, "the monitor saw %d of 4 packets" % len(seen))

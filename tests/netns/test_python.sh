@@ -7,15 +7,19 @@
 # sender name its process (pid, comm, exe) and a comm filter takes none of
 # others', Events reports this process's socket calls and flows, and a
 # block_rule() refuses connects with EPERM until the handle closes (the rule's
-# tests themselves are checked without root). Then the examples,
-# run in B: portblock.py drops a UDP port and lets another pass; passthru.py
-# lets pings through and counts them.
+# tests themselves are checked without root); under asyncio a TCP transfer
+# passes through async for, a cancelled receive or a loop left early loses no
+# packet, coroutines share a handle, send_async lets the loop run while the
+# injection socket is full, and Events runs beside a redirector. Then
+# the examples, run in B: portblock.py drops a UDP port and lets another pass;
+# passthru.py and async_passthru.py let pings through and count them.
 #
 #   +------+ veth-a                  veth-b +------+
 #   |  A   |--------------------------------|  B   |
 #   +------+ 10.77.51.1          10.77.51.2 +------+
 #   unittest cases: Redirector,  fd77:51::/64  receivers the cases start;
-#   senders, pings                             portblock.py, passthru.py
+#   senders, pings                             portblock.py, passthru.py,
+#                                              async_passthru.py
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=python
 . "$(dirname "$0")/lib.sh"
@@ -85,15 +89,17 @@ portblock_case() {
 	example_stop portblock '^portblock: 4 dropped$'
 }
 
-# passthru.py in B: pings pass while it holds every packet, and it counts them.
+# passthru_case NAME: NAME.py in B lets pings pass while it holds every packet, and
+# counts them (passthru.py, and async_passthru.py under asyncio).
 passthru_case() {
-	example_start passthru || return
-	check example.passthru.ping4 "IPv4 ping lost" pings "$NS_A" "$B4" 2 || show "$WORK/last.ping"
-	check example.passthru.ping6 "IPv6 ping lost" pings "$NS_A" "$B6" 2 || show "$WORK/last.ping"
-	example_stop passthru '^passthru: ([8-9]|[1-9][0-9]+) packets$'
+	example_start "$1" || return
+	check "example.$1.ping4" "IPv4 ping lost" pings "$NS_A" "$B4" 2 || show "$WORK/last.ping"
+	check "example.$1.ping6" "IPv6 ping lost" pings "$NS_A" "$B6" 2 || show "$WORK/last.ping"
+	example_stop "$1" "^$1: ([8-9]|[1-9][0-9]+) packets$"
 }
 
 unit_cases
 portblock_case
-passthru_case
+passthru_case passthru
+passthru_case async_passthru
 finish

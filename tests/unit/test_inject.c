@@ -209,7 +209,10 @@ static void send_refuses_early(void)
 	CHECK(ipr_inject_send(&in, p, sizeof(ipv4_udp), 0) == -EINVAL);
 	CHECK(ipr_inject_send(&in, p, sizeof(ipv4_udp), IPR_LAYER_FORWARD) == -EINVAL);
 	CHECK(ipr_inject_send(&in, p, sizeof(ipv4_udp), IPR_LAYER_IN | IPR_LAYER_OUT) == -EINVAL);
+	CHECK(ipr_inject_send(&in, p, sizeof(ipv4_udp), IPR_SEND_NONBLOCK) == -EINVAL);
 	CHECK(reason_has("direction"));
+	p[0] = 0x44; /* the flag changes nothing about what is refused */
+	CHECK(ipr_inject_send(&in, p, sizeof(ipv4_udp), IPR_LAYER_OUT | IPR_SEND_NONBLOCK) == -EINVAL);
 	CHECK(in.raw4 == -1 && in.raw6 == -1 && in.tun == -1);
 	ipr_inject_close(&in);
 	CHECK(in.raw4 == -1 && in.raw6 == -1 && in.tun == -1);
