@@ -168,6 +168,7 @@ static void free_handle(struct wd_handle *w)
 {
 	if (!w)
 		return;
+	wd_pollfd_close(w);
 	ipr_close(w->ipr);
 	wd_filter_free(w->filter);
 	wd_reflect_close(w);
@@ -184,6 +185,7 @@ static struct wd_handle *new_handle(WINDIVERT_LAYER layer, INT16 priority, UINT6
 	if (!w)
 		return NULL;
 	pthread_mutex_init(&w->lock, NULL);
+	w->pollfd = w->wake = -1;
 	w->layer = layer;
 	w->priority = priority;
 	w->flags = flags;
@@ -274,6 +276,8 @@ WD_EXPORT BOOL WinDivertShutdown(HANDLE handle, WINDIVERT_SHUTDOWN how)
 		wd_events_shutdown(w);
 	else if (how & WINDIVERT_SHUTDOWN_RECV)
 		err = ipr_shutdown(w->ipr);
+	if (how & WINDIVERT_SHUTDOWN_RECV)
+		wd_wake_pollers(w);
 	return err ? wd_fail(wd_error_of(err)) : wd_ok();
 }
 
