@@ -66,6 +66,7 @@ struct wd_lane {
 struct wd_handle {
 	pthread_mutex_t lock;         /* REFLECT's state; parameters against the lanes */
 	struct ipr_handle *ipr;
+	int ipr_sends_only;           /* ipr holds no queue: SEND_ONLY, or a filter matching nothing */
 	struct wd_lane *lanes;
 	unsigned int nlanes;
 	struct wd_filter *filter;

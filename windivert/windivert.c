@@ -144,6 +144,7 @@ static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char
 
 	o.layers = ipr_layers(w, k);
 	o.flags = ipr_flags(w, o.layers);
+	w->ipr_sends_only = !!(o.flags & IPR_OPEN_SEND_ONLY);
 	o.queues = queues_for(w, o.flags);
 	if (wd_filter_needs_process(w->filter))
 		o.flags |= IPR_OPEN_PROCESS;
@@ -325,8 +326,7 @@ static int apply_param(struct wd_handle *w, WINDIVERT_PARAM param, UINT64 value)
 	err = ipr_set_param(w->ipr, p, v);
 	wd_lanes_unlock(w);
 	/* Copies and send-only handles hold no queue: the value is kept, nothing else. */
-	return err == -EINVAL && (w->flags & (WINDIVERT_FLAG_SNIFF | WINDIVERT_FLAG_SEND_ONLY)) ?
-		       0 : err;
+	return err == -EINVAL && ((w->flags & WINDIVERT_FLAG_SNIFF) || w->ipr_sends_only) ? 0 : err;
 }
 
 WD_EXPORT BOOL WinDivertSetParam(HANDLE handle, WINDIVERT_PARAM param, UINT64 value)

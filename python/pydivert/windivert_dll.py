@@ -12,6 +12,7 @@ import ctypes.util
 import os
 import socket
 import struct
+from errno import EINVAL
 from typing import Any, Optional
 
 u8, u16, u32, u64 = ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64
@@ -27,6 +28,8 @@ ERROR_INSUFFICIENT_BUFFER = 122
 ERROR_NO_DATA = 232
 ERROR_IO_PENDING = 997
 ERROR_HOST_UNREACHABLE = 1232
+PRIORITY_HIGHEST = 30000
+PRIORITY_LOWEST = -PRIORITY_HIGHEST
 
 # What each code means here, and what to do about it.
 ERROR_TEXT = {
@@ -178,10 +181,14 @@ def load() -> ctypes.CDLL:
 lib = load()
 
 
-def error(call: str, code: Optional[int] = None) -> OSError:
+def error(call: str) -> OSError:
     """The OSError for a failed call: errno as libwindivert set it, .winerror the code."""
-    code = int(lib.GetLastError()) if code is None else code
-    err = OSError(ctypes.get_errno() or None, "%s failed: %s (Windows error %d)" % (
+    return error_of(call, int(lib.GetLastError()), ctypes.get_errno())
+
+
+def error_of(call: str, code: int, errno: int = EINVAL) -> OSError:
+    """The OSError for call failing with Windows error code (and errno)."""
+    err = OSError(errno or None, "%s failed: %s (Windows error %d)" % (
         call, ERROR_TEXT.get(code, "error"), code))
     err.winerror = code  # type: ignore[attr-defined]  # as ctypes.WinError() sets it on Windows
     return err
@@ -202,6 +209,8 @@ def c_buffer(data: Any) -> Any:
 
 
 def open_handle(filter: bytes, layer: int, priority: int, flags: int) -> int:
+    if not PRIORITY_LOWEST <= priority <= PRIORITY_HIGHEST:  # INT16 in C: would wrap
+        raise error_of("WinDivertOpen", ERROR_INVALID_PARAMETER)
     handle = lib.WinDivertOpen(filter, layer, priority, flags)
     if not handle or handle == ctypes.c_void_p(-1).value:
         raise error("WinDivertOpen")
