@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import select
 from types import TracebackType
 from typing import Iterable, Optional, Union
 
@@ -114,20 +115,30 @@ class WinDivert:
 
     # ---- packets ----
 
-    def _receive(self, bufsize: int, count: int, flags: int) -> list[Packet]:
+    def _receive(self, bufsize: int, count: int) -> list[Packet]:
+        """Up to count packets that wait now, from one WinDivertRecvEx() call; maybe none."""
         buf = bytearray(bufsize)
         addrs = (dll.WinDivertAddress * count)()
         try:
-            used, got = dll.recv_ex(self._opened(), dll.c_buffer(buf), addrs, flags)
+            used, got = dll.recv_ex(self._opened(), dll.c_buffer(buf), addrs, RecvFlag.NO_BLOCK)
         except OSError as err:
             if getattr(err, "winerror", None) == dll.ERROR_IO_PENDING:
                 return []
             raise
         return split_packets(buf, used, list(addrs)[:got])
 
+    def _take(self, bufsize: int, count: int, flags: int) -> list[Packet]:
+        """_receive(), waiting for the first packet unless flags has RecvFlag.NO_BLOCK. The
+        wait is in select(), so that a signal handler (Ctrl-C) runs while it waits."""
+        while True:
+            packets = self._receive(bufsize, count)
+            if packets or flags & RecvFlag.NO_BLOCK:
+                return packets
+            select.select([self.fileno()], [], [])
+
     def recv(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE) -> Packet:
         """The next packet (or event), waiting for it."""
-        return self._receive(bufsize, 1, RecvFlag.DEFAULT)[0]
+        return self._take(bufsize, 1, RecvFlag.DEFAULT)[0]
 
     def recv_ex(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE,
                 flags: Union[RecvFlag, int] = RecvFlag.DEFAULT,
@@ -136,7 +147,7 @@ class WinDivert:
         when nothing waits. overlapped: accepted only as None (calls complete at once)."""
         if overlapped is not None:
             raise ValueError("overlapped I/O is not supported on Linux: use recv_async()")
-        packets = self._receive(bufsize, 1, flags)
+        packets = self._take(bufsize, 1, flags)
         return packets[0] if packets else None
 
     def recv_batch(self, count: int = BATCH_MAX, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE * 4,
@@ -144,7 +155,7 @@ class WinDivert:
         """Up to count packets (at most 255) from one WinDivertRecvEx() call."""
         if not 1 <= count <= BATCH_MAX:
             raise ValueError("count must be 1 to %d, not %r" % (BATCH_MAX, count))
-        return self._receive(bufsize, count, flags)
+        return self._take(bufsize, count, flags)
 
     def send(self, packet: Packet, recalculate_checksum: bool = True) -> int:
         """Send packet: a received one goes on where it was taken (changed or not), a new
@@ -213,9 +224,9 @@ class WinDivert:
     async def recv_async(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE) -> Packet:
         """recv() for asyncio: waits on the event loop, not in a thread."""
         while True:
-            packet = self.recv_ex(bufsize, RecvFlag.NO_BLOCK)
-            if packet is not None:
-                return packet
+            packets = self._receive(bufsize, 1)
+            if packets:
+                return packets[0]
             await self._readable()
 
     async def send_async(self, packet: Packet, recalculate_checksum: bool = True) -> int:
