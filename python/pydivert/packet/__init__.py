@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from functools import cached_property
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 from .. import windivert_dll as dll
 from ..consts import IPV6_EXT_HEADERS, CalcChecksumsOption, Direction, Event, Layer, Protocol
@@ -21,7 +21,6 @@ __all__ = ["Packet", "Header", "IPHeader", "IPv4Header", "IPv6Header", "TCPHeade
 # The least a header needs to be there at all (protocol: bytes).
 MIN_LEN = {Protocol.TCP: 20, Protocol.UDP: 8, Protocol.ICMP: 4, Protocol.ICMPV6: 4}
 NO_PROTOCOL: tuple[Optional[int], Optional[int]] = (None, None)
-EventData = Union[dll.WinDivertDataFlow, dll.WinDivertDataSocket, dll.WinDivertDataReflect]
 
 
 def ext_header_len(proto: int, raw: memoryview, start: int) -> int:
