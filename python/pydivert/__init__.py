@@ -16,7 +16,9 @@ from .consts import (CalcChecksumsOption, Direction, Event, Flag, Layer, Param, 
 from .packet import Packet
 from .windivert import WinDivert
 
+PyDivert = WinDivert  # the name pydivert 3 also gives it
+
 __version__ = "2.2.0"
 
-__all__ = ["WinDivert", "Packet", "Layer", "Flag", "Param", "CalcChecksumsOption", "Direction",
+__all__ = ["WinDivert", "PyDivert", "Packet", "Layer", "Flag", "Param", "CalcChecksumsOption", "Direction",
            "Protocol", "RecvFlag", "Event", "Shutdown"]

@@ -90,6 +90,7 @@ class PublicNames(unittest.TestCase):
         for name in pydivert.__all__:
             self.assertTrue(hasattr(pydivert, name), name)
         self.assertTrue(pydivert.__version__)
+        self.assertIs(pydivert.PyDivert, pydivert.WinDivert)
 
     def test_driver_calls_are_accepted(self):
         pydivert.WinDivert.register()
