@@ -235,7 +235,8 @@ WINDIVERTEXPORT BOOL WinDivertRecv(__in HANDLE handle, __out_opt VOID *pPacket,
 				   __out_opt WINDIVERT_ADDRESS *pAddr);
 
 /* WinDivertRecv() of up to WINDIVERT_BATCH_MAX packets at once, packed without
- * gaps; *pAddrLen: bytes of pAddr in, of addresses written out. */
+ * gaps; *pAddrLen: bytes of pAddr in, of addresses written out. flags: 0, or
+ * WINDIVERT_RECV_FLAG_NO_BLOCK (a Linux extension, below). */
 WINDIVERTEXPORT BOOL WinDivertRecvEx(__in HANDLE handle, __out_opt VOID *pPacket,
 				     __in UINT packetLen, __out_opt UINT *pRecvLen,
 				     __in UINT64 flags, __out WINDIVERT_ADDRESS *pAddr,
@@ -466,6 +467,22 @@ WINDIVERTEXPORT void WinDivertHelperNtohIpv6Address(__in const UINT *inAddr,
 						    __out UINT *outAddr);
 WINDIVERTEXPORT void WinDivertHelperHtonIpv6Address(__in const UINT *inAddr,
 						    __out UINT *outAddr);
+
+/* ------------------------------------------------------------------------ */
+/* Linux extensions: for a program that waits in an event loop              */
+
+/* WinDivertRecvEx() flag: return at once, FALSE with ERROR_IO_PENDING when
+ * nothing waits, instead of waiting for the first packet or event. */
+#define WINDIVERT_RECV_FLAG_NO_BLOCK 0x1
+
+/* A descriptor that polls readable when a receive on handle may find packets
+ * or events (it stays readable once the handle is shut down for receiving).
+ * Poll it, then call WinDivertRecvEx() with WINDIVERT_RECV_FLAG_NO_BLOCK until
+ * ERROR_IO_PENDING: packets already taken from the kernel do not make it
+ * readable again. It belongs to the handle: WinDivertClose() closes it. -1 on
+ * failure: ERROR_INVALID_HANDLE, or ERROR_INVALID_PARAMETER for a handle that
+ * cannot receive (SEND_ONLY or DROP). */
+WINDIVERTEXPORT int WinDivertGetFd(__in HANDLE handle);
 
 #ifdef __cplusplus
 }

@@ -148,6 +148,10 @@ DWORD wd_events_receive(struct wd_handle *w, struct wd_rx *c)
 			continue;
 		if (__atomic_load_n(&x->shut, __ATOMIC_ACQUIRE))
 			break; /* shut down, and nothing waits */
+		if (c->nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
 		pthread_mutex_unlock(&w->lock);
 		wait_events(x);
 		pthread_mutex_lock(&w->lock);
@@ -155,7 +159,14 @@ DWORD wd_events_receive(struct wd_handle *w, struct wd_rx *c)
 	pthread_mutex_unlock(&w->lock);
 	if (c->got)
 		return 0;
+	if (ret == -EAGAIN)
+		return ERROR_IO_PENDING;
 	return ret < 0 ? wd_error_of(ret) : ERROR_NO_DATA;
+}
+
+int wd_events_fd(const struct wd_handle *w)
+{
+	return ipr_events_fd(w->events->ipr);
 }
 
 /* ---- open, shutdown, close ---- */

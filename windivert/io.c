@@ -15,7 +15,10 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wd.h"
 
@@ -250,6 +253,8 @@ static DWORD take(struct wd_handle *w, struct wd_rx *c)
 			return ERROR_NO_DATA;
 		if (err || c->got)
 			return err ? wd_error_of(err) : 0;
+		if (c->nonblock)
+			return ERROR_IO_PENDING;
 		if (busy) /* another caller is at it: let it finish, then look again */
 			sched_yield();
 		else
@@ -311,12 +316,13 @@ WD_EXPORT BOOL WinDivertRecvEx(HANDLE handle, VOID *pPacket, UINT packetLen, UIN
 {
 	struct wd_handle *w = receiver(handle);
 	struct wd_rx c = { .buf = pPacket, .buflen = pPacket ? packetLen : 0, .addrs = pAddr,
-			     .max = pAddrLen ? *pAddrLen / sizeof(*pAddr) : 1 };
+			     .max = pAddrLen ? *pAddrLen / sizeof(*pAddr) : 1,
+			     .nonblock = !!(flags & WINDIVERT_RECV_FLAG_NO_BLOCK) };
 	BOOL ok;
 
 	if (!w)
 		return FALSE;
-	if (flags || (pAddrLen && !pAddr) || !c.max)
+	if ((flags & ~(UINT64)WINDIVERT_RECV_FLAG_NO_BLOCK) || (pAddrLen && !pAddr) || !c.max)
 		return wd_fail(ERROR_INVALID_PARAMETER);
 	if (c.max > WINDIVERT_BATCH_MAX)
 		c.max = WINDIVERT_BATCH_MAX;
@@ -334,6 +340,83 @@ WD_EXPORT BOOL GetOverlappedResult(HANDLE handle, LPOVERLAPPED overlapped, DWORD
 	if (bytes)
 		*bytes = (DWORD)overlapped->InternalHigh;
 	return overlapped->Internal ? wd_fail((DWORD)overlapped->Internal) : wd_ok();
+}
+
+/* ---- a descriptor to poll (Linux) ---- */
+
+static int watch_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* The descriptors a receive waits on: the queues', the events', or the watch's. */
+static int watch_sources(struct wd_handle *w, int epfd)
+{
+	int err = watch_fd(epfd, w->wake);
+
+	if (w->reflect)
+		return err ? err : watch_fd(epfd, wd_reflect_fd(w));
+	if (w->events)
+		return err ? err : watch_fd(epfd, wd_events_fd(w));
+	for (unsigned int i = 0; i < w->nlanes && !err; i++)
+		err = watch_fd(epfd, ipr_fd(w->lanes[i].ipr));
+	return err;
+}
+
+/* Make the epoll set of WinDivertGetFd() (w->lock held): 0 or -errno. */
+static int make_pollfd(struct wd_handle *w)
+{
+	int err;
+
+	w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->pollfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->wake < 0 || w->pollfd < 0)
+		err = -errno;
+	else
+		err = watch_sources(w, w->pollfd);
+	if (err)
+		wd_pollfd_close(w);
+	return err;
+}
+
+WD_EXPORT int WinDivertGetFd(HANDLE handle)
+{
+	struct wd_handle *w = receiver(handle);
+	int err = 0, fd;
+
+	if (!w)
+		return -1;
+	pthread_mutex_lock(&w->lock);
+	if (w->pollfd < 0)
+		err = make_pollfd(w);
+	fd = w->pollfd;
+	pthread_mutex_unlock(&w->lock);
+	if (err)
+		return wd_fail(wd_error_of(err)), -1;
+	wd_ok();
+	return fd;
+}
+
+void wd_wake_pollers(struct wd_handle *w)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->wake >= 0 && write(w->wake, &one, sizeof(one)) < 0) {
+		/* the counter is set already: it polls readable anyway */
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void wd_pollfd_close(struct wd_handle *w)
+{
+	if (w->pollfd >= 0)
+		close(w->pollfd);
+	if (w->wake >= 0)
+		close(w->wake);
+	w->pollfd = w->wake = -1;
 }
 
 /* ---- sending ---- */

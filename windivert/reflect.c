@@ -168,17 +168,26 @@ DWORD wd_reflect_receive(struct wd_handle *w, struct wd_rx *c)
 	struct wd_reflect *x = w->reflect;
 	int err = 0;
 
+	int shut = 0, looked = 0;
+
 	pthread_mutex_lock(&w->lock); /* held while waiting: the watch is one thread's */
-	while (!c->got && !err) {
+	for (;;) {
 		hand_out(w, c);
-		if (c->got || __atomic_load_n(&x->shut, __ATOMIC_ACQUIRE))
+		shut = __atomic_load_n(&x->shut, __ATOMIC_ACQUIRE);
+		if (c->got || shut || err || (c->nonblock && looked))
 			break;
-		err = look(x, POLL_MS);
+		err = look(x, c->nonblock ? 0 : POLL_MS);
+		looked = 1;
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (err)
 		return wd_error_of(err);
-	return c->got ? 0 : ERROR_NO_DATA;
+	return c->got ? 0 : shut ? ERROR_NO_DATA : ERROR_IO_PENDING;
+}
+
+int wd_reflect_fd(const struct wd_handle *w)
+{
+	return ipr_watch_fd(w->reflect->watch);
 }
 
 DWORD wd_reflect_open(struct wd_handle *w)

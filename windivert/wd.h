@@ -66,6 +66,7 @@ struct wd_lane {
 struct wd_handle {
 	pthread_mutex_t lock;         /* REFLECT's state; parameters against the lanes */
 	struct ipr_handle *ipr;
+	int ipr_sends_only;           /* ipr holds no queue: SEND_ONLY, or a filter matching nothing */
 	struct wd_lane *lanes;
 	unsigned int nlanes;
 	struct wd_filter *filter;
@@ -79,6 +80,8 @@ struct wd_handle {
 	struct wd_events *events;     /* WINDIVERT_LAYER_FLOW, _SOCKET: instead of ipr */
 	pthread_t dropper;            /* WINDIVERT_FLAG_DROP: drops what matches */
 	int has_dropper;
+	int pollfd;                   /* WinDivertGetFd(): an epoll set, made on request; -1 */
+	int wake;                     /* in that set: written when receiving is shut down; -1 */
 };
 
 /* What one receive call wants and gets. */
@@ -90,6 +93,7 @@ struct wd_rx {
 	UINT max;                 /* addresses, hence packets, at most */
 	UINT got;
 	int cut;                  /* the first packet did not fit and was cut */
+	int nonblock;             /* WINDIVERT_RECV_FLAG_NO_BLOCK: ERROR_IO_PENDING, not a wait */
 };
 
 /* The open handle behind h, or NULL with ERROR_INVALID_HANDLE. */
@@ -103,6 +107,13 @@ void wd_lanes_free(struct wd_handle *w);
 /* Hold every lane still (parameters change under it), and let go. */
 void wd_lanes_lock(struct wd_handle *w);
 void wd_lanes_unlock(struct wd_handle *w);
+
+/* WinDivertShutdown() of receiving: the descriptor of WinDivertGetFd(), if made,
+ * polls readable from now on, so that a waiting event loop sees the end. */
+void wd_wake_pollers(struct wd_handle *w);
+
+/* Close that descriptor and what it watches (w is being freed). */
+void wd_pollfd_close(struct wd_handle *w);
 
 /* WINDIVERT_FLAG_DROP: a thread takes the matching packets and drops them;
  * 0 or a Windows error code. */
@@ -121,6 +132,9 @@ DWORD wd_reflect_receive(struct wd_handle *w, struct wd_rx *c);
 
 /* No more events: receives return what waits, then ERROR_NO_DATA. */
 void wd_reflect_shutdown(struct wd_handle *w);
+
+/* The descriptor that polls readable when the watch has news. */
+int wd_reflect_fd(const struct wd_handle *w);
 
 /* Stop watching and free the REFLECT part of w (none is ignored). */
 void wd_reflect_close(struct wd_handle *w);
@@ -142,6 +156,9 @@ DWORD wd_events_receive(struct wd_handle *w, struct wd_rx *c);
 
 /* No more events: receives return what waits, then ERROR_NO_DATA. */
 void wd_events_shutdown(struct wd_handle *w);
+
+/* The descriptor that polls readable when events wait in the kernel. */
+int wd_events_fd(const struct wd_handle *w);
 
 void wd_events_free(struct wd_events *x);
 

@@ -144,6 +144,7 @@ static DWORD open_ipr(struct wd_handle *w, const struct wd_kernel *k, const char
 
 	o.layers = ipr_layers(w, k);
 	o.flags = ipr_flags(w, o.layers);
+	w->ipr_sends_only = !!(o.flags & IPR_OPEN_SEND_ONLY);
 	o.queues = queues_for(w, o.flags);
 	if (wd_filter_needs_process(w->filter))
 		o.flags |= IPR_OPEN_PROCESS;
@@ -168,6 +169,7 @@ static void free_handle(struct wd_handle *w)
 {
 	if (!w)
 		return;
+	wd_pollfd_close(w);
 	ipr_close(w->ipr);
 	wd_filter_free(w->filter);
 	wd_reflect_close(w);
@@ -184,6 +186,7 @@ static struct wd_handle *new_handle(WINDIVERT_LAYER layer, INT16 priority, UINT6
 	if (!w)
 		return NULL;
 	pthread_mutex_init(&w->lock, NULL);
+	w->pollfd = w->wake = -1;
 	w->layer = layer;
 	w->priority = priority;
 	w->flags = flags;
@@ -274,6 +277,8 @@ WD_EXPORT BOOL WinDivertShutdown(HANDLE handle, WINDIVERT_SHUTDOWN how)
 		wd_events_shutdown(w);
 	else if (how & WINDIVERT_SHUTDOWN_RECV)
 		err = ipr_shutdown(w->ipr);
+	if (how & WINDIVERT_SHUTDOWN_RECV)
+		wd_wake_pollers(w);
 	return err ? wd_fail(wd_error_of(err)) : wd_ok();
 }
 
@@ -321,8 +326,7 @@ static int apply_param(struct wd_handle *w, WINDIVERT_PARAM param, UINT64 value)
 	err = ipr_set_param(w->ipr, p, v);
 	wd_lanes_unlock(w);
 	/* Copies and send-only handles hold no queue: the value is kept, nothing else. */
-	return err == -EINVAL && (w->flags & (WINDIVERT_FLAG_SNIFF | WINDIVERT_FLAG_SEND_ONLY)) ?
-		       0 : err;
+	return err == -EINVAL && ((w->flags & WINDIVERT_FLAG_SNIFF) || w->ipr_sends_only) ? 0 : err;
 }
 
 WD_EXPORT BOOL WinDivertSetParam(HANDLE handle, WINDIVERT_PARAM param, UINT64 value)

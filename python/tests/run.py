@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Run the binding's unittest cases, one PASS:/FAIL:/SKIP: line each.
 
-  run.py [SUITE]      every python/tests/test_*.py; lines read "PASS: SUITE.module.case"
+  run.py [SUITE [PATTERN]]  every python/tests/test_*.py (or those PATTERN matches, e.g.
+                      "test_pydivert_*.py"); lines read "PASS: SUITE.module.case"
                       (SUITE defaults to "python"); exit status 1 if any failed
 
 A failure is followed by its traceback, each line starting with "#   ".
@@ -75,7 +76,8 @@ class LineResult(unittest.TestResult):
 
 def main():
     suite_name = sys.argv[1] if len(sys.argv) > 1 else "python"
-    tests = unittest.defaultTestLoader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    pattern = sys.argv[2] if len(sys.argv) > 2 else "test_*.py"
+    tests = unittest.defaultTestLoader.discover(HERE, pattern=pattern, top_level_dir=HERE)
     result = LineResult(suite_name)
     tests.run(result)
     return 0 if result.wasSuccessful() else 1

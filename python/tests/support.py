@@ -5,10 +5,12 @@ import asyncio
 import ipaddress
 import os
 import select
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -63,6 +65,21 @@ def reference_udp_checksum(packet):
     udp = udp[:6] + b"\0\0" + udp[8:]
     pseudo = bytes(packet[saddr:saddr + 2 * alen]) + struct.pack("!IxxxB", len(udp), 17)
     return csum(pseudo + udp) or 0xFFFF
+
+
+def c_program_output(test, source):
+    """The output lines of C source compiled against include/ (the case skips without cc)."""
+    cc = os.environ.get("CC", "cc")
+    if not shutil.which(cc):
+        test.skipTest("no C compiler (%s)" % cc)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, "layout.c"), os.path.join(tmp, "layout")
+        with open(src, "w") as f:
+            f.write(source)
+        subprocess.run([cc, "-std=gnu11", "-Wall", "-Werror", "-I", os.path.join(ROOT, "include"),
+                        "-o", exe, src], check=True)
+        return subprocess.run([exe], check=True, stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.splitlines()
 
 
 class NetnsCase(unittest.TestCase):

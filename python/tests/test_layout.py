@@ -3,17 +3,13 @@
 mirrors' own field lists and compiled against the header, prints every size,
 offset and constant, and they are compared with what ctypes computes."""
 import ctypes
-import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import ipredir
 from ipredir import _lib
 from ipredir.redirector import TUPLE_STRUCTS
+from support import c_program_output
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIELD_MACRO = ('#define FIELD(s, f) printf(#s "." #f " %zu %zu\\n", offsetof(struct s, f), '
                'sizeof(((struct s *)0)->f))')
 
@@ -47,17 +43,7 @@ def python_view():
 
 class Layout(unittest.TestCase):
     def c_view(self):
-        cc = os.environ.get("CC", "cc")
-        if not shutil.which(cc):
-            self.skipTest("no C compiler (%s)" % cc)
-        with tempfile.TemporaryDirectory() as tmp:
-            src, exe = os.path.join(tmp, "layout.c"), os.path.join(tmp, "layout")
-            with open(src, "w") as f:
-                f.write(c_program())
-            subprocess.run([cc, "-std=gnu11", "-Wall", "-Werror", "-I",
-                            os.path.join(ROOT, "include"), "-o", exe, src], check=True)
-            return subprocess.run([exe], check=True, stdout=subprocess.PIPE,
-                                  universal_newlines=True).stdout.splitlines()
+        return c_program_output(self, c_program())
 
     def test_structs_and_constants(self):
         c, py = self.c_view(), python_view()

@@ -128,6 +128,46 @@ in_ns() {
 	ip netns exec "$ns" "$@"
 }
 
+# python_cases NS PATTERN VAR=VALUE...: the unittest cases of python/tests/PATTERN
+# in NS with those variables, one PASS/FAIL/SKIP line each (python/tests/run.py).
+python_cases() {
+	local ns=$1 pattern=$2 rc
+	shift 2
+	in_ns "$ns" env "$@" "${PY:-python3}" "$ROOT/python/tests/run.py" "$SUITE" "$pattern" \
+		>"$WORK/unit.out" 2>&1
+	rc=$?
+	cat "$WORK/unit.out"
+	if [ "$rc" -ne 0 ]; then
+		has_line "$WORK/unit.out" '^FAIL: ' || fail unittest "exit status $rc"
+		FAILED=1
+	fi
+}
+
+# example_start NS NAME CMD...: run the example program CMD in NS, its output in
+# $WORK/NAME.log, its pid in EX_PID. Returns 0 once it printed "NAME: ready".
+example_start() {
+	local ns=$1 name=$2 log=$WORK/$2.log
+	shift 2
+	spawn "$ns" "$log" "$@"
+	EX_PID=$!
+	wait_until 10 has_line "$log" "^$name: ready" && return 0
+	fail "example.$name" "did not start"
+	show "$log"
+	stop "$EX_PID" KILL
+	return 1
+}
+
+# example_stop NS NAME SUMMARY_REGEX: SIGTERM ends example NAME with status 0 and
+# that line, and no table is left in NS.
+example_stop() {
+	local ns=$1 name=$2 log=$WORK/$2.log
+	check "example.$name.stop" "SIGTERM did not end it with status 0" stop "$EX_PID" ||
+		show "$log"
+	check "example.$name.summary" "no summary line matching $3" has_line "$log" "$3" ||
+		show "$log"
+	check "example.$name.table_gone" "the table outlived the program" no_table "$ns"
+}
+
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {

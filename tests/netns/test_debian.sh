@@ -3,12 +3,13 @@
 # a scratch directory so nothing is written next to the source, builds with
 # `dpkg-buildpackage -us -uc -b` (DEB_BUILD_OPTIONS=nocheck: the unit tests run
 # in make check anyway) into libipredir0, libipredir-dev, libwindivert2,
-# libwindivert-dev and ipredir, each holding its files, each dev package
+# libwindivert-dev, ipredir and python3-ipredir, each holding its files, each dev package
 # requiring the exact library version (libwindivert-dev libipredir-dev too)
 # and libwindivert2 libipredir0; unpacked into a scratch root, ipredir
 # --version runs from there, and a program built against each unpacked dev
 # package (pkg-config) runs with the unpacked libipredir.so.0 or
-# libwindivert.so.2.
+# libwindivert.so.2, and the unpacked ipredir and pydivert import and load them
+# (python3-ipredir depends on python3, libipredir0 and libwindivert2).
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=debian
 . "$(dirname "$0")/lib.sh"
@@ -40,7 +41,12 @@ pass build
 echo "# dpkg-buildpackage took $((SECONDS - start)) s"
 
 arch=$(dpkg --print-architecture)
-deb() { echo "$DEBS/${1}_${LIB_VERSION}_$arch.deb"; }
+# deb PACKAGE: its file (the Python packages are for every architecture).
+deb() {
+	local a=$arch
+	case $1 in python3-*) a=all ;; esac
+	echo "$DEBS/${1}_${LIB_VERSION}_$a.deb"
+}
 
 # holds PACKAGE PATH...: the package's file list has every PATH (./ stripped).
 holds() {
@@ -65,6 +71,9 @@ check libwindivert2 "package incomplete" holds libwindivert2 "$L/libwindivert.so
 	"$L/libwindivert.so.2"
 check libwindivert_dev "package incomplete" holds libwindivert-dev usr/include/windivert.h \
 	"$L/libwindivert.a" "$L/libwindivert.so" "$L/pkgconfig/windivert.pc"
+PY=usr/lib/python3/dist-packages
+check python3_ipredir "package incomplete" holds python3-ipredir "$PY/ipredir/__init__.py" \
+	"$PY/pydivert/__init__.py" "$PY/pydivert/packet/tcp.py" "$PY/pydivert/py.typed"
 
 # depends PACKAGE REGEX...: the package's Depends field matches every REGEX.
 depends() {
@@ -82,7 +91,11 @@ check wd_dev_depends "libwindivert-dev does not require libwindivert2 (= $LIB_VE
 check wd_depends "libwindivert2 does not depend on libipredir0 (>= $LIB_VERSION)" \
 	depends libwindivert2 "libipredir0 \\(>= $LIB_VERSION_RE\\)"
 
-for pkg in libipredir0 libipredir-dev libwindivert2 libwindivert-dev ipredir; do
+check py_depends "python3-ipredir does not depend on python3, libipredir0 and libwindivert2" \
+	depends python3-ipredir '(^|, )python3(,|$)' "libipredir0 \\(>= $LIB_VERSION_RE\\)" \
+	"libwindivert2 \\(>= $LIB_VERSION_RE\\)"
+
+for pkg in libipredir0 libipredir-dev libwindivert2 libwindivert-dev ipredir python3-ipredir; do
 	dpkg -x "$(deb "$pkg")" "$ROOTFS" || fail "unpack_$pkg" "dpkg -x failed"
 done
 version_runs() {
@@ -119,4 +132,14 @@ int main(void)
 EOF
 check wd_library "a program against the unpacked libwindivert-dev did not run" \
 	runs_against windivert wdformat 127.0.0.1 'libwindivert\.so\.2'
+
+# py_imports: the unpacked packages import with the unpacked libraries.
+py_imports() {
+	PYTHONPATH=$ROOTFS/$PY IPREDIR_LIB=$ROOTFS/$L/libipredir.so.0 \
+		PYDIVERT_LIB=$ROOTFS/$L/libwindivert.so.2 /usr/bin/python3 -c '
+import ipredir, pydivert
+print(ipredir.version(), pydivert.WinDivert.check_filter("udp")[0])' >"$WORK/py.out" 2>&1 &&
+		has_line "$WORK/py.out" "^$LIB_VERSION_RE True\$"
+}
+check python_import "the unpacked python3-ipredir did not import" py_imports || show "$WORK/py.out"
 finish

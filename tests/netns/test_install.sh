@@ -14,7 +14,9 @@
 #   and gets FALSE and INVALID_HANDLE_VALUE with ERROR_INVALID_PARAMETER for a
 #   bad filter. The clients run in a private namespace, where nothing could
 #   leak if they did not fail. `man ipr_open` finds libipredir(3); uninstall
-#   leaves no file behind.
+#   leaves no file behind. Both Python packages (ipredir, pydivert) are installed
+#   into lib/python3/dist-packages and import from there with the installed
+#   libraries; pip install of python/ (pyproject.toml) installs the same files.
 # shellcheck source-path=SCRIPTDIR disable=SC2034,SC2317 # SUITE is read by lib.sh; helpers run via check
 SUITE=install
 . "$(dirname "$0")/lib.sh"
@@ -46,7 +48,11 @@ expected_files() {
 		share/doc/ipredir/example.conf share/bash-completion/completions/ipredir \
 		share/man/man8/ipredir.8 share/man/man3/libipredir.3
 	for f in $(sh scripts/check-abi.sh -l); do echo "share/man/man3/$f.3"; done
+	python_files | sed 's|^|lib/python3/dist-packages/|'
 }
+
+# python_files: the files of the Python packages, relative to python/.
+python_files() { (cd python && find ipredir pydivert -name '*.py' -o -name py.typed); }
 
 installed_files() { (cd "$DEST" && find . ! -type d | sed "s|^\./${PREFIX#/}/||" | sort); }
 
@@ -228,6 +234,31 @@ bare_static_fails() {
 	! build_client "$1" "$2" bare && has_line "$WORK/$1_bare.out" "undefined reference to .($3)_"
 }
 
+# py_imports: the installed ipredir and pydivert import from PREFIX and load the
+# installed libraries.
+py_imports() {
+	PYTHONPATH=$P/lib/python3/dist-packages IPREDIR_LIB=$LIBDIR/libipredir.so.0 \
+		PYDIVERT_LIB=$LIBDIR/libwindivert.so.2 /usr/bin/python3 -c '
+import ipredir, pydivert
+print(ipredir.__file__, pydivert.__file__, ipredir.version(),
+      pydivert.WinDivert.check_filter("tcp.DstPort == 80")[0])' >"$WORK/py.out" 2>&1 &&
+		has_line "$WORK/py.out" "^$P/.*/ipredir/__init__\.py $P/.*/pydivert/__init__\.py $LIB_VERSION_RE True\$"
+}
+
+# pip_installs_the_same: pip install of python/ (pyproject.toml) puts the same files
+# where it installs (a copy of python/, so that nothing is built beside the source).
+pip_installs_the_same() {
+	cp -r python "$WORK/pysrc" && rm -rf "$WORK/pysrc/tests" &&
+		/usr/bin/python3 -m pip install -q --no-build-isolation --no-index \
+			--target "$WORK/pip" "$WORK/pysrc" >"$WORK/pip.out" 2>&1 &&
+		diff <(python_files | sort) \
+			<(cd "$WORK/pip" && find ipredir pydivert -name '*.py' -o -name py.typed | sort) \
+			>>"$WORK/pip.out"
+}
+pip_usable() {
+	/usr/bin/python3 -c 'import setuptools, wheel' 2>/dev/null && /usr/bin/python3 -m pip --version >/dev/null 2>&1
+}
+
 man_link() {
 	MANWIDTH=80 man -M "$P/share/man" 3 ipr_open 2>/dev/null | grep -q 'ipr_open()'
 }
@@ -266,6 +297,16 @@ client_check wd_static wdclient windivert static \
 check wd_static_needs_private "linked statically without libipredir" \
 	bare_static_fails wdclient windivert ipr
 check man_link "man -M PREFIX/share/man ipr_open does not show libipredir(3)" man_link
+check python_import "the installed Python packages did not import or load the libraries" \
+	py_imports || show "$WORK/py.out"
+check pyproject_version "python/pyproject.toml's version is not $LIB_VERSION" \
+	grep -qx "version = \"$LIB_VERSION_RE\"" python/pyproject.toml
+if pip_usable; then
+	check pip_install "pip install of python/ failed or installed other files" \
+		pip_installs_the_same || show "$WORK/pip.out"
+else
+	skip pip_install "python3-pip, python3-setuptools or python3-wheel is not installed"
+fi
 
 if make_install uninstall; then
 	check uninstall "files left: $(find "$DEST" ! -type d | head -3 | tr '\n' ' ')" nothing_left

@@ -30,40 +30,15 @@ skip_if_sanitized python "its library cannot be loaded without preloading the ru
 topo_pair 51 || { fail topology "could not build A-B"; finish; }
 
 unit_cases() {
-	in_ns "$NS_A" env IPREDIR_LIB="$LIB" IPR_TEST_NS_B="$NS_B" IPR_TEST_A4="$A4" \
-		IPR_TEST_A6="$A6" IPR_TEST_B4="$B4" IPR_TEST_B6="$B6" IPR_TEST_IF_A="$IF_A" \
-		"$PY" "$ROOT/python/tests/run.py" "$SUITE" >"$WORK/unit.out" 2>&1
-	local rc=$?
-	cat "$WORK/unit.out"
-	if [ "$rc" -ne 0 ]; then
-		has_line "$WORK/unit.out" '^FAIL: ' || fail unittest "exit status $rc"
-		FAILED=1
-	fi
+	python_cases "$NS_A" "test_*.py" IPREDIR_LIB="$LIB" IPR_TEST_NS_B="$NS_B" IPR_TEST_A4="$A4" \
+		IPR_TEST_A6="$A6" IPR_TEST_B4="$B4" IPR_TEST_B6="$B6" IPR_TEST_IF_A="$IF_A"
 }
 
-# example_start NAME ARGS...: run python/examples/NAME.py ARGS in B; EX_PID is its
-# pid, its output in $WORK/NAME.log. Returns 0 once it printed its ready line.
-example_start() {
-	local name=$1 log=$WORK/$1.log
+# example NAME ARGS...: python/examples/NAME.py ARGS in B (lib.sh's example_start).
+example() {
+	local name=$1
 	shift
-	spawn "$NS_B" "$log" env IPREDIR_LIB="$LIB" "$PY" "$ROOT/python/examples/$name.py" "$@"
-	EX_PID=$!
-	wait_until 10 has_line "$log" "^$name: ready" && return 0
-	fail "example.$name" "did not start"
-	show "$log"
-	stop "$EX_PID" KILL
-	return 1
-}
-
-# example_stop NAME SUMMARY_REGEX: SIGTERM ends it with status 0 and that last
-# line, and its table is gone.
-example_stop() {
-	local name=$1 log=$WORK/$1.log
-	check "example.$name.stop" "SIGTERM did not end it with status 0" stop "$EX_PID" ||
-		show "$log"
-	check "example.$name.summary" "no summary line matching $2" has_line "$log" "$2" ||
-		show "$log"
-	check "example.$name.table_gone" "the table outlived the program" no_table "$NS_B"
+	example_start "$NS_B" "$name" env IPREDIR_LIB="$LIB" "$PY" "$ROOT/python/examples/$name.py" "$@"
 }
 
 drops_at_least() { [ "$(count_lines "$WORK/portblock.log" '^drop ')" -ge "$1" ]; }
@@ -76,7 +51,7 @@ udp_case() {
 
 # portblock.py 7100 in B: datagrams to 7100 are dropped (and logged), to 7101 pass.
 portblock_case() {
-	example_start portblock 7100 || return
+	example portblock 7100 || return
 	udp_case blocked 7100
 	check example.portblock.drops "it did not drop the 4 datagrams" \
 		wait_until 5 drops_at_least 4 || show "$WORK/portblock.log"
@@ -86,16 +61,16 @@ portblock_case() {
 	udp_case open 7101 && udp_finish
 	check example.portblock.open "datagrams to another port were lost" \
 		test "$(count_lines "$WORK/open.recv" '^got open$')" = 3
-	example_stop portblock '^portblock: 4 dropped$'
+	example_stop "$NS_B" portblock '^portblock: 4 dropped$'
 }
 
 # passthru_case NAME: NAME.py in B lets pings pass while it holds every packet, and
 # counts them (passthru.py, and async_passthru.py under asyncio).
 passthru_case() {
-	example_start "$1" || return
+	example "$1" || return
 	check "example.$1.ping4" "IPv4 ping lost" pings "$NS_A" "$B4" 2 || show "$WORK/last.ping"
 	check "example.$1.ping6" "IPv6 ping lost" pings "$NS_A" "$B6" 2 || show "$WORK/last.ping"
-	example_stop "$1" "^$1: ([8-9]|[1-9][0-9]+) packets$"
+	example_stop "$NS_B" "$1" "^$1: ([8-9]|[1-9][0-9]+) packets$"
 }
 
 unit_cases
