@@ -14,6 +14,7 @@
 /* The engines in order of preference: a handle gets the first that serves its options. */
 static const struct ipr_engine *const engines[] = {
 	&ipr_engine_sendonly,
+	&ipr_engine_bpfmon,
 	&ipr_engine_nflog,
 	&ipr_engine_nfqueue,
 };
@@ -115,7 +116,7 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 	struct ipr_rules_spec spec = {
 		.table = h->info.table,
 		.comment = h->comment,
-		.layers = o->layers,
+		.layers = act->kind == IPR_ACTION_TABLE ? 0 : o->layers, /* no chains */
 		.interface = o->interface,
 		.in_interface = o->in_interface,
 		.out_interface = o->out_interface,
@@ -174,6 +175,22 @@ static void fill_info(struct ipr_handle *h, const struct ipr_options *o,
 	}
 }
 
+/* Open the chosen engine, or its fallback where the kernel refuses it: one line says why. */
+static int open_engine(struct ipr_handle *h, const struct ipr_options *o,
+		       struct ipr_rules_action *act)
+{
+	const struct ipr_engine *e = h->engine;
+	int err = e->open(h, o, act);
+
+	if (!err || !e->fallback || !e->fallback->serves(o))
+		return err;
+	ipr_log(IPR_LOG_INFO, "the %s engine cannot serve this handle (%s): using %s", e->name,
+		ipr_last_error(), e->fallback->name);
+	for (unsigned int i = 0; i < h->nmembers; i++)
+		h->members[i]->engine = e->fallback;
+	return h->engine->open(h, o, act);
+}
+
 /* Options checked once, for the engine that will serve them. */
 static int load_options(const struct ipr_options *in, struct ipr_options *o)
 {
@@ -203,7 +220,7 @@ IPR_EXPORT int ipr_open(const struct ipr_options *opts, struct ipr_handle **out)
 	if (!err)
 		err = ipr_process_open(h, &o);
 	if (!err)
-		err = h->engine->open(h, &o, &act);
+		err = open_engine(h, &o, &act);
 	if (err)
 		goto fail;
 	err = install_rules(h, &o, &act);
