@@ -11,6 +11,8 @@
  * memory this process maps, and wakes it only once a batch waits.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <linux/netfilter.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +72,10 @@ struct bpfmon {
 
 /* ---- load and link ---- */
 
-static int copy_ifname(char *dst, const char *name)
+static void copy_ifname(char *dst, const char *name)
 {
 	if (name)
 		strncpy(dst, name, IPR_MON_IFNAMSIZ - 1);
-	return 0;
 }
 
 /* The handle's conditions and filter into the program's read-only data. */
@@ -99,6 +100,29 @@ static void configure(struct ipr_monitor_bpf__rodata *rd, const struct ipr_handl
 	copy_ifname(rd->ifnames.either, o->interface);
 }
 
+/* libbpf's messages go to the log callback, as debug lines: the library never prints. */
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[IPR_ERROR_MAX];
+	size_t len;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	if (len && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	ipr_log(IPR_LOG_DEBUG, "libbpf: %s", line);
+	return 0;
+}
+
+static int load_quietly(struct ipr_monitor_bpf *skel)
+{
+	libbpf_print_fn_t was = libbpf_set_print(libbpf_to_log);
+	int err = ipr_monitor_bpf__load(skel);
+
+	libbpf_set_print(was);
+	return err;
+}
+
 static int load(struct bpfmon *m, const struct ipr_handle *h, const struct ipr_options *o)
 {
 	struct bpf_program *prog;
@@ -112,7 +136,7 @@ static int load(struct bpfmon *m, const struct ipr_handle *h, const struct ipr_o
 	bpf_program__set_type(prog, PROG_TYPE_NETFILTER);
 	bpf_program__set_expected_attach_type(prog, ATTACH_NETFILTER);
 	configure(m->skel->rodata, h, o);
-	err = ipr_monitor_bpf__load(m->skel);
+	err = load_quietly(m->skel);
 	if (err)
 		return ipr_fail(err < 0 ? err : -EINVAL, "the kernel refused the monitor's BPF "
 				"program (%s)", strerror(err < 0 ? -err : EINVAL));
@@ -241,8 +265,6 @@ static int open_monitor(struct bpfmon *m, struct ipr_handle *h, const struct ipr
 {
 	int err;
 
-	if (o->cgroup)
-		return ipr_fail(-EOPNOTSUPP, "a cgroup match runs in nf_tables only");
 	err = load(m, h, o);
 	if (!err)
 		err = map_ring(&m->ring, bpf_map__fd(m->skel->maps.ring), IPR_MON_RING);
@@ -383,9 +405,10 @@ static int bpfmon_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t
 				 "%u MiB is fixed at open", IPR_MON_RING >> 20);
 }
 
+/* A cgroup match is nf_tables' (socket cgroupv2): such a monitor is NFLOG's. */
 static int bpfmon_serves(const struct ipr_options *o)
 {
-	return (o->flags & IPR_OPEN_MONITOR) && ipr_engine_allowed("bpf");
+	return (o->flags & IPR_OPEN_MONITOR) && !o->cgroup && ipr_engine_allowed("bpf");
 }
 
 static int bpfmon_stats(struct ipr_handle *h, struct ipr_stats *s)

@@ -184,8 +184,8 @@ static int open_engine(struct ipr_handle *h, const struct ipr_options *o,
 
 	if (!err || !e->fallback || !e->fallback->serves(o))
 		return err;
-	ipr_log(IPR_LOG_INFO, "the %s engine cannot serve this handle (%s): using %s", e->name,
-		ipr_last_error(), e->fallback->name);
+	ipr_log(IPR_LOG_WARN, "the %s engine cannot serve this handle: %s; using %s instead",
+		e->name, ipr_last_error(), e->fallback->name);
 	for (unsigned int i = 0; i < h->nmembers; i++)
 		h->members[i]->engine = e->fallback;
 	return h->engine->open(h, o, act);
