@@ -8,7 +8,8 @@
  *
  * Cheaper than NFLOG, which copies each packet into a netlink message in the
  * sender's path and again to user space: here the kernel copies once, into
- * memory this process maps, and wakes it only once a batch waits.
+ * memory this process maps, and wakes it only once a batch waits (or 10 ms
+ * after a copy), and it then reads until the ring is empty.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -68,6 +69,7 @@ struct bpfmon {
 	int epfd;                /* ipr_fd(): the ring and the wake eventfd */
 	int wakefd;
 	uint32_t seq;            /* packet ids, in the order of the ring */
+	int awake;               /* woken: read until the ring is empty, then wait again */
 };
 
 /* ---- load and link ---- */
@@ -76,6 +78,15 @@ static void copy_ifname(char *dst, const char *name)
 {
 	if (name)
 		strncpy(dst, name, IPR_MON_IFNAMSIZ - 1);
+}
+
+/* About 64 copies' worth of unread bytes: as many as NFLOG batches per message. */
+static uint32_t wake_bytes(uint32_t snaplen)
+{
+	uint32_t bytes = 64 * (snaplen + (uint32_t)sizeof(struct ipr_mon_record) + RB_HDR);
+
+	return bytes < IPR_MON_WAKE_MIN ? IPR_MON_WAKE_MIN
+	       : bytes > IPR_MON_WAKE_MAX ? IPR_MON_WAKE_MAX : bytes;
 }
 
 /* The handle's conditions and filter into the program's read-only data. */
@@ -89,6 +100,7 @@ static void configure(struct ipr_monitor_bpf__rodata *rd, const struct ipr_handl
 		rd->filter[i] = (struct ipr_mon_insn){ f->kernel[i].code, f->kernel[i].jt,
 						       f->kernel[i].jf, f->kernel[i].k };
 	rd->snaplen = o->snaplen;
+	rd->wake_bytes = wake_bytes(o->snaplen);
 	rd->inject_mark = o->inject_mark;
 	rd->inject_mask = o->inject_mask;
 	rd->inject_level = ipr_inject_level(o->priority);
@@ -222,10 +234,14 @@ static void unmap_ring(struct ring *r)
 		munmap((void *)r->producer, r->page + 2 * r->size);
 }
 
-/* One fd that polls readable when copies wait or a wake-up was asked for. */
+/*
+ * One fd that polls readable when the program woke the reader (edge-triggered: a
+ * batch waits, or the timer ran) or a wake-up was asked for. Level-triggered, it
+ * would wake for every copy and the reader would take them one at a time.
+ */
 static int open_poll(struct bpfmon *m)
 {
-	struct epoll_event ring = { .events = EPOLLIN, .data.u32 = 0 };
+	struct epoll_event ring = { .events = EPOLLIN | EPOLLET, .data.u32 = 0 };
 	struct epoll_event wake = { .events = EPOLLIN, .data.u32 = 1 };
 
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -361,31 +377,42 @@ static unsigned int take_ring(struct ipr_handle *h, const struct ipr_rx *rx)
 		cons += (RB_HDR + (len & ~(RB_BUSY | RB_DISCARD)) + 7) & ~7ul;
 	}
 	__atomic_store_n(rg->consumer, cons, __ATOMIC_RELEASE);
+	/* Copies written since were not woken for: the timer's wake-up brings them. */
+	m->awake = cons < __atomic_load_n(rg->producer, __ATOMIC_ACQUIRE);
 	return n;
 }
 
-/* Sleep until copies wait or a wake-up comes: 0 or -errno. */
-static int wait_ring(struct bpfmon *m)
+/* Take the program's wake-up, waiting for it up to timeout ms (-1: forever): 0 or -errno,
+ * -EAGAIN if none came. */
+static int wait_ring(struct bpfmon *m, int timeout)
 {
 	struct epoll_event ev[2];
+	int n = epoll_wait(m->epfd, ev, 2, timeout);
 
-	return epoll_wait(m->epfd, ev, 2, -1) < 0 ? -errno : 0;
+	if (n < 0)
+		return -errno;
+	if (!n)
+		return -EAGAIN;
+	m->awake = 1;
+	return 0;
 }
 
+/* Copies are read once the program woke the reader, until none is left. */
 static int bpfmon_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 {
 	int nonblock = !!(rx->flags & IPR_RECV_NONBLOCK), err;
+	struct bpfmon *m = h->priv;
 	unsigned int n;
 
 	for (;;) {
-		n = take_ring(h, rx);
-		if (n)
-			return (int)n;
+		if (m->awake || ipr_is_shut(h)) {
+			n = take_ring(h, rx);
+			if (n)
+				return (int)n;
+		}
 		if (ipr_is_shut(h))
 			return ipr_shut_empty();
-		if (nonblock)
-			return -EAGAIN;
-		err = wait_ring(h->priv);
+		err = wait_ring(m, nonblock ? 0 : -1);
 		if (err)
 			return ipr_recv_failed(err);
 	}
@@ -421,7 +448,6 @@ static int bpfmon_stats(struct ipr_handle *h, struct ipr_stats *s)
 const struct ipr_engine ipr_engine_bpfmon = {
 	.name = "bpf",
 	.holds = 0,
-	.fallback = &ipr_engine_nflog,
 	.serves = bpfmon_serves,
 	.open = bpfmon_open,
 	.recv = bpfmon_recv,

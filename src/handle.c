@@ -11,7 +11,8 @@
 
 #include "internal.h"
 
-/* The engines in order of preference: a handle gets the first that serves its options. */
+/* The engines in order of preference: a handle gets the first that serves its options
+ * (and opens: an observer gives way to the next observer that serves them). */
 static const struct ipr_engine *const engines[] = {
 	&ipr_engine_sendonly,
 	&ipr_engine_bpfmon,
@@ -175,20 +176,36 @@ static void fill_info(struct ipr_handle *h, const struct ipr_options *o,
 	}
 }
 
-/* Open the chosen engine, or its fallback where the kernel refuses it: one line says why. */
+/* The next engine after e that serves o as e does (an observer for an observer), or NULL. */
+static const struct ipr_engine *next_engine(const struct ipr_engine *e,
+					    const struct ipr_options *o)
+{
+	const size_t n = sizeof(engines) / sizeof(engines[0]);
+	size_t i = 0;
+
+	while (i < n && engines[i] != e)
+		i++;
+	while (++i < n)
+		if (engines[i]->holds == e->holds && engines[i]->serves(o))
+			return engines[i];
+	return NULL;
+}
+
+/* Open the chosen engine, or where it cannot open (the kernel refuses BPF), the next one
+ * that serves the handle: one warning says why. */
 static int open_engine(struct ipr_handle *h, const struct ipr_options *o,
 		       struct ipr_rules_action *act)
 {
-	const struct ipr_engine *e = h->engine;
+	const struct ipr_engine *e = h->engine, *next;
 	int err = e->open(h, o, act);
 
-	if (!err || !e->fallback || !e->fallback->serves(o))
+	if (!err || !(next = next_engine(e, o)))
 		return err;
 	ipr_log(IPR_LOG_WARN, "the %s engine cannot serve this handle: %s; using %s instead",
-		e->name, ipr_last_error(), e->fallback->name);
+		e->name, ipr_last_error(), next->name);
 	for (unsigned int i = 0; i < h->nmembers; i++)
-		h->members[i]->engine = e->fallback;
-	return h->engine->open(h, o, act);
+		h->members[i]->engine = next;
+	return next->open(h, o, act);
 }
 
 /* Options checked once, for the engine that will serve them. */

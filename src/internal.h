@@ -334,8 +334,6 @@ struct ipr_rx {
 struct ipr_engine {
 	const char *name;
 	int holds;  /* 1: packets wait for verdicts (queues, pacing, bypass, deadline) */
-	/* Serves the handle instead when open() fails (the kernel lacks something); NULL: none. */
-	const struct ipr_engine *fallback;
 	/* 1 if the engine serves a handle with these (checked) options. */
 	int (*serves)(const struct ipr_options *o);
 	/* Bind kernel resources for every member of owner h, set each member's priv

@@ -143,7 +143,8 @@ static void parse_comment(const char *comment, struct ipr_watch_event *e)
 
 	if (sscanf(comment, COMMENT_SCAN, &r->pid, r->layers, kind, &r->queue, &r->queues,
 		   &e->priority, &e->flags) >= 3)
-		r->monitor = strcmp(kind, "group") == 0 || strcmp(kind, "ring") == 0;
+		r->monitor = strcmp(kind, "group") == 0  ? IPR_MONITOR_NFLOG
+			     : strcmp(kind, "ring") == 0 ? IPR_MONITOR_BPF : 0;
 	if (!r->queues && strcmp(kind, "events")) /* an events handle holds no queue */
 		r->queues = 1;
 	if (filter)

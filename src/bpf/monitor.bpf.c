@@ -10,8 +10,9 @@
  * skipped, interface names must match. The filter is the classic BPF program
  * xt_bpf would run, interpreted one instruction per bpf_loop() step.
  *
- * Wake-ups are batched: the reader is woken once IPR_MON_WAKE bytes wait, or
- * by a timer IPR_MON_FLUSH_NS after the first copy it was not woken for.
+ * Wake-ups are batched: the reader is woken when the unread bytes reach
+ * wake_bytes, or by a timer IPR_MON_FLUSH_NS after the first copy it was not
+ * woken for.
  */
 #include <linux/bpf.h>
 #include <linux/filter.h>
@@ -91,6 +92,7 @@ extern int bpf_dynptr_copy(struct bpf_dynptr *dst, __u32 dst_off, struct bpf_dyn
 const volatile struct ipr_mon_insn filter[IPR_MON_INSNS] = {};
 const volatile __u32 filter_len = 0;       /* 0: every packet */
 const volatile __u32 snaplen = 65535;
+const volatile __u32 wake_bytes = IPR_MON_WAKE_MIN;
 const volatile __u32 inject_mark = 0;      /* skip (mark & inject_mask) == inject_mark */
 const volatile __u32 inject_mask = 0;      /* 0: no skip */
 const volatile __u32 inject_level = 0;     /* ... with mark level bits <= this */
@@ -326,13 +328,15 @@ static int wake_reader(void *map, __u32 *key, struct flush *f)
 	return 0;
 }
 
-/* Wake the reader now if enough waits, else make sure the timer will. */
-static __u64 wake_flags(void)
+/* Wake the reader when this copy of size bytes brings the unread ones to wake_bytes (it
+ * then reads until none is left), else make sure the timer will. */
+static __u64 wake_flags(__u32 size)
 {
+	__u64 unread = bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA);
 	__u32 key = 0;
 	struct flush *f;
 
-	if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= IPR_MON_WAKE)
+	if (unread >= wake_bytes && unread < (__u64)wake_bytes + size)
 		return BPF_RB_FORCE_WAKEUP;
 	f = bpf_map_lookup_elem(&flushes, &key);
 	if (!f || f->armed)
@@ -406,7 +410,7 @@ static void copy(struct bpf_dynptr *pkt, const struct ipr_mon_record *r)
 		__sync_fetch_and_add(&lost, 1);
 		return;
 	}
-	bpf_ringbuf_submit_dynptr(&out, wake_flags());
+	bpf_ringbuf_submit_dynptr(&out, wake_flags(sizeof(*r) + r->caplen + 8));
 }
 
 SEC("netfilter")

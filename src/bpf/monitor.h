@@ -7,7 +7,8 @@
 
 #define IPR_MON_INSNS 64          /* classic BPF instructions the program runs (xt_bpf's limit) */
 #define IPR_MON_RING (64u << 20)  /* ring buffer bytes: copies a slow reader can fall behind */
-#define IPR_MON_WAKE (256u << 10) /* unread bytes that wake the reader; less waits for a timer */
+#define IPR_MON_WAKE_MIN (64u << 10) /* unread bytes that wake the reader (64 copies' worth, */
+#define IPR_MON_WAKE_MAX (2u << 20)  /* within these); less waits for the timer */
 #define IPR_MON_FLUSH_NS 10000000 /* a quiet link still delivers within 10 ms */
 #define IPR_MON_IFNAMSIZ 16
 
