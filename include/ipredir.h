@@ -66,7 +66,7 @@ enum ipr_open_flags {
 	IPR_OPEN_QUEUE_COMPAT = 1u << 2, /* force the xt NFQUEUE target (nft_compat) */
 	IPR_OPEN_QUEUE_NATIVE = 1u << 3, /* force the native nft queue expression */
 	IPR_OPEN_USER_FILTER = 1u << 4,  /* evaluate the filter in user space only */
-	IPR_OPEN_MONITOR = 1u << 5,      /* observe only: copies (NFLOG), nothing is held */
+	IPR_OPEN_MONITOR = 1u << 5,      /* observe only: copies (BPF or NFLOG), nothing is held */
 	IPR_OPEN_BYPASS = 1u << 6,       /* allow ipr_accept_bypass(); turns on conntrack */
 	IPR_OPEN_EXPIRE_DROP = 1u << 7,  /* the verdict deadline drops packets, not accepts */
 	IPR_OPEN_NO_LOOPBACK_IN = 1u << 8, /* skip packets arriving on the loopback device:
@@ -604,14 +604,21 @@ int ipr_packet_addrs(const struct ipr_parsed *p, struct ipr_addr *src, struct ip
 /* ------------------------------------------------------------------------ */
 /* Status: the redirectors of this network namespace                        */
 
+/* What ipr_redirector.monitor says of a monitor handle: where its copies come from. */
+enum ipr_monitor_engine {
+	IPR_MONITOR_NFLOG = 1, /* NFLOG: queue is its group */
+	IPR_MONITOR_BPF = 2,   /* a netfilter BPF program's ring buffer: no group */
+};
+
 /* One redirector, as its nf_tables table describes it. */
 struct ipr_redirector {
 	char table[32];       /* nf_tables table name (family inet), "ipredir_..." */
 	int pid;              /* process that installed it; 0 if unknown */
 	char layers[32];      /* "in,out", "forward", ...; "" if unknown */
-	unsigned int queue;   /* first NFQUEUE number, or the NFLOG group of a monitor */
+	unsigned int queue;   /* first NFQUEUE number, or the NFLOG group of a monitor (else 0) */
 	unsigned int queues;  /* queues queue..queue+queues-1 (a monitor: 1) */
-	int monitor;          /* 1: an IPR_OPEN_MONITOR handle (NFLOG copies, nothing held) */
+	int monitor;          /* an IPR_OPEN_MONITOR handle (copies, nothing held): enum
+				 ipr_monitor_engine; 0: not one */
 	int owned;            /* 1: the kernel removes the table when its owner dies */
 	char filter[128];     /* pcap expression, "" = every IP packet; a long one ends "..." */
 };

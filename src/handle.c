@@ -11,9 +11,11 @@
 
 #include "internal.h"
 
-/* The engines in order of preference: a handle gets the first that serves its options. */
+/* The engines in order of preference: a handle gets the first that serves its options
+ * (and opens: an observer gives way to the next observer that serves them). */
 static const struct ipr_engine *const engines[] = {
 	&ipr_engine_sendonly,
+	&ipr_engine_bpfmon,
 	&ipr_engine_nflog,
 	&ipr_engine_nfqueue,
 };
@@ -115,7 +117,7 @@ static int install_rules(struct ipr_handle *h, const struct ipr_options *o,
 	struct ipr_rules_spec spec = {
 		.table = h->info.table,
 		.comment = h->comment,
-		.layers = o->layers,
+		.layers = act->kind == IPR_ACTION_TABLE ? 0 : o->layers, /* no chains */
 		.interface = o->interface,
 		.in_interface = o->in_interface,
 		.out_interface = o->out_interface,
@@ -174,6 +176,38 @@ static void fill_info(struct ipr_handle *h, const struct ipr_options *o,
 	}
 }
 
+/* The next engine after e that serves o as e does (an observer for an observer), or NULL. */
+static const struct ipr_engine *next_engine(const struct ipr_engine *e,
+					    const struct ipr_options *o)
+{
+	const size_t n = sizeof(engines) / sizeof(engines[0]);
+	size_t i = 0;
+
+	while (i < n && engines[i] != e)
+		i++;
+	while (++i < n)
+		if (engines[i]->holds == e->holds && engines[i]->serves(o))
+			return engines[i];
+	return NULL;
+}
+
+/* Open the chosen engine, or where it cannot open (the kernel refuses BPF), the next one
+ * that serves the handle: one warning says why. */
+static int open_engine(struct ipr_handle *h, const struct ipr_options *o,
+		       struct ipr_rules_action *act)
+{
+	const struct ipr_engine *e = h->engine, *next;
+	int err = e->open(h, o, act);
+
+	if (!err || !(next = next_engine(e, o)))
+		return err;
+	ipr_log(IPR_LOG_WARN, "the %s engine cannot serve this handle: %s; using %s instead",
+		e->name, ipr_last_error(), next->name);
+	for (unsigned int i = 0; i < h->nmembers; i++)
+		h->members[i]->engine = next;
+	return next->open(h, o, act);
+}
+
 /* Options checked once, for the engine that will serve them. */
 static int load_options(const struct ipr_options *in, struct ipr_options *o)
 {
@@ -203,7 +237,7 @@ IPR_EXPORT int ipr_open(const struct ipr_options *opts, struct ipr_handle **out)
 	if (!err)
 		err = ipr_process_open(h, &o);
 	if (!err)
-		err = h->engine->open(h, &o, &act);
+		err = open_engine(h, &o, &act);
 	if (err)
 		goto fail;
 	err = install_rules(h, &o, &act);

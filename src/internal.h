@@ -7,7 +7,7 @@
  *
  *   handle.c                          open and close: the orchestration
  *   engine.c                          the data-path calls, passed to the engine
- *   nfqueue.c nflog.c                 the engines
+ *   nfqueue.c nflog.c bpfmon.c        the engines
  *   watch.c                           redirectors opened and closed, as they happen
  *   verdict.c options.c status.c inject.c rules.c
  *   nfnl.c filter.c packet.c cgroup.c rules_batch.c rules_expr.c
@@ -53,6 +53,10 @@ int ipr_options_load(const struct ipr_options *in, struct ipr_options *out);
 
 /* Refuse options the engine cannot serve (an observer holds no queue): 0 or -EINVAL. */
 int ipr_options_fit(const struct ipr_options *o, const struct ipr_engine *e);
+
+/* Whether the monitor engine called name ("bpf", "nflog") may serve a monitor handle:
+ * yes unless the environment's IPREDIR_MONITOR_ENGINE names another. */
+int ipr_engine_allowed(const char *name);
 
 /* Refuse a value out of the range ipr_open() allows for param: 0 or -EINVAL. */
 int ipr_param_check(enum ipr_param param, uint64_t value);
@@ -103,12 +107,13 @@ enum ipr_action_kind {
 	IPR_ACTION_QUEUE, /* hold: NFQUEUE */
 	IPR_ACTION_LOG,   /* copy: NFLOG */
 	IPR_ACTION_NONE,  /* take nothing: no table at all */
+	IPR_ACTION_TABLE, /* the table alone, naming the handle: the engine takes packets itself */
 };
 
 /* What the rules do with a packet that matches: an engine's open() says. */
 struct ipr_rules_action {
 	enum ipr_action_kind kind;
-	unsigned int first;        /* the (first) queue number, or the NFLOG group */
+	unsigned int first;        /* the (first) queue number, or the NFLOG group; else 0 */
 	unsigned int count;        /* queues first..first+count-1, flows spread by symhash */
 	enum ipr_queue_kind queue_kind;
 	uint32_t snaplen;          /* log: bytes copied per packet */
@@ -393,6 +398,7 @@ struct ipr_engine {
 
 extern const struct ipr_engine ipr_engine_nfqueue; /* holds packets: NFQUEUE */
 extern const struct ipr_engine ipr_engine_nflog;   /* monitor: NFLOG copies */
+extern const struct ipr_engine ipr_engine_bpfmon;  /* monitor: BPF ring buffer copies */
 extern const struct ipr_engine ipr_engine_sendonly; /* takes nothing, injects */
 
 struct ipr_handle;
@@ -508,6 +514,9 @@ int ipr_process_open(struct ipr_handle *h, const struct ipr_options *o);
 void ipr_process_close(struct ipr_handle *h);
 /* Set p->pid if known; 1 if p passes the process filter, 0 if not. */
 int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p);
+/* An observer's copy: 1 and counted received if it passes the user-space part of the
+ * filter and the process filter (flagged injected by its mark), else 0, counted filtered. */
+int ipr_packet_wanted(struct ipr_handle *h, struct ipr_packet *p);
 /* The command name of process pid (/proc/PID/comm) into comm[IPR_COMM_MAX]: 0 or -1. */
 int ipr_read_comm(uint32_t pid, char *comm);
 

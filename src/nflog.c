@@ -274,17 +274,8 @@ static int take_packet(struct ipr_handle *h, struct batch *b, const struct nlmsg
 {
 	struct ipr_packet *p = &b->pkts[b->count];
 
-	if (!parse_packet(h->priv, nlh, &b->now, p))
+	if (!parse_packet(h->priv, nlh, &b->now, p) || !ipr_packet_wanted(h, p))
 		return 0;
-	if ((h->filter.user && !ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) ||
-	    !ipr_process_mark(h, p)) {
-		h->stats.filtered++;
-		return 0;
-	}
-	if ((p->mark & h->inject_mask) == h->inject_mark)
-		p->flags |= IPR_PKT_INJECTED;
-	h->stats.received++;
-	h->stats.bytes += p->len;
 	b->count++;
 	return 1;
 }
@@ -483,7 +474,7 @@ static int nflog_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t 
 
 static int nflog_serves(const struct ipr_options *o)
 {
-	return !!(o->flags & IPR_OPEN_MONITOR);
+	return (o->flags & IPR_OPEN_MONITOR) && ipr_engine_allowed("nflog");
 }
 
 static int nflog_stats(struct ipr_handle *h, struct ipr_stats *s)

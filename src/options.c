@@ -2,6 +2,7 @@
 /* options.c - struct ipr_options copied, completed and checked, in this one place. */
 #include <errno.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -165,6 +166,13 @@ int ipr_options_load(const struct ipr_options *in, struct ipr_options *out)
 	if (!err)
 		err = check_marks(out);
 	return err ? err : check_queues(out);
+}
+
+int ipr_engine_allowed(const char *name)
+{
+	const char *want = getenv("IPREDIR_MONITOR_ENGINE");
+
+	return !want || !*want || strcmp(want, name) == 0;
 }
 
 int ipr_param_known(enum ipr_param param)

@@ -540,6 +540,20 @@ int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p)
 	return f ? f->pass : passes(h->procs->owners, &(struct ipr_process){ 0 });
 }
 
+int ipr_packet_wanted(struct ipr_handle *h, struct ipr_packet *p)
+{
+	if ((h->filter.user && !ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) ||
+	    !ipr_process_mark(h, p)) {
+		h->stats.filtered++;
+		return 0;
+	}
+	if ((p->mark & h->inject_mask) == h->inject_mark)
+		p->flags |= IPR_PKT_INJECTED;
+	h->stats.received++;
+	h->stats.bytes += p->len;
+	return 1;
+}
+
 /* The queue's handle that received p. */
 static struct ipr_handle *queue_of(struct ipr_handle *h, const struct ipr_packet *p)
 {

@@ -617,7 +617,10 @@ static int install(struct ipr_rules *r, const struct ipr_rules_spec *spec)
 
 static void log_installed(const struct ipr_rules *r, const struct ipr_rules_spec *spec)
 {
-	if (spec_logs(spec))
+	if (!spec->layers)
+		ipr_log(IPR_LOG_DEBUG, "table inet %s installed alone: it names the handle",
+			r->table);
+	else if (spec_logs(spec))
 		ipr_log(IPR_LOG_DEBUG, "table inet %s installed: layers 0x%x, chain priority %d, "
 			"NFLOG group %u%s%s", r->table, spec->layers, -spec->priority,
 			spec->action.first, spec->bpf ? ", bpf match" : "",
@@ -823,7 +826,11 @@ static int fill_detach(struct ipr_batch *bt, const void *arg)
 
 int ipr_rules_detach(struct ipr_rules *r)
 {
-	int err = run_removal(r, fill_detach);
+	int err;
+
+	if (!r->layers)
+		return 0; /* the table alone: no rules to delete */
+	err = run_removal(r, fill_detach);
 
 	if (err)
 		ipr_log(IPR_LOG_WARN, "cannot empty table inet %s: %s", r->table, strerror(-err));

@@ -50,6 +50,12 @@ static int mark_cut(char *buf, size_t size, int n)
 	return 1;
 }
 
+/* What the comment calls the number of the handle's kind: a BPF monitor has none. */
+static const char *kind_name(enum ipr_action_kind kind)
+{
+	return kind == IPR_ACTION_LOG ? "group" : kind == IPR_ACTION_TABLE ? "ring" : "queue";
+}
+
 int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
 		       const struct ipr_rules_action *act, const char *filter)
 {
@@ -58,7 +64,7 @@ int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
 	format_layers(o->layers, names, sizeof(names));
 	return mark_cut(buf, size,
 			snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
-				 act->kind == IPR_ACTION_LOG ? "group" : "queue", act->first,
+				 kind_name(act->kind), act->first,
 				 act->count, o->priority, o->flags, filter ? filter : ""));
 }
 
@@ -137,7 +143,8 @@ static void parse_comment(const char *comment, struct ipr_watch_event *e)
 
 	if (sscanf(comment, COMMENT_SCAN, &r->pid, r->layers, kind, &r->queue, &r->queues,
 		   &e->priority, &e->flags) >= 3)
-		r->monitor = strcmp(kind, "group") == 0;
+		r->monitor = strcmp(kind, "group") == 0  ? IPR_MONITOR_NFLOG
+			     : strcmp(kind, "ring") == 0 ? IPR_MONITOR_BPF : 0;
 	if (!r->queues && strcmp(kind, "events")) /* an events handle holds no queue */
 		r->queues = 1;
 	if (filter)

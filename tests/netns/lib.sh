@@ -23,6 +23,7 @@ RULES_PROBE=$BUILD/tests/rules_probe
 UDPSEQ=$BUILD/tests/udpseq       # sequence-numbered UDP flows, checked at the sink
 TCPSTREAM=$BUILD/tests/tcpstream # one TCP stream, every byte checked
 NETTOOL=$ROOT/tests/netns/nettool.py
+PCAPFLOW=$ROOT/tests/netns/pcapflow.py # a TCP stream rebuilt from a capture
 
 NS_PREFIX="ipr-$SUITE-$$"
 WORK=$(mktemp -d "/tmp/ipredir-$SUITE.XXXXXX")
@@ -283,6 +284,23 @@ port_listening() { in_ns "$1" ss -Hltn "sport = :$2" | grep -q .; }
 has_table() { in_ns "$1" nft list tables 2>/dev/null | grep -Eq '^table [a-z0-9]+ ipredir'; }
 
 no_table() { ! has_table "$1"; }
+
+# nf_links PID: the ids of the netfilter BPF links PID holds (a monitor's BPF engine).
+nf_links() {
+	grep -h -A1 -s '^link_type:.netfilter' /proc/"$1"/fdinfo/* | sed -n 's/^link_id:.//p'
+}
+
+# uses_bpf PID: PID holds netfilter BPF links.
+uses_bpf() { [ -n "$(nf_links "$1")" ]; }
+
+# links_gone ID...: no BPF link of these ids is left in the system.
+links_gone() {
+	local id
+	for id in "$@"; do
+		bpftool link show id "$id" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
 
 # wait_table NS: poll until a redirector's table appears in NS.
 wait_table() { wait_until 5 has_table "$1"; }

@@ -57,10 +57,10 @@ status_case() {
 			and r['queues'][0]['queue'] == $QUEUE and r['queues'][0]['bound'] \
 			and r['queues'][0]['last_id'] >= $PINGS and r['queues'][0]['waiting'] == 0" ||
 		show "$json"
-	check "$name.json_monitor" "no entry for monitor pid $TAP_PID, NFLOG group $group, its filter" \
+	check "$name.json_monitor" "no entry for monitor pid $TAP_PID on the BPF engine, its filter" \
 		json_has "$json" "r['pid'] == $TAP_PID and r['command'] == 'iprtap' and r['monitor'] \
 			and r['filter'] == '$mon_filter' and r['layers'] == 'out' \
-			and r['nflog_group'] == ${group:-0} and r['queues'] == []" || show "$json"
+			and r['engine'] == 'bpf' and r['queues'] == []" || show "$json"
 
 	in_ns "$NS_B" "$IPREDIR" status >"$text" 2>&1
 	check "$name.text_passthru" "text mode does not show passthru" \
@@ -69,8 +69,10 @@ status_case() {
 		has_line "$text" "^  queue $QUEUE: waiting 0, queue drops 0, user drops 0, last id [0-9]+$"
 	check "$name.text_monitor" "text mode does not show the monitor" \
 		has_line "$text" "^  process +$TAP_PID \\(iprtap\\)$"
-	check "$name.text_group" "text mode does not show NFLOG group $group" \
-		has_line "$text" "^  NFLOG group ${group:-x} "
+	check "$name.text_ring" "text mode does not show the monitor's BPF ring" \
+		has_line "$text" "^  BPF ring +\\(monitor"
+	check "$name.nflog_group" "the monitor's ready line says queue=${group:-?}, expected 0" \
+		test "${group:-x}" = 0
 	check "$name.text_filter" "text mode does not show the filters" \
 		test "$(count_lines "$text" '^  filter +icmp6?\[')" = 2
 

@@ -42,7 +42,7 @@ line_re() {
 	local filter
 	# shellcheck disable=SC2016 # a sed expression: its $ is not the shell's
 	filter=$(printf '%s' "$7" | sed 's/[][\.*^$(){}?+|]/\\&/g')
-	echo "^[0-9:.]+ $1 pid=$2 comm=$3 table=ipredir_$2_[0-9]+ layers=$4 priority=$5 flags=$6( queue=[0-9.]+| group=[0-9]+|) filter=$filter\$"
+	echo "^[0-9:.]+ $1 pid=$2 comm=$3 table=ipredir_$2_[0-9]+ layers=$4 priority=$5 flags=$6( queue=[0-9.]+| group=[0-9]+| ring=bpf|) filter=$filter\$"
 }
 
 # saw NAME EVENT PID COMM LAYERS PRIORITY FLAGS FILTER: the text watcher prints that line.
@@ -99,7 +99,7 @@ start_holder monitor "$IPREDIR" dump --monitor --priority -3 --out -f 'udp port 
 	pid=$HOLDER_PID
 	saw monitor.open open "$pid" ipredir out -3 'monitor[a-z,-]*' 'udp port 4002'
 	json_saw monitor.open_json open "$pid" -3 'udp port 4002' \
-		"'monitor' in e['flags'] and e['monitor'] and 'nflog_group' in e"
+		"'monitor' in e['flags'] and e['monitor'] and e.get('engine') == 'bpf'"
 	stop "$pid" KILL
 	saw monitor.close close "$pid" ipredir out -3 'monitor[a-z,-]*' 'udp port 4002'
 	json_saw monitor.close_json close "$pid" -3 'udp port 4002' "e['command'] == 'ipredir'"

@@ -98,6 +98,10 @@ static void print_text(const struct ipr_redirector *r)
 	printf("  layers      %s\n", r->layers);
 	printf("  filter      %s\n", r->filter[0] ? r->filter
 					 : r->queues ? "(every IP packet)" : "(every event)");
+	if (r->monitor == IPR_MONITOR_BPF) {
+		printf("  BPF ring    (monitor: copies only)\n");
+		return;
+	}
 	if (r->monitor) {
 		printf("  NFLOG group %u (monitor: copies only)\n", r->queue);
 		return;
@@ -140,6 +144,10 @@ static void print_json(const struct ipr_redirector *r, int first)
 	printf(", \"filter\": ");
 	cli_json_string(stdout, r->filter);
 	printf(", \"monitor\": %s", r->monitor ? "true" : "false");
+	if (r->monitor == IPR_MONITOR_BPF) {
+		printf(", \"engine\": \"bpf\", \"queues\": []}");
+		return;
+	}
 	if (r->monitor || !r->queues) {
 		printf(", \"%s\": %u, \"queues\": []}", r->monitor ? "nflog_group" : "events",
 		       r->queue);

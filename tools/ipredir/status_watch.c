@@ -65,7 +65,9 @@ static void print_event_text(const struct ipr_watch_event *e)
 	       e->change == IPR_WATCH_EXISTING ? " (existing)" : "", r->pid,
 	       e->comm[0] ? e->comm : "?", r->table, r->layers[0] ? r->layers : "?", e->priority,
 	       flags);
-	if (r->queues) /* an events handle has none */
+	if (r->monitor == IPR_MONITOR_BPF)
+		printf(" ring=bpf");
+	else if (r->queues) /* an events handle has none */
 		printf(" %s=%u", r->monitor ? "group" : "queue", r->queue);
 	if (!r->monitor && r->queues > 1)
 		printf("..%u", r->queue + r->queues - 1);
@@ -91,7 +93,9 @@ static void print_event_json(const struct ipr_watch_event *e)
 	json_strings(&o, "flags", names, flags_of(e->flags, names));
 	json_bool(&o, "monitor", r->monitor);
 	json_bool(&o, "events", !r->queues);
-	if (r->queues) {
+	if (r->monitor == IPR_MONITOR_BPF)
+		json_str(&o, "engine", "bpf");
+	else if (r->queues) {
 		json_uint(&o, r->monitor ? "nflog_group" : "first_queue", r->queue);
 		if (!r->monitor)
 			json_uint(&o, "last_queue", r->queue + r->queues - 1);
