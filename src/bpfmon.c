@@ -113,6 +113,7 @@ static void configure(struct ipr_monitor_bpf__rodata *rd, const struct ipr_handl
 }
 
 /* libbpf's messages go to the log callback, as debug lines: the library never prints. */
+IPR_PRINTF(2, 0)
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[IPR_ERROR_MAX];

@@ -64,6 +64,12 @@ def ipv6_with_extensions(*exts, final=17, body=None):
                                      len(headers) + len(body)) + headers + body)
 
 
+def close_if_open(w):
+    """Closes w unless the case already did."""
+    if w.is_open:
+        w.close()
+
+
 class LiveCase(unittest.TestCase):
     """A case that opens real handles: root, in a namespace of its own."""
 
@@ -76,7 +82,7 @@ class LiveCase(unittest.TestCase):
         """An open WinDivert, closed after the case."""
         w = pydivert.WinDivert(*args, **kwargs)
         w.open()
-        self.addCleanup(lambda: w.is_open and w.close())
+        self.addCleanup(close_if_open, w)
         return w
 
     def udp_socket(self, family, port=0):

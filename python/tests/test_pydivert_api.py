@@ -3,7 +3,9 @@
 include/windivert.h (a generated C program prints what C has), and a WinDivert
 that is not open refuses what needs a handle, as pydivert does."""
 import asyncio
+import ctypes
 import unittest
+from typing import Callable, Dict, Optional
 
 import pydivert
 from pydivert import windivert_dll as dll
@@ -14,14 +16,14 @@ from support import c_program_output
 ENUMS = {pydivert.Layer: "WINDIVERT_LAYER_", pydivert.Flag: "WINDIVERT_FLAG_",
          pydivert.Event: "WINDIVERT_EVENT_", pydivert.Shutdown: "WINDIVERT_SHUTDOWN_",
          pydivert.CalcChecksumsOption: "WINDIVERT_HELPER_"}
-C_NAMES = {"QUEUE_LEN": "QUEUE_LENGTH", "DEFAULT": None, "NO_REPLACE": None}
+C_NAMES: Dict[str, Optional[str]] = {"QUEUE_LEN": "QUEUE_LENGTH", "DEFAULT": None, "NO_REPLACE": None}
 BITS = ("Sniffed", "Outbound", "Loopback", "Impostor", "IPv6", "IPChecksum", "TCPChecksum",
         "UDPChecksum")
 
 
 def constants():
     """(Python name, value, C expression) of every constant with a C counterpart."""
-    found = [("Param.%s" % m.name, m.value, "WINDIVERT_PARAM_" + C_NAMES.get(m.name, m.name))
+    found = [("Param.%s" % m.name, m.value, "WINDIVERT_PARAM_%s" % C_NAMES.get(m.name, m.name))
              for m in pydivert.Param]
     for enum, prefix in ENUMS.items():
         for name, member in enum.__members__.items():
@@ -64,7 +66,7 @@ def c_source():
 def python_view():
     lines = ["%s %d" % (name, value) for name, value, _ in constants()]
     for cname, struct in dll.C_STRUCTS.items():
-        lines.append("%s %d" % (cname, dll.ctypes.sizeof(struct)))
+        lines.append("%s %d" % (cname, ctypes.sizeof(struct)))
         lines += ["%s.%s %d" % (cname, f, getattr(struct, f).offset) for f in plain_fields(struct)]
     for bit in ("Layer", "Event") + BITS:
         a = dll.WinDivertAddress()
@@ -122,7 +124,7 @@ class ClosedHandle(unittest.TestCase):
         self.assertFalse(self.w.is_open)
 
     def test_calls_need_an_open_handle(self):
-        calls = {"recv": self.w.recv, "recv_ex": self.w.recv_ex, "close": self.w.close,
+        calls: Dict[str, Callable[[], object]] = {"recv": self.w.recv, "recv_ex": self.w.recv_ex, "close": self.w.close,
                  "shutdown": self.w.shutdown, "fileno": self.w.fileno,
                  "get_param": lambda: self.w.get_param(pydivert.Param.QUEUE_TIME),
                  "set_param": lambda: self.w.set_param(pydivert.Param.QUEUE_TIME, 500),

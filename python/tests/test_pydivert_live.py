@@ -8,6 +8,7 @@ import asyncio
 import os
 import socket
 import time
+from typing import List
 
 import pydivert
 from pydivert import Direction, Event, Flag, Layer, Param, RecvFlag
@@ -55,7 +56,7 @@ class Handles(LiveCase):
             with self.subTest(name):
                 with self.assertRaises(OSError) as caught:
                     w.open()
-                self.assertEqual(caught.exception.winerror, 87)
+                self.assertEqual(getattr(caught.exception, "winerror"), 87)
                 self.assertFalse(w.is_open)
         with self.assertRaisesRegex(OSError, "the filter 'tcp.DstPort == ': .* at character"):
             cases["filter"].open()
@@ -133,7 +134,8 @@ class Loopback(LiveCase):
         w = self.handle("udp.DstPort == %d" % self.port)
         for i in range(5):
             sender.sendto(b"batch %d" % i, receiver.getsockname())
-        packets, end = [], time.monotonic() + WAIT
+        packets: List[pydivert.Packet] = []
+        end = time.monotonic() + WAIT
         while len(packets) < 5 and time.monotonic() < end:
             packets += w.recv_batch(flags=RecvFlag.NO_BLOCK)
         self.assertEqual([p.payload for p in packets], [b"batch %d" % i for i in range(5)])

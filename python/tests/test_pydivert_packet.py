@@ -5,6 +5,7 @@ packet at all."""
 import random
 import socket
 import unittest
+from typing import Any, Callable, Tuple
 
 import pydivert
 from pydivert import CalcChecksumsOption as Opt, Direction, Protocol
@@ -101,7 +102,7 @@ class Parsing(unittest.TestCase):
                       p.address_family):
             self.assertIsNone(value)
         with self.assertRaises(AttributeError):
-            p.tcp.syn = True
+            p.tcp.syn = True  # type: ignore[union-attr]  # the point: there is no TCP header
         self.assertEqual(p.recalculate_checksums(), 0)
 
     def test_any_bytes_parse_and_print(self):
@@ -130,7 +131,8 @@ class Changing(unittest.TestCase):
                     p.src_port = "http"
 
     def test_payload_of_another_length(self):
-        for make in (tcp4, tcp6, udp4, udp6, icmp4):
+        makers: Tuple[Callable[[], Any], ...] = (tcp4, tcp6, udp4, udp6, icmp4)
+        for make in makers:
             with self.subTest(make.__name__):
                 p = make()
                 before = len(p.raw)

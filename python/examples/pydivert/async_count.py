@@ -34,7 +34,9 @@ async def count(filter, counts):
 
 async def main(filter):
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)  # a clean end
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop.add_signal_handler(signal.SIGTERM, main_task.cancel)  # a clean end
     counts = {"packets": 0}
     ticker = asyncio.create_task(report(counts))
     try:

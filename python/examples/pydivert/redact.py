@@ -30,8 +30,9 @@ def main():
             say("redact: ready, port %d" % port)
             try:
                 for packet in w:
-                    if word in packet.payload:
-                        packet.payload = packet.payload.replace(word, MARK)
+                    payload = packet.payload
+                    if payload is not None and word in payload:
+                        packet.payload = payload.replace(word, MARK)
                         changed += 1
                     w.send(packet)
             except KeyboardInterrupt:
