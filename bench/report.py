@@ -4,10 +4,10 @@
     report.py RAW CSV CHART_DATA CONFIGS RUNS DESCRIPTION
 
 RAW holds one row per measurement: topology, workload, config, run, value,
-p99, cpu, redirected (value: bit/s for tcp, bidir and tcp1, packets/s for
+p99, cpu, redirected, lost (value: bit/s for tcp, bidir and tcp1, packets/s for
 udp, median round trip in us for rr and ping, connections/s for churn; p99:
 99th percentile round trip in us, rr and ping only; cpu: % of all cores; redirected:
-packets the redirector reported).
+packets the redirector reported; lost: copies a monitor lost, empty for others).
 Prints the markdown table and the targets block on stdout (medians over the
 runs of each cell), writes the per-cell CSV to CSV and the ratios per
 configuration and workload to CHART_DATA (input of bench/plot.gp).
@@ -23,7 +23,8 @@ LATENCY = ("rr", "ping")  # figures in us: lower is better
 CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passthru",
            "proc": "passthru --process",
            "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
-           "monsnap": "monitor --snap 128", "q1": "-q 1", "nopace": "no pacing",
+           "monsnap": "monitor --snap 128", "monnflog": "monitor on NFLOG",
+           "monsnapnflog": "monitor --snap 128 on NFLOG", "q1": "-q 1", "nopace": "no pacing",
            "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100", "wdpass": "windivert passthru",
            "wdpass1": "windivert passthru 1 thread", "pydpass": "pydivert passthru"}
@@ -49,13 +50,22 @@ class Cell:
         self.runs = len(rows)
         self.value, self.p99, self.cpu, self.redirected = (
             statistics.median(r[i] for r in rows) for i in range(4))
+        lost = [r[4] for r in rows if r[4] is not None]
+        self.lost = max(lost) if lost else None  # the most copies a monitor lost in a run
+
+    def forwarded(self):
+        """The redirected column: packets per run, and a monitor's most lost copies."""
+        if self.lost is None:
+            return "%d" % self.redirected
+        return "%d (%d lost)" % (self.redirected, self.lost)
 
 
 def load(path):
     rows = {}
-    for t, w, c, _run, value, p99, cpu, redirected in csv.reader(open(path)):
+    for t, w, c, _run, value, p99, cpu, redirected, lost in csv.reader(open(path)):
         rows.setdefault((t, w, c), []).append(
-            (float(value), float(p99 or 0), float(cpu), int(redirected or 0)))
+            (float(value), float(p99 or 0), float(cpu), int(redirected or 0),
+             int(lost) if lost else None))
     return {key: Cell(r) for key, r in rows.items()}
 
 
@@ -100,21 +110,22 @@ def table(cells, configs, out):
     writer = csv.writer(open(out, "w", newline=""))
     writer.writerow(["topology", "workload", "config", "runs", "value", "unit", "ratio",
                      "cpu_pct", "cpu_cost", "cpu_cost_unit", "p99_us", "added_us",
-                     "redirected"])
+                     "redirected", "lost_max"])
     for t, w, c in ordered(cells, configs):
         cell, base = cells[(t, w, c)], cells.get((t, w, "base"))
         r, k = ratio(cells, t, w, c), cost(w, cell)
         added = cell.value - base.value if w in LATENCY and base else None
-        print("| %s | %s | %s | %s | %s | %.0f | %s | %d |" % (
+        print("| %s | %s | %s | %s | %s | %.0f | %s | %s |" % (
             TOPOLOGIES[t], WORKLOADS[w], label(c), shown(w, cell, base),
             "-" if r is None else "%.2f" % r, cell.cpu,
-            "-" if k is None else "%.1f %s" % (k, COST_UNITS[w]), cell.redirected))
+            "-" if k is None else "%.1f %s" % (k, COST_UNITS[w]), cell.forwarded()))
         value = cell.value / 1e9 if UNITS[w] == "Gbit/s" else cell.value
         writer.writerow([t, w, c, cell.runs, "%.4g" % value, UNITS[w],
                          "" if r is None else "%.3f" % r, "%.1f" % cell.cpu,
                          "" if k is None else "%.2f" % k, COST_UNITS.get(w, ""),
                          "%.1f" % cell.p99 if w in LATENCY else "",
-                         "" if added is None else "%.1f" % added, "%d" % cell.redirected])
+                         "" if added is None else "%.1f" % added, "%d" % cell.redirected,
+                         "" if cell.lost is None else "%d" % cell.lost])
 
 
 def target(name, measured, goal, met, fmt="%.3f"):
@@ -126,13 +137,17 @@ def target(name, measured, goal, met, fmt="%.3f"):
         status = ""
     else:
         status = "met" if met(measured) else "missed"
-    print(("  %-48s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
+    print(("  %-56s %14s  %-12s %s" % (name, "-" if measured is None else fmt % measured,
                                        goal, status)).rstrip())
 
 
 def difference(cells, key, attr, ref="base"):
     a, b = cells.get(key), cells.get(key[:2] + (ref,))
     return getattr(a, attr) - getattr(b, attr) if a and b else None
+
+
+def lost_copies(cells, key):
+    return cells[key].lost if key in cells else None
 
 
 def targets(cells):
@@ -157,6 +172,13 @@ def targets(cells):
            ">= 1.00", lambda v: v >= 1)
     target("3+3 TCP veth: monitor --snap 128 / base", ratio(cells, "veth", "tcp", "monsnap"),
            ">= 0.93", lambda v: v >= 0.93)
+    target("3+3 TCP veth: monitor, copies lost (most in a run)",
+           lost_copies(cells, ("veth", "tcp", "monitor")), "0", lambda v: v == 0, "%d")
+    for c in ("monnflog", "monsnapnflog"):
+        target("3+3 TCP veth: %s / base" % label(c), ratio(cells, "veth", "tcp", c),
+               "(no target)", None)
+        target("3+3 TCP veth: %s, copies lost" % label(c), lost_copies(cells, ("veth", "tcp", c)),
+               "(no target)", None, "%d")
     target("3+3 TCP veth --bidir: passthru / base", ratio(cells, "veth", "bidir", "full"),
            "(no target)", None)
     target("3+3 TCP 1 Gbit/s: passthru / base", ratio(cells, "tbf", "tcp", "full"), ">= 0.99",

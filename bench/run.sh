@@ -40,6 +40,8 @@
 #   rewrite  ipredir passthru --quiet --rewrite (modify path)
 #   monitor  ipredir dump --monitor -w /dev/null (observes copies, holds nothing)
 #   monsnap  the same with --snap 128 (headers only)
+#   monnflog, monsnapnflog  monitor and monsnap on the NFLOG engine
+#            (IPREDIR_MONITOR_ENGINE=nflog), the fallback where BPF is refused
 #   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
 #   nopace   ipredir passthru --quiet --busy-poll 0 --coalesce 0 (no pacing: every
 #            receive sleeps at once; the default adapts both to the traffic)
@@ -59,12 +61,12 @@
 # Per cell: median over the runs of the throughput (or round trip), its ratio to base,
 # the CPU of the whole machine from /proc/stat during the measurement (100 % = all
 # cores busy), CPU per Gbit/s (tcp) or per 100 kpps (udp), and the packets the
-# redirector reported. Each run measures every configuration in turn, so drift hits
+# redirector reported (and the copies a monitor lost). Each run measures every configuration in turn, so drift hits
 # all alike. After the table, a targets block: each goal of the benchmark with its
 # measured value and met/missed.
 #
 # Environment: BENCH_TOPOLOGIES (default "veth tbf"), BENCH_WORKLOADS (default
-# "tcp tcp1 udp rr"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 5),
+# "tcp bidir tcp1 udp rr ping churn"), BENCH_CONFIGS (subset, in order), BENCH_RUNS (default 5),
 # BENCH_COMPARE (another build directory for the CONFIG@cmp configurations),
 # BENCH_SECONDS (TCP and churn seconds per run, default 3), BENCH_UDP_COUNT (datagrams per flow,
 # default 150000), BENCH_RR_COUNT (round trips per run, default 10000), BENCH_PING_COUNT
@@ -109,7 +111,7 @@ else
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp bidir tcp1 udp rr ping churn}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap q1 nopace poll coalesce wdpass}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap monnflog monsnapnflog q1 nopace poll coalesce wdpass pydpass}
 
 die() {
 	echo "bench: $*" >&2
@@ -153,6 +155,8 @@ redirector_start() {
 	rewrite) ipredir_start "$log" passthru --quiet --rewrite "${closed[@]}" ;;
 	monitor) ipredir_start "$log" dump --monitor -w /dev/null ;;
 	monsnap) ipredir_start "$log" dump --monitor --snap 128 -w /dev/null ;;
+	monnflog) nflog_monitor_start "$log" ;;
+	monsnapnflog) nflog_monitor_start "$log" --snap 128 ;;
 	q1) ipredir_start "$log" passthru --quiet -q 1 "${closed[@]}" ;;
 	nopace) ipredir_start "$log" passthru --quiet --busy-poll 0 --coalesce 0 "${closed[@]}" ;;
 	poll) ipredir_start "$log" passthru --quiet --busy-poll 50 "${closed[@]}" ;;
@@ -173,6 +177,14 @@ ipredir_start() {
 	spawn "$NS_B" "$log" "$REDIR_BIN" "$@"
 	REDIR_PID=$!
 	wait_table "$NS_B"
+}
+
+# nflog_monitor_start LOG [OPTION...]: dump --monitor on the NFLOG engine.
+nflog_monitor_start() {
+	local log=$1
+	shift
+	REDIR_BIN=$(command -v env)
+	ipredir_start "$log" IPREDIR_MONITOR_ENGINE=nflog "$IPREDIR" dump --monitor "$@" -w /dev/null
 }
 
 # naive_start LOG [OPTION...]: the reference redirector on its queue, then the rules
@@ -207,6 +219,9 @@ redirected_of() {
 	sed -En 's/^(passthru|dump): ([0-9]+) packets.*/\2/p; s/^packets=([0-9]+).*/\1/p' "$1" |
 		tail -n 1
 }
+
+# lost_of LOG: the copies a monitor's final report says it lost (empty for others).
+lost_of() { sed -En 's/^dump: .*, ([0-9]+) copies lost\)$/\1/p' "$1" | tail -n 1; }
 
 # queued_ids: the packets the queues of ns B took (their last ids, summed), for a
 # redirector that reports no count of its own; read before it stops.
@@ -343,7 +358,7 @@ workloads_of() {
 # when the redirector did not start or not exit cleanly, when nothing got through, or
 # when a redirector reported no packet.
 cell() {
-	local topology=$1 config=$2 workload=$3 run=$4 before after value redirected=0 ok=0
+	local topology=$1 config=$2 workload=$3 run=$4 before after value redirected=0 lost= ok=0
 	redirector_start "$config" "$workload" || {
 		show "$WORK/redirector.log"
 		redirector_stop "$config"
@@ -357,9 +372,10 @@ cell() {
 		redirector_stop "$config" || ok=1
 		[[ $config == wdpass* || $config == pydpass ]] ||
 			redirected=$(redirected_of "$WORK/redirector.log")
+		lost=$(lost_of "$WORK/redirector.log")
 		[ "${redirected:-0}" -gt 0 ] || ok=1
 	fi
-	echo "$topology,$workload,$config,$run,$value,$(cpu_percent "$before" "$after"),${redirected:-0}" \
+	echo "$topology,$workload,$config,$run,$value,$(cpu_percent "$before" "$after"),${redirected:-0},$lost" \
 		>>"$WORK/raw.csv"
 	[ "${value%%,*}" != 0 ] || ok=1
 	[ "$ok" = 0 ] || show "$WORK/redirector.log"

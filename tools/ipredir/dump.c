@@ -462,10 +462,14 @@ static void print_summary(const struct dump_loop *l, const struct ipr_stats *s, 
 	struct json_obj o;
 
 	if (!json) {
-		fprintf(stderr, "dump: %llu packets %s%s in %.1f s (%llu received)\n", l->written,
+		fprintf(stderr, "dump: %llu packets %s%s in %.1f s (%llu received", l->written,
 			dump_config.file ? "written to " : "printed",
 			dump_config.file ? dump_config.file : "", seconds,
 			(unsigned long long)s->received);
+		/* A monitor's fail-open count is the copies the kernel could not deliver. */
+		if (dump_config.monitor)
+			fprintf(stderr, ", %llu copies lost", (unsigned long long)s->failopen);
+		fputs(")\n", stderr);
 		return;
 	}
 	json_begin(&o, stderr);
