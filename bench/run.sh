@@ -358,7 +358,7 @@ workloads_of() {
 # when the redirector did not start or not exit cleanly, when nothing got through, or
 # when a redirector reported no packet.
 cell() {
-	local topology=$1 config=$2 workload=$3 run=$4 before after value redirected=0 lost= ok=0
+	local topology=$1 config=$2 workload=$3 run=$4 before after value redirected=0 lost='' ok=0
 	redirector_start "$config" "$workload" || {
 		show "$WORK/redirector.log"
 		redirector_stop "$config"
