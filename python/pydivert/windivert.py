@@ -184,9 +184,11 @@ class WinDivert:
         """A parameter's value (Param)."""
         return dll.get_param(self._opened(), name)
 
-    def set_param(self, name: Union[Param, int], value: int) -> None:
-        """Set a parameter (Param) within its documented range."""
+    def set_param(self, name: Union[Param, int], value: int) -> bool:
+        """Set a parameter (Param) within its documented range. True, as
+        WinDivertSetParam() returns it (a failure raises OSError)."""
         dll.set_param(self._opened(), name, value)
+        return True
 
     # ---- asyncio ----
 

@@ -4,7 +4,8 @@ writes only its own bits."""
 import struct
 import unittest
 
-from pydivert.packet import TCPHeader
+import pydivert
+from pydivert.packet import IPHeader, TCPHeader, UDPHeader
 from pydivert_support import icmp4, tcp4, udp4, udp6
 
 
@@ -118,3 +119,70 @@ class UDPAndICMPFields(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FailedAssignments(unittest.TestCase):
+    """A value a field cannot hold raises as struct does (TypeError or struct.error for
+    a value of the wrong type, struct.error for one out of range), and the field and
+    the bytes around it keep what they had."""
+
+    def assert_kept(self, header, name, bad):
+        before, raw = getattr(header, name), bytes(header.raw)
+        with self.assertRaises((TypeError, struct.error)):
+            setattr(header, name, bad)
+        self.assertEqual(getattr(header, name), before, name)
+        self.assertEqual(bytes(header.raw), raw, name)
+
+    def test_every_kind_of_field(self):
+        p = tcp4()
+        p.src_port, p.tcp.seq_num, p.ipv4.ttl = 42, 7, 9
+        for header, name in ((p.tcp, "src_port"), (p.tcp, "dst_port"), (p.tcp, "seq_num"),
+                             (p.tcp, "window_size"), (p.ipv4, "ident"), (p.ipv4, "ttl"),
+                             (p.ipv4, "cksum"), (p.ipv4, "protocol")):
+            for bad in ("bogus", None, 1.5, -1, 1 << 32):
+                self.assert_kept(header, name, bad)
+        p = icmp4()
+        p.icmp.type = 42
+        for name in ("type", "code", "cksum"):
+            self.assert_kept(p.icmp, name, "bogus")
+            self.assert_kept(p.icmp, name, 1 << 16)
+        self.assertEqual(p.icmp.type, 42)
+        ip6 = udp6().ipv6
+        for name in ("ttl", "hop_limit", "payload_len", "next_hdr"):
+            self.assert_kept(ip6, name, "bogus")
+
+    def test_through_the_packet(self):
+        p = udp4()
+        p.src_port = 42
+        with self.assertRaises(struct.error):
+            p.src_port = "bogus"
+        with self.assertRaises(struct.error):
+            p.dst_port = 65536
+        self.assertEqual((p.src_port, p.dst_port), (42, 53))
+
+    def test_ttl_out_of_range(self):
+        ip = tcp4().ipv4
+        ip.ttl = 255
+        with self.assertRaises(struct.error):
+            ip.ttl = 256
+        self.assertEqual(ip.ttl, 255)
+
+    def test_a_header_cut_short(self):
+        p = pydivert.Packet(bytes(udp4().raw[:22]))
+        header = UDPHeader(p, 20)  # only the source port is there
+        header.src_port = 7
+        with self.assertRaises(struct.error):
+            header.dst_port = 8
+        self.assertEqual(bytes(p.raw[20:]), b"\x00\x07")
+
+
+class GenericIPHeader(unittest.TestCase):
+    """IPHeader is what IPv4Header and IPv6Header share: the fields whose place depends
+    on the version cannot be set on it, with AttributeError as for any read-only one."""
+
+    def test_no_length_or_ttl(self):
+        header = IPHeader(pydivert.Packet(bytes(tcp4().raw)))
+        for name in ("packet_len", "ttl"):
+            with self.assertRaisesRegex(AttributeError, "can't set attribute '%s'" % name):
+                setattr(header, name, 100)
+        self.assertEqual(header.raw, tcp4().raw)

@@ -67,7 +67,7 @@ class Handles(LiveCase):
                               (Param.QUEUE_LEN, (32, 4096, 16384)),
                               (Param.QUEUE_SIZE, (65535, 4194304, 33554432))):
             for value in values:
-                w.set_param(param, value)
+                self.assertIs(w.set_param(param, value), True)
                 self.assertEqual(w.get_param(param), value)
         self.assertEqual((w.get_param(Param.VERSION_MAJOR), w.get_param(Param.VERSION_MINOR)),
                          (2, 2))

@@ -63,7 +63,13 @@ class Field(Generic[T]):
         if self.mask:
             whole: int = struct.unpack_from(self.fmt, obj.raw, self.offset)[0]
             val = (whole & ~self.mask) | ((val << self.shift) & self.mask)
-        struct.pack_into(self.fmt, obj.raw, self.offset, val)
+        # Packed apart first: struct.pack_into() zeroes the field before it finds that
+        # val is no integer (or out of range), and the old value must stay.
+        data = struct.pack(self.fmt, val)
+        if len(obj.raw) < self.offset + len(data):
+            raise struct.error("the header is cut short: %d bytes, the field needs %d" % (
+                len(obj.raw), self.offset + len(data)))
+        obj.raw[self.offset:self.offset + len(data)] = data
 
 
 class IntField(Field[int]):

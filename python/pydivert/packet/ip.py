@@ -9,6 +9,13 @@ from typing import Optional
 from .header import FlagField, Header, IntField
 
 
+def no_setter(name: str) -> str:
+    """What setting name on the generic IPHeader says (as Python says it of a
+    read-only attribute): only IPv4Header and IPv6Header know where the field is."""
+    return ("can't set attribute %r of IPHeader: it is set on the IPv4Header or "
+            "IPv6Header of a packet (packet.ipv4, packet.ipv6, packet.ip)" % name)
+
+
 class IPHeader(Header):
     """What IPv4 and IPv6 headers have in common: addresses and the total length."""
 
@@ -50,7 +57,7 @@ class IPHeader(Header):
 
     @packet_len.setter
     def packet_len(self, val: int) -> None:
-        raise NotImplementedError
+        raise AttributeError(no_setter("packet_len"))
 
     @property
     def ttl(self) -> int:
@@ -59,7 +66,7 @@ class IPHeader(Header):
 
     @ttl.setter
     def ttl(self, val: int) -> None:
-        raise NotImplementedError
+        raise AttributeError(no_setter("ttl"))
 
 
 class IPv4Header(IPHeader):
@@ -87,14 +94,16 @@ class IPv4Header(IPHeader):
     protocol = IntField("B", 9, doc="The protocol of what follows the header.")
     cksum = IntField("H", 10, doc="The header checksum.")
 
+    _ttl = IntField("B", 8)
+
     @property
     def ttl(self) -> int:
         """The time to live."""
-        return self.raw[8]
+        return self._ttl
 
     @ttl.setter
     def ttl(self, val: int) -> None:
-        self.raw[8] = val
+        self._ttl = val
 
     @property
     def hdr_len(self) -> int:
@@ -146,11 +155,11 @@ class IPv6Header(IPHeader):
     @property
     def ttl(self) -> int:
         """The hop limit, by IPv4's name."""
-        return self.raw[7]
+        return self.hop_limit
 
     @ttl.setter
     def ttl(self, val: int) -> None:
-        self.raw[7] = val
+        self.hop_limit = val
 
     @property
     def header_len(self) -> int:
