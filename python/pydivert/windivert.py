@@ -8,10 +8,14 @@ from types import TracebackType
 from typing import Iterable, Optional, Union
 
 from . import windivert_dll as dll
-from .consts import BATCH_MAX, MTU_MAX, Flag, Layer, Param, RecvFlag, Shutdown
+from .consts import (BATCH_MAX, MTU_MAX, CalcChecksumsOption, Flag, Layer, Param, RecvFlag,
+                     Shutdown)
 from .packet import Packet
 
 DEFAULT_PACKET_BUFFER_SIZE = MTU_MAX  # room for any packet, GSO super-packets included
+# send(): the checksums computed in Python; libwindivert fills IP, TCP and UDP's as it sends.
+ICMP_ONLY = (CalcChecksumsOption.NO_IP_CHECKSUM | CalcChecksumsOption.NO_TCP_CHECKSUM
+             | CalcChecksumsOption.NO_UDP_CHECKSUM)
 NOT_OPEN = "the WinDivert handle is not open: call open() first, or use it in a with block"
 
 
@@ -159,23 +163,29 @@ class WinDivert:
 
     def send(self, packet: Packet, recalculate_checksum: bool = True) -> int:
         """Send packet: a received one goes on where it was taken (changed or not), a new
-        one is injected; checksums recomputed first unless recalculate_checksum is False.
-        The bytes sent."""
+        one is injected; with recalculate_checksum its checksums are right as it leaves
+        (see send_ex). The bytes sent."""
         return self.send_ex(packet, recalculate_checksum)
 
     def send_ex(self, packet: Union[Packet, Iterable[Packet]], recalculate_checksum: bool = True,
                 flags: int = 0, overlapped: None = None) -> int:
         """send() through WinDivertSendEx(); packet may also be several packets, sent in one
-        call. flags: 0; overlapped: None (calls complete at once)."""
+        call. flags: 0; overlapped: None (calls complete at once).
+
+        With recalculate_checksum, the ICMP and ICMPv6 checksums are computed into raw, and
+        the address vouches for no IP, TCP or UDP checksum, so that libwindivert fills those
+        in as the packet leaves if it was changed; an unchanged received packet goes on as
+        the kernel holds it, with nothing to compute."""
         if flags or overlapped is not None:
             raise ValueError("send_ex() takes flags=0 and overlapped=None on Linux")
         packets = [packet] if isinstance(packet, Packet) else list(packet)
         handle = self._opened()
-        if recalculate_checksum:
-            for each in packets:
-                each.recalculate_checksums()
-        data = bytearray(b"".join(bytes(each.raw) for each in packets))
         addrs = (dll.WinDivertAddress * len(packets))(*[each.wd_addr for each in packets])
+        if recalculate_checksum:
+            for each, addr in zip(packets, addrs):
+                each._fill_checksums(ICMP_ONLY)
+                addr.IPChecksum = addr.TCPChecksum = addr.UDPChecksum = 0
+        data = packets[0].raw if len(packets) == 1 else bytearray().join(p.raw for p in packets)
         return dll.send_ex(handle, dll.c_buffer(data), addrs)
 
     # ---- parameters ----
@@ -256,13 +266,16 @@ class WinDivert:
 
 
 def split_packets(buf: bytearray, used: int, addrs: list[dll.WinDivertAddress]) -> list[Packet]:
-    """The packets WinDivertRecvEx() packed into buf, each with its address, in bytes of
-    their own (a packet does not keep the receive buffer alive)."""
-    packets, offset = [], 0
+    """The packets WinDivertRecvEx() packed into buf, each with its address: a lone packet
+    in buf itself, those of a batch in bytes of their own (so that one packet does not keep
+    the whole batch alive)."""
+    packets, offset, view = [], 0, memoryview(buf)
+    if len(addrs) == 1:
+        return [Packet.from_address(view[:used], addrs[0])]
     for i, addr in enumerate(addrs):
         rest = used - offset
         length = rest if i == len(addrs) - 1 else min(rest, item_length(buf, offset, addr))
-        raw = memoryview(bytearray(buf[offset:offset + length]))
+        raw = memoryview(bytearray(view[offset:offset + length]))
         packets.append(Packet.from_address(raw, addr))
         offset += length
     return packets

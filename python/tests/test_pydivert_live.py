@@ -120,6 +120,22 @@ class Loopback(LiveCase):
                 w.send(packet)
                 self.assertEqual(receiver.recv(100), b"the [redacted] is 42")
 
+    def test_changed_packet_leaves_with_right_checksums(self):
+        """send() fills in the checksums of a changed packet: a lower-priority sniffer sees
+        it valid (loopback never checks them on the way in)."""
+        for family in FAMILIES:
+            with self.subTest(family=family.name):
+                w, packet, receiver = self.loopback_packet(family, b"abc")
+                sniffer = self.handle("udp.DstPort == %d" % self.port, priority=-1,
+                                      flags=Flag.SNIFF)
+                packet.payload = b"uvwxyz"  # the IP and UDP lengths change too
+                w.send(packet)
+                seen = recv_within(sniffer)
+                self.assertIsNotNone(seen, "the sniffer below saw nothing")
+                self.assertEqual(seen.payload, b"uvwxyz")
+                self.assertTrue(seen.is_checksum_valid)
+                self.assertEqual(receiver.recv(100), b"uvwxyz")
+
     def test_new_packet_is_injected(self):
         receiver = self.udp_socket(socket.AF_INET)
         port = receiver.getsockname()[1]

@@ -292,9 +292,11 @@ class Packet:
         """Compute the IPv4, TCP, UDP, ICMP and ICMPv6 checksums the packet has, but those
         flags (CalcChecksumsOption) exclude, into raw; the number computed."""
         flags &= ~CalcChecksumsOption.NO_REPLACE
-        if not len(self.raw) or not dll.calc_checksums(dll.c_buffer(self.raw), flags):
-            return 0
-        return self._checksums_present(flags)
+        return self._checksums_present(flags) if self._fill_checksums(flags) else 0
+
+    def _fill_checksums(self, flags: int) -> bool:
+        """recalculate_checksums() without the count, for send(): whether it succeeded."""
+        return bool(len(self.raw)) and bool(dll.calc_checksums(dll.c_buffer(self.raw), flags))
 
     @property
     def is_checksum_valid(self) -> bool:
