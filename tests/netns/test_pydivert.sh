@@ -9,7 +9,8 @@
 # python/examples/pydivert: capture.py (in B, and over loopback in A) passes
 # every packet on and prints it; firewall.py drops a UDP port and lets another
 # pass; redact.py changes a word of datagrams into a longer one; async_count.py
-# counts pings with asyncio while they pass.
+# counts pings with asyncio while they pass; portmap.py (in A) carries a TCP transfer
+# to another port of B, changing the ports of every packet both ways.
 #
 #   +------+ veth-a                  veth-b +------+
 #   |  A   |--------------------------------|  B   |
@@ -112,10 +113,29 @@ async_case() {
 	example_stop "$NS_B" async_count '^async_count: ([8-9]|[1-9][0-9]+) packets$'
 }
 
+# portmap.py 7600 5201 in A: a TCP transfer to B:7600 reaches B's receiver on 5201
+# and every byte arrives (the ports of every packet changed both ways).
+portmap_case() {
+	local recv sent got
+	example "$NS_A" portmap 7600 5201 || return
+	spawn "$NS_B" "$WORK/portmap.recv" "$PY" "$NETTOOL" tcp-recv 5201
+	recv=$!
+	wait_until 5 has_line "$WORK/portmap.recv" '^listening' || { fail portmap "no receiver"; return; }
+	in_ns "$NS_A" "$PY" "$NETTOOL" tcp-send "$B4" 7600 4000000 0 >"$WORK/portmap.send" 2>&1
+	wait_until 30 gone "$recv"
+	stop "$recv"
+	sent=$(sed -n 's/^sent //p' "$WORK/portmap.send")
+	got=$(sed -n 's/^received //p' "$WORK/portmap.recv")
+	check example.portmap.transfer "sent ${sent:-nothing}, received ${got:-nothing}" \
+		same_transfer "$sent" "$got" 4000000 || show "$WORK/portmap.send" "$WORK/portmap.recv"
+	example_stop "$NS_A" portmap '^portmap: [1-9][0-9]* packets$'
+}
+
 python_cases "$NS_A" "test_pydivert_*.py" PYDIVERT_LIB="$LIB" PYDIVERT_TEST_NETNS=1
 capture_case
 loopback_case
 firewall_case
 redact_case
 async_case
+portmap_case
 finish
