@@ -28,10 +28,10 @@ class WinDivert:
     sent is dropped after Param.QUEUE_TIME ms. Needs root (CAP_NET_ADMIN, CAP_NET_RAW).
     """
 
-    def __init__(self, filter: str = "true", layer: Layer = Layer.NETWORK, priority: int = 0,
-                 flags: Union[Flag, int] = Flag.DEFAULT) -> None:
+    def __init__(self, filter: Union[str, bytes] = "true", layer: Layer = Layer.NETWORK,
+                 priority: int = 0, flags: Union[Flag, int] = Flag.DEFAULT) -> None:
         self._handle: Optional[int] = None
-        self._filter = filter.encode()
+        self._filter = filter.encode() if isinstance(filter, str) else bytes(filter)
         self._layer = Layer(layer)
         self._priority = priority
         self._flags = Flag(flags)
@@ -43,12 +43,34 @@ class WinDivert:
             "open" if self.is_open else "closed", self._filter.decode(), self._layer.name,
             self._priority, self._flags)
 
+    @property
+    def filter(self) -> str:
+        """The filter the handle was made with (as text, even if given as bytes)."""
+        return self._filter.decode()
+
+    @property
+    def layer(self) -> Layer:
+        """The layer the handle was made for."""
+        return self._layer
+
+    @property
+    def priority(self) -> int:
+        """The priority the handle was made with."""
+        return self._priority
+
+    @property
+    def flags(self) -> Flag:
+        """The flags the handle was made with."""
+        return self._flags
+
     # ---- the handle ----
 
     @staticmethod
-    def check_filter(filter: str, layer: Layer = Layer.NETWORK) -> tuple[bool, int, str]:
+    def check_filter(filter: Union[str, bytes],
+                     layer: Layer = Layer.NETWORK) -> tuple[bool, int, str]:
         """(valid, position of the first error, reason) of filter at layer."""
-        return dll.compile_filter(filter.encode(), layer)
+        return dll.compile_filter(filter.encode() if isinstance(filter, str) else bytes(filter),
+                                  layer)
 
     @staticmethod
     def register() -> None:
@@ -81,7 +103,7 @@ class WinDivert:
             self._handle = dll.open_handle(self._filter, self._layer, self._priority,
                                            self._flags)
         except OSError as err:
-            valid, pos, reason = self.check_filter(self._filter.decode(), self._layer)
+            valid, pos, reason = self.check_filter(self._filter, self._layer)
             if not valid:  # say what is wrong with the filter, and where
                 err.strerror = "%s; the filter %r: %s at character %d" % (
                     err.strerror, self._filter.decode(), reason, pos)

@@ -93,6 +93,7 @@ class PublicNames(unittest.TestCase):
             self.assertTrue(hasattr(pydivert, name), name)
         self.assertTrue(pydivert.__version__)
         self.assertIs(pydivert.PyDivert, pydivert.WinDivert)
+        self.assertIs(pydivert.Divert, pydivert.WinDivert)
 
     def test_driver_calls_are_accepted(self):
         pydivert.WinDivert.register()
@@ -112,6 +113,25 @@ class CheckFilter(unittest.TestCase):
                                                         pydivert.Layer.FLOW)[0])
         self.assertFalse(pydivert.WinDivert.check_filter("tcp.DstPort == 80",
                                                          pydivert.Layer.REFLECT)[0])
+
+
+class HandleSettings(unittest.TestCase):
+    def test_read_only_properties(self):
+        w = pydivert.WinDivert("udp", pydivert.Layer.NETWORK_FORWARD, 7, pydivert.Flag.SNIFF)
+        self.assertEqual((w.filter, w.layer, w.priority, w.flags),
+                         ("udp", pydivert.Layer.NETWORK_FORWARD, 7, pydivert.Flag.SNIFF))
+        self.assertIsInstance(w.layer, pydivert.Layer)
+        self.assertIsInstance(w.flags, pydivert.Flag)
+        for name in ("filter", "layer", "priority", "flags"):
+            with self.subTest(name), self.assertRaises(AttributeError):
+                setattr(w, name, None)
+
+    def test_filter_given_as_bytes(self):
+        w = pydivert.WinDivert(b"tcp.DstPort == 80")
+        self.assertEqual(w.filter, "tcp.DstPort == 80")
+        self.assertIn('filter="tcp.DstPort == 80"', repr(w))
+        self.assertEqual(pydivert.WinDivert.check_filter(b"true")[:2], (True, 0))
+        self.assertFalse(pydivert.WinDivert.check_filter(b"tcp.DstPort ==")[0])
 
 
 class ClosedHandle(unittest.TestCase):
