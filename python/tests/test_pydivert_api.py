@@ -150,7 +150,8 @@ class ClosedHandle(unittest.TestCase):
                  "set_param": lambda: self.w.set_param(pydivert.Param.QUEUE_TIME, 500),
                  "send": lambda: self.w.send(pydivert.Packet(b"")),
                  "next": lambda: next(self.w),
-                 "recv_async": lambda: asyncio.run(self.w.recv_async())}
+                 "recv_async": lambda: asyncio.run(self.w.recv_async()),
+                 "recv_batch_async": lambda: asyncio.run(self.w.recv_batch_async())}
         for name, call in calls.items():
             with self.subTest(name), self.assertRaisesRegex(RuntimeError, "not open"):
                 call()
@@ -162,6 +163,8 @@ class ClosedHandle(unittest.TestCase):
             self.w.send_ex(pydivert.Packet(b""), flags=1)
         with self.assertRaises(ValueError):
             self.w.recv_batch(0)
+        with self.assertRaises(ValueError):
+            asyncio.run(self.w.recv_batch_async(256))
 
 
 if __name__ == "__main__":
