@@ -17,8 +17,9 @@ from .packet import Packet
 from .windivert import WinDivert
 
 PyDivert = WinDivert  # the name pydivert 3 also gives it
+Divert = WinDivert  # and the name of pydivert 4's handle for any system
 
 __version__ = "2.2.0"
 
-__all__ = ["WinDivert", "PyDivert", "Packet", "Layer", "Flag", "Param", "CalcChecksumsOption", "Direction",
+__all__ = ["WinDivert", "PyDivert", "Divert", "Packet", "Layer", "Flag", "Param", "CalcChecksumsOption", "Direction",
            "Protocol", "RecvFlag", "Event", "Shutdown"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import select
+import time
 from types import TracebackType
 from typing import Iterable, Optional, Union
 
@@ -28,10 +29,10 @@ class WinDivert:
     sent is dropped after Param.QUEUE_TIME ms. Needs root (CAP_NET_ADMIN, CAP_NET_RAW).
     """
 
-    def __init__(self, filter: str = "true", layer: Layer = Layer.NETWORK, priority: int = 0,
-                 flags: Union[Flag, int] = Flag.DEFAULT) -> None:
+    def __init__(self, filter: Union[str, bytes] = "true", layer: Layer = Layer.NETWORK,
+                 priority: int = 0, flags: Union[Flag, int] = Flag.DEFAULT) -> None:
         self._handle: Optional[int] = None
-        self._filter = filter.encode()
+        self._filter = filter.encode() if isinstance(filter, str) else bytes(filter)
         self._layer = Layer(layer)
         self._priority = priority
         self._flags = Flag(flags)
@@ -43,12 +44,34 @@ class WinDivert:
             "open" if self.is_open else "closed", self._filter.decode(), self._layer.name,
             self._priority, self._flags)
 
+    @property
+    def filter(self) -> str:
+        """The filter the handle was made with (as text, even if given as bytes)."""
+        return self._filter.decode()
+
+    @property
+    def layer(self) -> Layer:
+        """The layer the handle was made for."""
+        return self._layer
+
+    @property
+    def priority(self) -> int:
+        """The priority the handle was made with."""
+        return self._priority
+
+    @property
+    def flags(self) -> Flag:
+        """The flags the handle was made with."""
+        return self._flags
+
     # ---- the handle ----
 
     @staticmethod
-    def check_filter(filter: str, layer: Layer = Layer.NETWORK) -> tuple[bool, int, str]:
+    def check_filter(filter: Union[str, bytes],
+                     layer: Layer = Layer.NETWORK) -> tuple[bool, int, str]:
         """(valid, position of the first error, reason) of filter at layer."""
-        return dll.compile_filter(filter.encode(), layer)
+        return dll.compile_filter(filter.encode() if isinstance(filter, str) else bytes(filter),
+                                  layer)
 
     @staticmethod
     def register() -> None:
@@ -81,7 +104,7 @@ class WinDivert:
             self._handle = dll.open_handle(self._filter, self._layer, self._priority,
                                            self._flags)
         except OSError as err:
-            valid, pos, reason = self.check_filter(self._filter.decode(), self._layer)
+            valid, pos, reason = self.check_filter(self._filter, self._layer)
             if not valid:  # say what is wrong with the filter, and where
                 err.strerror = "%s; the filter %r: %s at character %d" % (
                     err.strerror, self._filter.decode(), reason, pos)
@@ -131,18 +154,29 @@ class WinDivert:
             raise
         return split_packets(buf, used, list(addrs)[:got])
 
-    def _take(self, bufsize: int, count: int, flags: int) -> list[Packet]:
-        """_receive(), waiting for the first packet unless flags has RecvFlag.NO_BLOCK. The
-        wait is in select(), so that a signal handler (Ctrl-C) runs while it waits."""
+    def _take(self, bufsize: int, count: int, flags: int,
+              timeout: Optional[float] = None) -> list[Packet]:
+        """_receive(), waiting for the first packet unless flags has RecvFlag.NO_BLOCK, for
+        at most timeout seconds if given (then TimeoutError). The wait is in select(), so
+        that a signal handler (Ctrl-C) runs while it waits."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         while True:
             packets = self._receive(bufsize, count)
             if packets or flags & RecvFlag.NO_BLOCK:
                 return packets
-            select.select([self.fileno()], [], [])
+            if deadline is None:
+                select.select([self.fileno()], [], [])
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no packet within %g s" % (timeout or 0.0))
+            select.select([self.fileno()], [], [], left)
 
-    def recv(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE) -> Packet:
-        """The next packet (or event), waiting for it."""
-        return self._take(bufsize, 1, RecvFlag.DEFAULT)[0]
+    def recv(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE,
+             timeout: Optional[float] = None) -> Packet:
+        """The next packet (or event), waiting for it; for at most timeout seconds if
+        given, then TimeoutError."""
+        return self._take(bufsize, 1, RecvFlag.DEFAULT, timeout)[0]
 
     def recv_ex(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE,
                 flags: Union[RecvFlag, int] = RecvFlag.DEFAULT,
@@ -155,11 +189,12 @@ class WinDivert:
         return packets[0] if packets else None
 
     def recv_batch(self, count: int = BATCH_MAX, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE * 4,
-                   flags: Union[RecvFlag, int] = RecvFlag.DEFAULT) -> list[Packet]:
-        """Up to count packets (at most 255) from one WinDivertRecvEx() call."""
-        if not 1 <= count <= BATCH_MAX:
-            raise ValueError("count must be 1 to %d, not %r" % (BATCH_MAX, count))
-        return self._take(bufsize, count, flags)
+                   flags: Union[RecvFlag, int] = RecvFlag.DEFAULT,
+                   timeout: Optional[float] = None) -> list[Packet]:
+        """Up to count packets (at most 255) from one WinDivertRecvEx() call; waits for the
+        first as recv() does (timeout included)."""
+        check_count(count)
+        return self._take(bufsize, count, flags, timeout)
 
     def send(self, packet: Packet, recalculate_checksum: bool = True) -> int:
         """Send packet: a received one goes on where it was taken (changed or not), a new
@@ -233,13 +268,35 @@ class WinDivert:
         self._waiters.append(fut)
         await fut
 
-    async def recv_async(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE) -> Packet:
-        """recv() for asyncio: waits on the event loop, not in a thread."""
+    async def _take_async(self, bufsize: int, count: int) -> list[Packet]:
         while True:
-            packets = self._receive(bufsize, 1)
+            packets = self._receive(bufsize, count)
             if packets:
-                return packets[0]
+                return packets
             await self._readable()
+
+    async def _take_async_within(self, bufsize: int, count: int,
+                                 timeout: Optional[float]) -> list[Packet]:
+        if timeout is None:
+            return await self._take_async(bufsize, count)
+        try:
+            return await asyncio.wait_for(self._take_async(bufsize, count), max(0.0, timeout))
+        except asyncio.TimeoutError:
+            raise TimeoutError("no packet within %g s" % timeout) from None
+
+    async def recv_async(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE,
+                         timeout: Optional[float] = None) -> Packet:
+        """recv() for asyncio: waits on the event loop, not in a thread (for at most
+        timeout seconds if given, then TimeoutError)."""
+        return (await self._take_async_within(bufsize, 1, timeout))[0]
+
+    async def recv_batch_async(self, count: int = BATCH_MAX,
+                               bufsize: int = DEFAULT_PACKET_BUFFER_SIZE * 4,
+                               timeout: Optional[float] = None) -> list[Packet]:
+        """recv_batch() for asyncio: waits on the event loop for the first packet, then
+        takes up to count (at most 255) of those waiting."""
+        check_count(count)
+        return await self._take_async_within(bufsize, count, timeout)
 
     async def send_async(self, packet: Packet, recalculate_checksum: bool = True) -> int:
         """send() for asyncio (a send does not wait)."""
@@ -263,6 +320,11 @@ class WinDivert:
             if getattr(err, "winerror", None) == dll.ERROR_NO_DATA:
                 raise StopAsyncIteration from None
             raise
+
+
+def check_count(count: int) -> None:
+    if not 1 <= count <= BATCH_MAX:
+        raise ValueError("count must be 1 to %d, not %r" % (BATCH_MAX, count))
 
 
 def split_packets(buf: bytearray, used: int, addrs: list[dll.WinDivertAddress]) -> list[Packet]:

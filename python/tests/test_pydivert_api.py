@@ -93,6 +93,7 @@ class PublicNames(unittest.TestCase):
             self.assertTrue(hasattr(pydivert, name), name)
         self.assertTrue(pydivert.__version__)
         self.assertIs(pydivert.PyDivert, pydivert.WinDivert)
+        self.assertIs(pydivert.Divert, pydivert.WinDivert)
 
     def test_driver_calls_are_accepted(self):
         pydivert.WinDivert.register()
@@ -114,6 +115,25 @@ class CheckFilter(unittest.TestCase):
                                                          pydivert.Layer.REFLECT)[0])
 
 
+class HandleSettings(unittest.TestCase):
+    def test_read_only_properties(self):
+        w = pydivert.WinDivert("udp", pydivert.Layer.NETWORK_FORWARD, 7, pydivert.Flag.SNIFF)
+        self.assertEqual((w.filter, w.layer, w.priority, w.flags),
+                         ("udp", pydivert.Layer.NETWORK_FORWARD, 7, pydivert.Flag.SNIFF))
+        self.assertIsInstance(w.layer, pydivert.Layer)
+        self.assertIsInstance(w.flags, pydivert.Flag)
+        for name in ("filter", "layer", "priority", "flags"):
+            with self.subTest(name), self.assertRaises(AttributeError):
+                setattr(w, name, None)
+
+    def test_filter_given_as_bytes(self):
+        w = pydivert.WinDivert(b"tcp.DstPort == 80")
+        self.assertEqual(w.filter, "tcp.DstPort == 80")
+        self.assertIn('filter="tcp.DstPort == 80"', repr(w))
+        self.assertEqual(pydivert.WinDivert.check_filter(b"true")[:2], (True, 0))
+        self.assertFalse(pydivert.WinDivert.check_filter(b"tcp.DstPort ==")[0])
+
+
 class ClosedHandle(unittest.TestCase):
     def setUp(self):
         self.w = pydivert.WinDivert("udp", flags=pydivert.Flag.SNIFF)
@@ -130,7 +150,8 @@ class ClosedHandle(unittest.TestCase):
                  "set_param": lambda: self.w.set_param(pydivert.Param.QUEUE_TIME, 500),
                  "send": lambda: self.w.send(pydivert.Packet(b"")),
                  "next": lambda: next(self.w),
-                 "recv_async": lambda: asyncio.run(self.w.recv_async())}
+                 "recv_async": lambda: asyncio.run(self.w.recv_async()),
+                 "recv_batch_async": lambda: asyncio.run(self.w.recv_batch_async())}
         for name, call in calls.items():
             with self.subTest(name), self.assertRaisesRegex(RuntimeError, "not open"):
                 call()
@@ -142,6 +163,8 @@ class ClosedHandle(unittest.TestCase):
             self.w.send_ex(pydivert.Packet(b""), flags=1)
         with self.assertRaises(ValueError):
             self.w.recv_batch(0)
+        with self.assertRaises(ValueError):
+            asyncio.run(self.w.recv_batch_async(256))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,22 @@ class Handles(LiveCase):
         self.assertIsNone(w.recv_ex(flags=RecvFlag.NO_BLOCK))
         self.assertEqual(w.fileno(), w.fileno())
 
+    def test_recv_timeout(self):
+        receiver, sender = self.udp_pair(socket.AF_INET)
+        w = self.handle("udp.DstPort == %d" % self.port)
+        for call in (lambda: w.recv(timeout=0.2), lambda: w.recv_batch(timeout=0.2)):
+            start = time.monotonic()
+            with self.assertRaises(TimeoutError):
+                call()
+            self.assertGreaterEqual(time.monotonic() - start, 0.19)
+        with self.assertRaises(TimeoutError):
+            w.recv(timeout=0)
+        sender.sendto(b"in time", receiver.getsockname())
+        packet = w.recv(timeout=WAIT)
+        self.assertEqual(packet.payload, b"in time")
+        w.send(packet)
+        self.assertEqual(receiver.recv(100), b"in time")
+
 
 class Loopback(LiveCase):
     def loopback_packet(self, family, payload=b"hello"):
@@ -210,6 +226,40 @@ class Asyncio(LiveCase):
 
         self.assertEqual(asyncio.run(asyncio.wait_for(scenario(), WAIT)), [b"n0", b"n1", b"n2"])
         self.assertEqual([receiver.recv(100) for _ in range(3)], [b"n0", b"n1", b"n2"])
+
+    def test_recv_async_timeout(self):
+        receiver, sender = self.udp_pair(socket.AF_INET)
+
+        async def scenario():
+            async with pydivert.WinDivert("udp.DstPort == %d" % self.port) as w:
+                with self.assertRaises(TimeoutError):
+                    await w.recv_async(timeout=0.2)
+                with self.assertRaises(TimeoutError):
+                    await w.recv_batch_async(timeout=0.1)
+                asyncio.get_running_loop().call_later(0.1, sender.sendto, b"after",
+                                                      receiver.getsockname())
+                packet = await w.recv_async(timeout=WAIT)  # a timed-out wait left no harm
+                await w.send_async(packet)
+            return packet
+
+        self.assertEqual(asyncio.run(scenario()).payload, b"after")
+        self.assertEqual(receiver.recv(100), b"after")
+
+    def test_recv_batch_async(self):
+        receiver, sender = self.udp_pair(socket.AF_INET6)
+
+        async def scenario():
+            async with pydivert.WinDivert("udp.DstPort == %d" % self.port) as w:
+                for i in range(3):
+                    sender.sendto(b"b%d" % i, receiver.getsockname()[:2])
+                packets: List[pydivert.Packet] = []
+                while len(packets) < 3:
+                    packets += await w.recv_batch_async(count=3 - len(packets), timeout=WAIT)
+                w.send_ex(packets)
+            return [p.payload for p in packets]
+
+        self.assertEqual(asyncio.run(scenario()), [b"b0", b"b1", b"b2"])
+        self.assertEqual([receiver.recv(100) for _ in range(3)], [b"b0", b"b1", b"b2"])
 
     def test_close_wakes_a_waiting_receive(self):
         async def scenario():

@@ -153,7 +153,55 @@ class Changing(unittest.TestCase):
         self.assertEqual(p.payload, b"abcd")
 
 
+class Raw(unittest.TestCase):
+    def test_new_raw_is_parsed_afresh(self):
+        p = tcp4(b"test")
+        self.assertIsNotNone(p.tcp)
+        p.raw = udp6(b"other").raw.tobytes()  # bytes: kept as a writable view of a copy
+        self.assertIsInstance(p.raw, memoryview)
+        self.assertFalse(p.raw.readonly)
+        self.assertIsNone(p.ipv4)
+        self.assertIsNone(p.tcp)
+        self.assertEqual((p.address_family, p.udp.payload), (socket.AF_INET6, b"other"))
+        p.raw = bytes(20)  # no IP packet at all
+        self.assertIsNone(p.ip)
+        self.assertIsNone(p.address_family)
+        self.assertIn("Packet(", repr(p))
+
+    def test_same_length_raw_of_another_kind(self):
+        p = tcp4()
+        p.raw = bytes([0x00]) + p.raw[1:].tobytes()
+        self.assertIsNone(p.ipv4)
+
+    def test_new_raw_clears_the_checksum_flags(self):
+        p = tcp4(b"test")  # its checksums computed, so flagged right
+        self.assertEqual((p.ip_checksum, p.tcp_checksum), (True, True))
+        p.raw = bytearray(p.raw)
+        self.assertEqual((p.ip_checksum, p.tcp_checksum, p.udp_checksum), (False,) * 3)
+
+
 class Checksums(unittest.TestCase):
+    def test_recalculating_sets_the_flags_of_those_computed(self):
+        cases = ((tcp4(), 0, (True, True, False)), (udp4(), 0, (True, False, True)),
+                 (udp6(), 0, (False, False, True)), (icmp4(), 0, (True, False, False)),
+                 (tcp4(), Opt.NO_TCP_CHECKSUM, (True, False, False)),
+                 (udp4(), Opt.NO_IP_CHECKSUM, (False, False, True)))
+        for p, flags, expected in cases:
+            with self.subTest(proto=p.protocol[0], flags=flags):
+                p.ip_checksum = p.tcp_checksum = p.udp_checksum = False
+                p.recalculate_checksums(flags)
+                self.assertEqual((p.ip_checksum, p.tcp_checksum, p.udp_checksum), expected)
+
+    def test_icmp_checksum(self):
+        for p in (icmp4(), icmp6_echo()):
+            with self.subTest(af=p.address_family):
+                self.assertTrue(p.icmp_checksum)
+                p.icmp.raw[2] ^= 0xFF
+                self.assertFalse(p.icmp_checksum)
+                p.recalculate_checksums()
+                self.assertTrue(p.icmp_checksum)
+        self.assertFalse(tcp4().icmp_checksum)  # no ICMP header
+
     def test_count_and_flags(self):
         cases = ((tcp4(), 2, Opt.NO_IP_CHECKSUM | Opt.NO_TCP_CHECKSUM),
                  (udp6(), 1, Opt.NO_UDP_CHECKSUM), (icmp4(), 2, Opt.NO_IP_CHECKSUM |
@@ -211,6 +259,18 @@ class Metadata(unittest.TestCase):
         self.assertEqual(flow.local_addr, "127.0.0.1")
         self.assertEqual(p.process_id, 42)
         self.assertIn("FLOW_DELETED", repr(p))
+
+
+class Interface(unittest.TestCase):
+    def test_an_index_alone_is_its_pair(self):
+        p = udp4()
+        p.interface = 5
+        self.assertEqual(p.interface, (5, 0))
+        self.assertEqual(pydivert.Packet(p.raw, interface=7).interface, (7, 0))
+        p.interface = (3, 4)
+        self.assertEqual(p.interface, (3, 4))
+        addr = p.wd_addr
+        self.assertEqual((addr.Network.IfIdx, addr.Network.SubIfIdx), (3, 4))
 
 
 class PatternMatching(unittest.TestCase):

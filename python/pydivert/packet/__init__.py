@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from functools import cached_property
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .. import windivert_dll as dll
 from ..consts import IPV6_EXT_HEADERS, CalcChecksumsOption, Direction, Event, Layer, Protocol
@@ -32,6 +32,17 @@ def ext_header_len(proto: int, raw: memoryview, start: int) -> int:
     return (raw[start + 1] + 1) * 8
 
 
+def writable_view(raw: Bytes) -> memoryview:
+    """raw itself if it is a writable memoryview, else a writable copy of it."""
+    if isinstance(raw, memoryview) and not raw.readonly:
+        return raw
+    return memoryview(bytearray(raw))
+
+
+# What a packet parses from raw on first use (and forgets when raw is replaced).
+PARSED = ("address_family", "protocol", "ipv4", "ipv6", "icmpv4", "icmpv6", "tcp", "udp")
+
+
 class Packet:
     """One packet (or, at the FLOW, SOCKET and REFLECT layers, one event).
 
@@ -44,7 +55,7 @@ class Packet:
 
     __match_args__ = ("src_addr", "dst_addr", "src_port", "dst_port", "payload")
 
-    def __init__(self, raw: Bytes, interface: Optional[tuple[int, int]] = None,
+    def __init__(self, raw: Bytes, interface: Union[tuple[int, int], int, None] = None,
                  direction: Direction = Direction.OUTBOUND, timestamp: int = 0,
                  loopback: bool = False, impostor: bool = False, sniffed: bool = False,
                  ip_checksum: bool = False, tcp_checksum: bool = False,
@@ -52,11 +63,8 @@ class Packet:
                  flow: Optional[dll.WinDivertDataFlow] = None,
                  socket: Optional[dll.WinDivertDataSocket] = None,
                  reflect: Optional[dll.WinDivertDataReflect] = None) -> None:
-        if isinstance(raw, memoryview) and not raw.readonly:
-            self.raw = raw
-        else:
-            self.raw = memoryview(bytearray(raw))
-        self.interface = interface or (0, 0)
+        self._raw = writable_view(raw)
+        self.interface = interface or (0, 0)  # type: ignore[assignment]
         self.direction = Direction(direction)
         self.timestamp = timestamp
         self.is_loopback = loopback
@@ -87,7 +95,36 @@ class Packet:
         packet._address = dll.WinDivertAddress.from_buffer_copy(addr)
         return packet
 
+    # ---- the bytes ----
+
+    @property
+    def raw(self) -> memoryview:
+        """The packet's bytes (writable); changes to headers and payload change them."""
+        return self._raw
+
+    @raw.setter
+    def raw(self, val: Bytes) -> None:
+        """Replace the bytes: they are parsed afresh when next used, and the IP, TCP and UDP
+        checksum flags are cleared (nothing vouches for the new bytes' checksums)."""
+        self._raw = writable_view(val)
+        for name in PARSED:
+            self.__dict__.pop(name, None)
+        self.ip_checksum = self.tcp_checksum = self.udp_checksum = False
+
     # ---- metadata ----
+
+    @property
+    def interface(self) -> tuple[int, int]:
+        """(interface index, sub-interface index); an int given is (that index, 0)."""
+        return self._interface
+
+    @interface.setter
+    def interface(self, val: Union[tuple[int, int], int]) -> None:
+        if isinstance(val, int):
+            self._interface = (val, 0)
+        else:
+            if_index, sub_index = val
+            self._interface = (int(if_index), int(sub_index))
 
     @property
     def is_outbound(self) -> bool:
@@ -290,9 +327,20 @@ class Packet:
 
     def recalculate_checksums(self, flags: int = 0) -> int:
         """Compute the IPv4, TCP, UDP, ICMP and ICMPv6 checksums the packet has, but those
-        flags (CalcChecksumsOption) exclude, into raw; the number computed."""
+        flags (CalcChecksumsOption) exclude, into raw; the number computed. As
+        WinDivertHelperCalcChecksums() does with an address, the ip_checksum, tcp_checksum
+        and udp_checksum flags of those computed are set."""
         flags &= ~CalcChecksumsOption.NO_REPLACE
-        return self._checksums_present(flags) if self._fill_checksums(flags) else 0
+        if not self._fill_checksums(flags):
+            return 0
+        opt = CalcChecksumsOption
+        if self.ipv4 is not None and not flags & opt.NO_IP_CHECKSUM:
+            self.ip_checksum = True
+        if self.tcp is not None and not flags & opt.NO_TCP_CHECKSUM:
+            self.tcp_checksum = True
+        if self.udp is not None and not flags & opt.NO_UDP_CHECKSUM:
+            self.udp_checksum = True
+        return self._checksums_present(flags)
 
     def _fill_checksums(self, flags: int) -> bool:
         """recalculate_checksums() without the count, for send(): whether it succeeded."""
@@ -304,6 +352,19 @@ class Packet:
         copy = Packet(bytes(self.raw))
         copy.recalculate_checksums()
         return copy.raw == self.raw
+
+    @property
+    def icmp_checksum(self) -> bool:
+        """Whether the packet has an ICMP or ICMPv6 header and its checksum is right
+        (computed on a copy; WinDivert's address has no flag for it)."""
+        header = self.icmp
+        if header is None:
+            return False
+        copy = Packet(bytes(self.raw))
+        opt = CalcChecksumsOption
+        copy._fill_checksums(opt.NO_IP_CHECKSUM | opt.NO_TCP_CHECKSUM | opt.NO_UDP_CHECKSUM)
+        where = slice(header._start + 2, header._start + 4)
+        return bool(copy.raw[where] == self.raw[where])
 
     def matches(self, filter: str, layer: Layer = Layer.NETWORK) -> bool:
         """Whether the packet, with its address, matches filter (WinDivert's filter language)."""

@@ -25,7 +25,7 @@ class Header:
     @property
     def raw(self) -> memoryview:
         """This header and what follows it in the packet."""
-        return self._packet.raw[self._start:]
+        return self._packet._raw[self._start:]
 
     @raw.setter
     def raw(self, val: Bytes) -> None:
@@ -36,10 +36,11 @@ class Header:
             self.raw[:] = val
             return
         # A new length: the packet gets new bytes, and the IP header the new total.
-        self._packet.raw = memoryview(bytearray(self._packet.raw[:self._start].tobytes() +
-                                                bytes(val)))
-        if self._packet.ip is not None:
-            self._packet.ip.packet_len = len(self._packet.raw)
+        # (Not through Packet.raw's setter: what is parsed stays where it was.)
+        packet = self._packet
+        packet._raw = memoryview(bytearray(packet._raw[:self._start].tobytes() + bytes(val)))
+        if packet.ip is not None:
+            packet.ip.packet_len = len(packet._raw)
 
     def __repr__(self) -> str:
         fields = ", ".join("%s=%r" % (name, getattr(self, name)) for name in self.__repr_fields__)
