@@ -207,10 +207,12 @@ class WinDivert:
         """send() through WinDivertSendEx(); packet may also be several packets, sent in one
         call. flags: 0; overlapped: None (calls complete at once).
 
-        With recalculate_checksum, the ICMP and ICMPv6 checksums are computed into raw, and
-        the address vouches for no IP, TCP or UDP checksum, so that libwindivert fills those
-        in as the packet leaves if it was changed; an unchanged received packet goes on as
-        the kernel holds it, with nothing to compute."""
+        With recalculate_checksum, each packet's raw holds all its checksums afterwards, as
+        pydivert leaves it; the sending does not wait for them. The ICMP and ICMPv6 ones are
+        computed first; the address then vouches for no IP, TCP or UDP checksum, so that
+        libwindivert fills those in as the packet leaves if it was changed, while an
+        unchanged received packet goes on as the kernel holds it (its checksums perhaps
+        left to the device); raw gets them after the send."""
         if flags or overlapped is not None:
             raise ValueError("send_ex() takes flags=0 and overlapped=None on Linux")
         packets = [packet] if isinstance(packet, Packet) else list(packet)
@@ -221,7 +223,11 @@ class WinDivert:
                 each._fill_checksums(ICMP_ONLY)
                 addr.IPChecksum = addr.TCPChecksum = addr.UDPChecksum = 0
         data = packets[0].raw if len(packets) == 1 else bytearray().join(p.raw for p in packets)
-        return dll.send_ex(handle, dll.c_buffer(data), addrs)
+        sent = dll.send_ex(handle, dll.c_buffer(data), addrs)
+        if recalculate_checksum:
+            for each in packets:
+                each._fill_checksums_flagged()
+        return sent
 
     # ---- parameters ----
 

@@ -258,8 +258,9 @@ def get_fd(handle: int) -> int:
     return fd
 
 
-def calc_checksums(buf: Any, flags: int) -> bool:
-    return bool(lib.WinDivertHelperCalcChecksums(buf, len(buf), None, flags))
+def calc_checksums(buf: Any, flags: int, addr: Optional[WinDivertAddress] = None) -> bool:
+    """Checksums into buf; addr, if given, gets the flags of those computed."""
+    return bool(lib.WinDivertHelperCalcChecksums(buf, len(buf), addr, flags))
 
 
 def compile_filter(filter: bytes, layer: int) -> tuple[bool, int, str]:

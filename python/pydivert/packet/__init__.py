@@ -331,20 +331,22 @@ class Packet:
         WinDivertHelperCalcChecksums() does with an address, the ip_checksum, tcp_checksum
         and udp_checksum flags of those computed are set."""
         flags &= ~CalcChecksumsOption.NO_REPLACE
-        if not self._fill_checksums(flags):
-            return 0
-        opt = CalcChecksumsOption
-        if self.ipv4 is not None and not flags & opt.NO_IP_CHECKSUM:
-            self.ip_checksum = True
-        if self.tcp is not None and not flags & opt.NO_TCP_CHECKSUM:
-            self.tcp_checksum = True
-        if self.udp is not None and not flags & opt.NO_UDP_CHECKSUM:
-            self.udp_checksum = True
-        return self._checksums_present(flags)
+        return self._checksums_present(flags) if self._fill_checksums_flagged(flags) else 0
 
-    def _fill_checksums(self, flags: int) -> bool:
-        """recalculate_checksums() without the count, for send(): whether it succeeded."""
-        return bool(len(self.raw)) and bool(dll.calc_checksums(dll.c_buffer(self.raw), flags))
+    def _fill_checksums_flagged(self, flags: int = 0) -> bool:
+        """recalculate_checksums() without the parsing that counts (send() calls it for
+        every packet): whether it succeeded."""
+        addr = dll.WinDivertAddress()
+        if not self._fill_checksums(flags, addr):
+            return False
+        self.ip_checksum = self.ip_checksum or bool(addr.IPChecksum)
+        self.tcp_checksum = self.tcp_checksum or bool(addr.TCPChecksum)
+        self.udp_checksum = self.udp_checksum or bool(addr.UDPChecksum)
+        return True
+
+    def _fill_checksums(self, flags: int, addr: Optional[dll.WinDivertAddress] = None) -> bool:
+        """recalculate_checksums() without the count: whether it succeeded."""
+        return bool(len(self.raw)) and dll.calc_checksums(dll.c_buffer(self.raw), flags, addr)
 
     @property
     def is_checksum_valid(self) -> bool:
