@@ -216,7 +216,7 @@ enum ipr_packet_flags {
 	IPR_PKT_HAS_PROCESS = 1u << 11,     /* pid is valid (IPR_OPEN_PROCESS) */
 };
 
-/* One received packet; data points into the caller's receive buffer. */
+/* One received packet; data points into the caller's receive buffer (see IPR_RECV_BORROW). */
 struct ipr_packet {
 	uint8_t *data;         /* the packet from its IP header on */
 	uint32_t caplen;       /* bytes at data */
@@ -244,6 +244,9 @@ size_t ipr_slot_size(const struct ipr_handle *h);
 
 enum ipr_recv_flags {
 	IPR_RECV_NONBLOCK = 1u << 0, /* return -EAGAIN instead of waiting */
+	IPR_RECV_BORROW = 1u << 1,   /* a monitor's packets may point into the kernel's
+					ring buffer (read-only), not buf, until the next
+					receive on the handle: one copy less */
 };
 
 /*

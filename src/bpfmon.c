@@ -59,6 +59,7 @@ struct ring {
 	const uint8_t *data;     /* mapped twice in a row: a record never wraps */
 	size_t size;             /* data bytes, a power of two */
 	size_t page;
+	unsigned long read;      /* how far we read; *consumer lags while copies are lent */
 };
 
 struct bpfmon {
@@ -219,6 +220,7 @@ static int map_ring(struct ring *r, int fd, size_t size)
 	if (p == MAP_FAILED)
 		return ipr_fail(-errno, "cannot map the monitor's ring buffer: %s", strerror(errno));
 	r->consumer = p;
+	r->read = *r->consumer;
 	p = mmap(NULL, r->page + 2 * size, PROT_READ, MAP_SHARED, fd, (off_t)r->page);
 	if (p == MAP_FAILED)
 		return ipr_fail(-errno, "cannot map the monitor's ring buffer: %s", strerror(errno));
@@ -323,7 +325,7 @@ static int64_t realtime_offset(void)
 	return (rt.tv_sec - mono.tv_sec) * 1000000000LL + (rt.tv_nsec - mono.tv_nsec);
 }
 
-/* One copy into the caller's slot and its metadata into p. */
+/* A record's metadata into p, its bytes copied into slot or, without one, lent in place. */
 static void take_record(struct bpfmon *m, const struct ipr_mon_record *r, uint8_t *slot,
 			int64_t offset, struct ipr_packet *p)
 {
@@ -331,8 +333,9 @@ static void take_record(struct bpfmon *m, const struct ipr_mon_record *r, uint8_
 	struct timespec none = { 0 };
 
 	memset(p, 0, sizeof(*p));
-	memcpy(slot, r + 1, r->caplen);
-	p->data = slot;
+	if (slot)
+		memcpy(slot, r + 1, r->caplen);
+	p->data = slot ? slot : (uint8_t *)(uintptr_t)(r + 1); /* lent: read-only */
 	p->caplen = r->caplen;
 	p->len = r->len;
 	p->id = ++m->seq;
@@ -353,16 +356,19 @@ static void take_record(struct bpfmon *m, const struct ipr_mon_record *r, uint8_
 	ipr_nfnl_finish_packet(p, &none, 0);
 }
 
-/* Hand out the copies that wait, up to rx->max; returns how many. */
+/* Hand out the copies that wait, up to rx->max; returns how many. Lent ones
+ * (IPR_RECV_BORROW) go back to the kernel at the next call. */
 static unsigned int take_ring(struct ipr_handle *h, const struct ipr_rx *rx)
 {
 	struct bpfmon *m = h->priv;
 	struct ring *rg = &m->ring;
-	unsigned long cons = *rg->consumer;
+	unsigned long cons = rg->read;
 	unsigned long prod = __atomic_load_n(rg->producer, __ATOMIC_ACQUIRE);
 	int64_t offset = realtime_offset();
+	int lend = !!(rx->flags & IPR_RECV_BORROW);
 	unsigned int n = 0;
 
+	__atomic_store_n(rg->consumer, cons, __ATOMIC_RELEASE);
 	while (cons < prod && n < rx->max) {
 		const uint8_t *hdr = rg->data + (cons & (rg->size - 1));
 		uint32_t len = __atomic_load_n((const uint32_t *)hdr, __ATOMIC_ACQUIRE);
@@ -372,12 +378,14 @@ static unsigned int take_ring(struct ipr_handle *h, const struct ipr_rx *rx)
 			break; /* the kernel is still writing it: records are taken in order */
 		if (!(len & RB_DISCARD)) {
 			take_record(m, (const struct ipr_mon_record *)(hdr + RB_HDR),
-				    rx->buf + (size_t)n * rx->slot, offset, p);
+				    lend ? NULL : rx->buf + (size_t)n * rx->slot, offset, p);
 			n += ipr_packet_wanted(h, p);
 		}
 		cons += (RB_HDR + (len & ~(RB_BUSY | RB_DISCARD)) + 7) & ~7ul;
 	}
-	__atomic_store_n(rg->consumer, cons, __ATOMIC_RELEASE);
+	rg->read = cons;
+	if (!lend)
+		__atomic_store_n(rg->consumer, cons, __ATOMIC_RELEASE);
 	/* Copies written since were not woken for: the timer's wake-up brings them. */
 	m->awake = cons < __atomic_load_n(rg->producer, __ATOMIC_ACQUIRE);
 	return n;

@@ -396,7 +396,9 @@ static int handle_batch(struct dump_loop *l, int n)
 static int run_loop(struct dump_loop *l)
 {
 	while (!cli_stop && !count_reached(l)) {
-		int n = ipr_recv_batch(l->h, l->buf, l->buflen, l->pkts, DUMP_BATCH, 0), err;
+		/* Each batch is printed or written before the next receive: a monitor may lend it. */
+		int n = ipr_recv_batch(l->h, l->buf, l->buflen, l->pkts, DUMP_BATCH, IPR_RECV_BORROW),
+		    err;
 
 		if (n == -EINTR || n == -EAGAIN)
 			continue;
