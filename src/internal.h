@@ -514,7 +514,7 @@ int ipr_process_open(struct ipr_handle *h, const struct ipr_options *o);
 void ipr_process_close(struct ipr_handle *h);
 /* Set p->pid if known; 1 if p passes the process filter, 0 if not. */
 int ipr_process_mark(struct ipr_handle *h, struct ipr_packet *p);
-/* An observer's copy: 1 and counted received if it passes the user-space part of the
+/* A received packet: 1 and counted received if it passes the user-space part of the
  * filter and the process filter (flagged injected by its mark), else 0, counted filtered. */
 int ipr_packet_wanted(struct ipr_handle *h, struct ipr_packet *p);
 /* The command name of process pid (/proc/PID/comm) into comm[IPR_COMM_MAX]: 0 or -1. */

@@ -427,10 +427,8 @@ static int filtered_out(struct ipr_handle *h, struct queue *q, struct ipr_packet
 {
 	struct ipr_pending v = { .id = p->id, .verdict = NF_ACCEPT };
 
-	if ((!h->filter.user || ipr_filter_match(&h->filter, p->data, p->caplen, p->len)) &&
-	    ipr_process_mark(h, p))
+	if (ipr_packet_wanted(h, p))
 		return 0;
-	h->stats.filtered++;
 	ipr_verdicts_add(&q->verdicts, &v);
 	return 1;
 }
@@ -522,10 +520,6 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 				  !!(m->msg_flags & MSG_TRUNC), &now, p) ||
 		    filtered_out(h, q, p))
 			continue;
-		if ((p->mark & h->inject_mask) == h->inject_mark)
-			p->flags |= IPR_PKT_INJECTED;
-		h->stats.received++;
-		h->stats.bytes += p->len;
 		s->bulk |= !!(p->flags & IPR_PKT_GSO);
 		s->last_in = p->layer == IPR_LAYER_IN;
 		hold(q, p, held_since);

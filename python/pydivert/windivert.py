@@ -9,14 +9,10 @@ from types import TracebackType
 from typing import Iterable, Optional, Union
 
 from . import windivert_dll as dll
-from .consts import (BATCH_MAX, MTU_MAX, CalcChecksumsOption, Flag, Layer, Param, RecvFlag,
-                     Shutdown)
-from .packet import Packet
+from .consts import BATCH_MAX, MTU_MAX, Flag, Layer, Param, RecvFlag, Shutdown
+from .packet import ICMP_ONLY, Packet
 
 DEFAULT_PACKET_BUFFER_SIZE = MTU_MAX  # room for any packet, GSO super-packets included
-# send(): the checksums computed in Python; libwindivert fills IP, TCP and UDP's as it sends.
-ICMP_ONLY = (CalcChecksumsOption.NO_IP_CHECKSUM | CalcChecksumsOption.NO_TCP_CHECKSUM
-             | CalcChecksumsOption.NO_UDP_CHECKSUM)
 NOT_OPEN = "the WinDivert handle is not open: call open() first, or use it in a with block"
 
 
@@ -32,7 +28,7 @@ class WinDivert:
     def __init__(self, filter: Union[str, bytes] = "true", layer: Layer = Layer.NETWORK,
                  priority: int = 0, flags: Union[Flag, int] = Flag.DEFAULT) -> None:
         self._handle: Optional[int] = None
-        self._filter = filter.encode() if isinstance(filter, str) else bytes(filter)
+        self._filter = filter_bytes(filter)
         self._layer = Layer(layer)
         self._priority = priority
         self._flags = Flag(flags)
@@ -70,8 +66,7 @@ class WinDivert:
     def check_filter(filter: Union[str, bytes],
                      layer: Layer = Layer.NETWORK) -> tuple[bool, int, str]:
         """(valid, position of the first error, reason) of filter at layer."""
-        return dll.compile_filter(filter.encode() if isinstance(filter, str) else bytes(filter),
-                                  layer)
+        return dll.compile_filter(filter_bytes(filter), layer)
 
     @staticmethod
     def register() -> None:
@@ -169,7 +164,7 @@ class WinDivert:
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError("no packet within %g s" % (timeout or 0.0))
+                raise timed_out(timeout or 0.0)
             select.select([self.fileno()], [], [], left)
 
     def recv(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE,
@@ -288,7 +283,7 @@ class WinDivert:
         try:
             return await asyncio.wait_for(self._take_async(bufsize, count), max(0.0, timeout))
         except asyncio.TimeoutError:
-            raise TimeoutError("no packet within %g s" % timeout) from None
+            raise timed_out(timeout) from None
 
     async def recv_async(self, bufsize: int = DEFAULT_PACKET_BUFFER_SIZE,
                          timeout: Optional[float] = None) -> Packet:
@@ -326,6 +321,15 @@ class WinDivert:
             if getattr(err, "winerror", None) == dll.ERROR_NO_DATA:
                 raise StopAsyncIteration from None
             raise
+
+
+def filter_bytes(filter: Union[str, bytes]) -> bytes:
+    """A filter given as text or bytes, as libwindivert takes it."""
+    return filter.encode() if isinstance(filter, str) else bytes(filter)
+
+
+def timed_out(timeout: float) -> TimeoutError:
+    return TimeoutError("no packet within %g s" % timeout)
 
 
 def check_count(count: int) -> None:

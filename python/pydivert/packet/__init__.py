@@ -39,6 +39,10 @@ def writable_view(raw: Bytes) -> memoryview:
     return memoryview(bytearray(raw))
 
 
+# The checksums CalcChecksumsOption leaves to compute: the ICMP and ICMPv6 ones alone.
+ICMP_ONLY = (CalcChecksumsOption.NO_IP_CHECKSUM | CalcChecksumsOption.NO_TCP_CHECKSUM
+             | CalcChecksumsOption.NO_UDP_CHECKSUM)
+
 # What a packet parses from raw on first use (and forgets when raw is replaced).
 PARSED = ("address_family", "protocol", "ipv4", "ipv6", "icmpv4", "icmpv6", "tcp", "udp")
 
@@ -363,8 +367,7 @@ class Packet:
         if header is None:
             return False
         copy = Packet(bytes(self.raw))
-        opt = CalcChecksumsOption
-        copy._fill_checksums(opt.NO_IP_CHECKSUM | opt.NO_TCP_CHECKSUM | opt.NO_UDP_CHECKSUM)
+        copy._fill_checksums(ICMP_ONLY)
         where = slice(header._start + 2, header._start + 4)
         return bool(copy.raw[where] == self.raw[where])
 
