@@ -81,6 +81,9 @@ enum ipr_open_flags {
 	IPR_OPEN_FIXED_PACING = 1u << 12, /* pace receives by busy_poll_us and coalesce_us as
 	                                     given, 0 = off (implied when either is set); else
 	                                     the library adapts both to the arrival pattern */
+	IPR_OPEN_FOLLOW_CPU = 1u << 13,   /* a queue per CPU for each thread, which the library
+	                                     pins to the CPU its sparse packets come from (an
+	                                     automatic queue range only; see ipr_open()) */
 };
 
 #define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */

@@ -115,6 +115,8 @@ struct ipr_rules_action {
 	enum ipr_action_kind kind;
 	unsigned int first;        /* the (first) queue number, or the NFLOG group; else 0 */
 	unsigned int count;        /* queues first..first+count-1, flows spread by symhash */
+	unsigned int cpus;         /* > 1: queue first + hash + count * cpu of the enqueuing
+	                              CPU, so a flow's thread can follow its CPU; else 1 */
 	enum ipr_queue_kind queue_kind;
 	uint32_t snaplen;          /* log: bytes copied per packet */
 	uint16_t threshold;        /* log: packets the kernel batches per message */
@@ -238,6 +240,32 @@ unsigned int ipr_pacing_pause(struct ipr_pacing *p);
 /* Learn from a receive (after ipr_pacing_poll and ipr_pacing_pause asked for it). */
 void ipr_pacing_note(struct ipr_pacing *p, const struct ipr_pacing_sample *s);
 
+#define IPR_TRICKLE_MAX 2 /* packets of a receive that still count as a trickle */
+
+/* ---- follow.c: which CPU a queue's thread runs on ---- */
+
+struct ipr_follow {
+	int cpu;             /* the thread is pinned to this CPU; -1 = not pinned */
+	int candidate;       /* CPU of the latest wake-ups */
+	unsigned int streak; /* wake-ups in a row from candidate */
+	unsigned int need;   /* the streak that moves the thread */
+	unsigned int served; /* wake-ups in a row from cpu since the thread moved there */
+};
+
+/* What one receive tells about where its packets come from. */
+struct ipr_follow_sample {
+	int cpu;            /* CPU that enqueued its first packet; -1 = unknown */
+	unsigned int count; /* packets received */
+	int bulk;           /* a GSO packet among them */
+	int woken;          /* the receive slept for them (longer than a poll) */
+};
+
+enum { IPR_FOLLOW_KEEP = -1, IPR_FOLLOW_RELEASE = -2 };
+
+void ipr_follow_init(struct ipr_follow *f);
+/* After a receive: IPR_FOLLOW_KEEP, IPR_FOLLOW_RELEASE (unpin), or the CPU to pin to. */
+int ipr_follow_note(struct ipr_follow *f, const struct ipr_follow_sample *s);
+
 /* ---- nfnl.c: what the netlink engines share ---- */
 
 /*
@@ -327,22 +355,31 @@ struct ipr_pending {
 	uint32_t mark;     /* new packet mark if set_mark */
 	uint8_t set_mark;
 	uint8_t verdict;   /* NF_ACCEPT or NF_DROP */
+	uint8_t slot;      /* the packet's queue: num + stride * slot (struct ipr_verdicts) */
 };
 
+#define IPR_CPU_SLOTS_MAX 8 /* queues per socket at most: one per CPU slot */
+
 struct ipr_verdicts {
-	int fd;                       /* the queue's socket */
-	uint16_t num;                 /* the queue's number */
+	int fd;                       /* the socket of the queues */
+	uint16_t num;                 /* the first queue's number (slot 0) */
+	uint16_t stride;              /* from one slot's queue number to the next */
 	unsigned int undecided;       /* packets handed out without a verdict yet */
 	struct ipr_pending *pending;  /* verdicts not yet sent, in call order */
 	unsigned int npending;
 	size_t bytes;                 /* new packet bytes among them */
-	int sorted;                   /* pending ids strictly increase */
+	int sorted;                   /* pending ids strictly increase within each queue */
+	uint32_t last_id[IPR_CPU_SLOTS_MAX]; /* each queue's newest pending id */
+	unsigned int slots_seen;      /* bit per slot with a pending verdict */
 	struct iovec *tx_iov;         /* sendmsg vectors of a flush */
 	uint8_t *tx_hdrs;             /* netlink headers of a flush */
 };
 
-/* Allocate the lists for queue num on socket fd; 0 or -ENOMEM. */
-int ipr_verdicts_init(struct ipr_verdicts *vb, int fd, uint16_t num);
+/* Allocate the lists for queues num + stride * slot on socket fd; 0 or -ENOMEM. */
+int ipr_verdicts_init(struct ipr_verdicts *vb, int fd, uint16_t num, uint16_t stride);
+
+/* The number of the queue of slot. */
+uint16_t ipr_verdicts_queue(const struct ipr_verdicts *vb, unsigned int slot);
 
 /* Free the lists (unsent verdicts are lost). */
 void ipr_verdicts_free(struct ipr_verdicts *vb);
@@ -353,8 +390,8 @@ int ipr_verdicts_add(struct ipr_verdicts *vb, const struct ipr_pending *v);
 /* Send every queued verdict in one sendmsg; 0 or -errno with a reason. */
 int ipr_verdicts_flush(struct ipr_verdicts *vb);
 
-/* One batch verdict: accept every packet of the queue up to id. */
-int ipr_verdicts_accept_upto(struct ipr_verdicts *vb, uint32_t id);
+/* One batch verdict: accept every packet of slot's queue up to id. */
+int ipr_verdicts_accept_upto(struct ipr_verdicts *vb, unsigned int slot, uint32_t id);
 
 /* Count v in the verdict counters of s. */
 void ipr_verdict_count(struct ipr_stats *s, const struct ipr_pending *v);

@@ -6,11 +6,15 @@
  * receive (paced by pacing.c: polling and coalescing), the packets handed out
  * and not yet answered (the verdict deadline accepts those held too long),
  * verdicts through verdict.c, and on close every held packet accepted.
+ * With IPR_OPEN_FOLLOW_CPU a member's socket binds one queue per CPU (slot c
+ * takes its flows' packets enqueued on CPU c, in arrival order, so flows stay
+ * ordered), and its thread moves to the CPU its packets come from (follow.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <poll.h>
+#include <sched.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
@@ -30,11 +34,20 @@ struct held {
 	uint32_t id;
 	uint32_t next_free;  /* free-list link while unused */
 	uint64_t since_ms;   /* when it was handed out; 0 = unused */
+	uint8_t slot;        /* its queue's slot */
+};
+
+/* The packet ids of one queue of the socket. */
+struct slot_ids {
+	uint32_t last_id;    /* newest packet id received */
+	int have_id;         /* last_id is valid */
+	uint64_t id_gaps;    /* ids the kernel skipped (socket full) */
 };
 
 struct queue {
-	int fd;                       /* NETLINK_NETFILTER socket bound to the queue */
-	uint16_t num;                 /* queue number */
+	int fd;                       /* NETLINK_NETFILTER socket bound to the queues */
+	uint16_t num;                 /* queue number (of slot 0) */
+	unsigned int nslots;          /* queues bound: num + verdicts.stride * slot */
 	uint32_t seq;                 /* netlink sequence of config requests */
 	struct ipr_verdicts verdicts; /* not yet sent */
 	struct held *held;            /* packets handed out, indexed by ipr_packet.priv */
@@ -44,21 +57,35 @@ struct queue {
 	uint8_t expire_verdict;       /* with this: NF_ACCEPT or NF_DROP */
 	struct ipr_pacing pacing;     /* when a receive polls, when it pauses */
 	uint64_t next_scan_ms;        /* when to look for expired packets again */
-	uint32_t last_id;             /* newest packet id received */
-	int have_id;                  /* last_id is valid */
-	uint64_t id_gaps;             /* ids the kernel skipped (socket full) */
+	struct slot_ids ids[IPR_CPU_SLOTS_MAX];
+	int follows;                  /* the receiving thread follows its packets' CPU */
+	struct ipr_follow follow;
+	int pinned;                   /* the thread is pinned; allowed was its mask before */
+	cpu_set_t allowed;
 	struct mmsghdr rx_msgs[IPR_BATCH_MAX]; /* recvmmsg vectors */
 	struct iovec rx_iov[IPR_BATCH_MAX];
 };
 
 /* ---- open ---- */
 
-static int send_command(struct queue *q, uint8_t command)
+static uint16_t slot_queue(const struct queue *q, unsigned int slot)
+{
+	return ipr_verdicts_queue(&q->verdicts, slot);
+}
+
+static int send_command(struct queue *q, unsigned int slot, uint8_t command)
 {
 	char buf[IPR_REQUEST_SIZE] = { 0 };
 
-	return ipr_nfnl_talk(q->fd, ipr_nfnl_put_command(buf, NFNL_SUBSYS_QUEUE, q->num,
-							 ++q->seq, command));
+	return ipr_nfnl_talk(q->fd, ipr_nfnl_put_command(buf, NFNL_SUBSYS_QUEUE,
+							 slot_queue(q, slot), ++q->seq, command));
+}
+
+/* Unbind the first n slots' queues. */
+static void unbind(struct queue *q, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		send_command(q, i, NFQNL_CFG_CMD_UNBIND);
 }
 
 static uint32_t queue_flags(unsigned int open_flags)
@@ -72,10 +99,11 @@ static uint32_t queue_flags(unsigned int open_flags)
 	return flags;
 }
 
-static int configure(struct queue *q, const struct ipr_options *o)
+static int configure(struct queue *q, unsigned int slot, const struct ipr_options *o)
 {
 	char buf[IPR_REQUEST_SIZE] = { 0 };
-	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, q->num, ++q->seq);
+	uint16_t num = slot_queue(q, slot);
+	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, num, ++q->seq);
 	struct nfqnl_msg_config_params params = {
 		.copy_range = htonl(o->snaplen),
 		.copy_mode = NFQNL_COPY_PACKET,
@@ -89,7 +117,7 @@ static int configure(struct queue *q, const struct ipr_options *o)
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
 	err = ipr_nfnl_talk(q->fd, nlh);
 	if (err)
-		return ipr_fail(err, "configuring queue %u: %s", q->num, strerror(-err));
+		return ipr_fail(err, "configuring queue %u: %s", num, strerror(-err));
 	return 0;
 }
 
@@ -105,12 +133,11 @@ static int queue_listed(unsigned int num)
  * -EPERM, as it refuses a caller without CAP_NET_ADMIN: a queue listed in /proc
  * is taken (-EBUSY), whoever holds it, even this process's other handles.
  */
-static int bind_queue(struct queue *q, unsigned int num)
+static int bind_queue(struct queue *q, unsigned int slot)
 {
-	int err;
+	unsigned int num = slot_queue(q, slot);
+	int err = send_command(q, slot, NFQNL_CFG_CMD_BIND);
 
-	q->num = (uint16_t)num;
-	err = send_command(q, NFQNL_CFG_CMD_BIND);
 	if (err == -EPERM && queue_listed(num))
 		err = -EBUSY;
 	if (err == -EPERM)
@@ -134,13 +161,16 @@ static int alloc_held(struct queue *q, unsigned int cap)
 	return 0;
 }
 
-static struct queue *new_queue(const struct ipr_options *o)
+static struct queue *new_queue(const struct ipr_options *o, unsigned int slots)
 {
 	struct queue *q = calloc(1, sizeof(*q));
 
 	if (!q)
 		return NULL;
 	q->fd = -1;
+	q->nslots = slots;
+	q->follows = slots > 1;
+	ipr_follow_init(&q->follow);
 	q->deadline_ms = o->deadline_ms;
 	q->expire_verdict = (o->flags & IPR_OPEN_EXPIRE_DROP) ? NF_DROP : NF_ACCEPT;
 	ipr_pacing_init(&q->pacing, o->busy_poll_us, o->coalesce_us,
@@ -161,41 +191,54 @@ static void free_queue(struct queue *q)
 	free(q);
 }
 
-/* Undo a failed open: unbind what was bound, close the socket. */
-static void abandon(struct queue *q, int bound)
+/* Bind and configure the queue of each slot; on failure none stays bound. */
+static int bind_slots(struct queue *q, const struct ipr_options *o)
 {
-	if (bound)
-		send_command(q, NFQNL_CFG_CMD_UNBIND);
-	close(q->fd);
-	q->fd = -1;
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < q->nslots && !err; i++) {
+		err = bind_queue(q, i);
+		if (!err)
+			err = configure(q, i, o);
+		else
+			i--; /* not bound: nothing to undo for it */
+	}
+	if (err)
+		unbind(q, i);
+	return err;
 }
 
-/* Open the socket, bind queue num and configure it; -EBUSY if it is taken. */
-static int open_queue(struct queue *q, unsigned int num, const struct ipr_options *o)
+/* Open the socket, bind queues num + stride * slot and configure them; -EBUSY if
+ * one is taken. */
+static int open_queue(struct queue *q, unsigned int num, unsigned int stride,
+		      const struct ipr_options *o)
 {
 	int err = ipr_nfnl_socket(SOCKET_BUFFER, IPR_PENDING_BYTES * 4);
 
 	if (err < 0)
 		return err;
 	q->fd = err;
-	err = ipr_verdicts_init(&q->verdicts, q->fd, (uint16_t)num);
+	q->num = (uint16_t)num;
+	err = ipr_verdicts_init(&q->verdicts, q->fd, (uint16_t)num, (uint16_t)stride);
 	if (!err)
-		err = alloc_held(q, o->queue_maxlen);
+		err = alloc_held(q, o->queue_maxlen * q->nslots);
 	if (!err)
-		err = bind_queue(q, num);
-	if (!err)
-		err = configure(q, o);
-	if (err)
-		abandon(q, err != -EBUSY && q->num == num);
+		err = bind_slots(q, o);
+	if (err) {
+		close(q->fd);
+		q->fd = -1;
+	}
 	return err;
 }
 
 static int nfqueue_close(struct ipr_handle *h);
 
-/* One attempt at queues first..first+n-1 for the n members, all or none. */
+/* One attempt at queues first..first+n*slots-1 for the n members, all or none. */
 struct range {
 	struct ipr_handle *owner;
 	const struct ipr_options *o;
+	unsigned int slots; /* queues per member: one per CPU, or 1 */
 };
 
 static int open_range(void *arg, unsigned int first)
@@ -205,10 +248,11 @@ static int open_range(void *arg, unsigned int first)
 
 	for (unsigned int i = 0; i < r->owner->nmembers && !err; i++) {
 		struct ipr_handle *m = r->owner->members[i];
-		struct queue *q = new_queue(r->o);
+		struct queue *q = new_queue(r->o, r->slots);
 
 		m->priv = q;
-		err = q ? open_queue(q, first + i, r->o) : ipr_fail(-ENOMEM, "out of memory");
+		err = q ? open_queue(q, first + i, r->owner->nmembers, r->o) :
+			  ipr_fail(-ENOMEM, "out of memory");
 		m->fd = q ? q->fd : -1;
 	}
 	for (unsigned int i = 0; i < r->owner->nmembers && err; i++)
@@ -223,23 +267,47 @@ static enum ipr_queue_kind queue_kind(unsigned int flags)
 	return flags & IPR_OPEN_QUEUE_COMPAT ? IPR_QUEUE_COMPAT : IPR_QUEUE_AUTO;
 }
 
+/* CPU ids the kernel may name (/sys/devices/system/cpu/possible: "0-N"), when a
+ * queue for each fits a socket; else 1. */
+static unsigned int cpu_slots(void)
+{
+	unsigned int lo = 0, hi = 0;
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	int n = f ? fscanf(f, "%u-%u", &lo, &hi) : 0;
+
+	if (f)
+		fclose(f);
+	if (n < 1 || lo != 0 || hi + 1 > IPR_CPU_SLOTS_MAX)
+		return 1;
+	return hi + 1;
+}
+
+/* Queues per member: one per CPU when the thread follows its packets' CPU. */
+static unsigned int member_slots(const struct ipr_options *o)
+{
+	if (!(o->flags & IPR_OPEN_FOLLOW_CPU) || o->queue)
+		return 1; /* numbers the caller chose stay as chosen */
+	return cpu_slots();
+}
+
 /* The queue range the options name, or the first free one of the automatic range. */
 static int nfqueue_open(struct ipr_handle *h, const struct ipr_options *o,
 			struct ipr_rules_action *act)
 {
-	struct range r = { h, o };
+	struct range r = { h, o, member_slots(o) };
 	int err;
 
 	if (o->queue)
 		err = open_range(&r, o->queue);
 	else
-		err = ipr_nfnl_find_free("range of queues", o->queues, open_range, &r);
+		err = ipr_nfnl_find_free("range of queues", o->queues * r.slots, open_range, &r);
 	if (err)
 		return err;
 	*act = (struct ipr_rules_action){
 		.kind = IPR_ACTION_QUEUE,
 		.first = ((struct queue *)h->priv)->num,
 		.count = o->queues,
+		.cpus = r.slots,
 		.queue_kind = queue_kind(o->flags),
 	};
 	return 0;
@@ -255,8 +323,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
 }
 
-/* Note a packet handed to the program; pkt->priv finds it again. */
-static void hold(struct queue *q, struct ipr_packet *p, uint64_t now)
+/* Note a packet of slot's queue handed to the program; pkt->priv finds it again. */
+static void hold(struct queue *q, struct ipr_packet *p, unsigned int slot, uint64_t now)
 {
 	uint32_t i = q->free_held;
 
@@ -267,6 +335,7 @@ static void hold(struct queue *q, struct ipr_packet *p, uint64_t now)
 	q->free_held = q->held[i].next_free;
 	q->held[i].id = p->id;
 	q->held[i].since_ms = now;
+	q->held[i].slot = (uint8_t)slot;
 	p->priv = i;
 }
 
@@ -278,7 +347,7 @@ static void unhold(struct queue *q, uint32_t i)
 	q->verdicts.undecided--;
 }
 
-/* Take a handed-out packet off the held list; -ESTALE if it is not on it. */
+/* Take a handed-out packet off the held list: its slot, or -ESTALE if it is not on it. */
 static int release(struct queue *q, const struct ipr_packet *pkt)
 {
 	uint32_t i = pkt->priv;
@@ -289,7 +358,7 @@ static int release(struct queue *q, const struct ipr_packet *pkt)
 				"deadline (%u ms) accepted it",
 				pkt->id, q->deadline_ms);
 	unhold(q, i);
-	return 0;
+	return q->held[i].slot;
 }
 
 /* Answer every packet the program has held longer than the deadline. */
@@ -301,12 +370,14 @@ static int expire(struct ipr_handle *h, struct queue *q, uint64_t now)
 		return 0;
 	q->next_scan_ms = now + (q->deadline_ms >= 40 ? q->deadline_ms / 4 : 10);
 	for (uint32_t i = 0; i < q->held_cap && !err; i++) {
-		struct ipr_pending v = { .id = q->held[i].id, .verdict = q->expire_verdict };
+		struct ipr_pending v = { .id = q->held[i].id, .verdict = q->expire_verdict,
+					 .slot = q->held[i].slot };
 
 		if (!q->held[i].since_ms || now - q->held[i].since_ms < q->deadline_ms)
 			continue;
 		ipr_log(IPR_LOG_WARN, "packet %u of queue %u had no verdict for %u ms: %s", v.id,
-			q->num, q->deadline_ms, v.verdict == NF_DROP ? "dropped" : "accepted");
+			slot_queue(q, v.slot), q->deadline_ms,
+			v.verdict == NF_DROP ? "dropped" : "accepted");
 		unhold(q, i);
 		h->stats.expired++;
 		err = ipr_verdicts_add(&q->verdicts, &v);
@@ -395,37 +466,53 @@ static void note_error(struct ipr_handle *h, const struct nlmsghdr *nlh)
 	ipr_log(IPR_LOG_WARN, "kernel refused a verdict: %s", strerror(-e->error));
 }
 
-/* Parse one packet message; returns 1 for a packet, 0 for anything else. */
+/* The slot of the queue a message came from; -1 for none of ours. */
+static int slot_of(const struct queue *q, const struct nlmsghdr *nlh)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	unsigned int off = (uint16_t)(ntohs(g->res_id) - q->num);
+	unsigned int stride = q->verdicts.stride ? q->verdicts.stride : 1;
+
+	if (off % stride || off / stride >= q->nslots)
+		return -1;
+	return (int)(off / stride);
+}
+
+/* Parse one packet message; returns its slot for a packet, -1 for anything else. */
 static int parse_packet(struct ipr_handle *h, struct queue *q, const struct nlmsghdr *nlh,
 			size_t n, int truncated, const struct timespec *now, struct ipr_packet *p)
 {
 	const struct nlattr *a;
+	struct slot_ids *ids;
+	int slot;
 
 	if (!mnl_nlmsg_ok(nlh, (int)n))
-		return 0;
+		return -1;
 	if (nlh->nlmsg_type == NLMSG_ERROR)
 		note_error(h, nlh);
-	if (nlh->nlmsg_type != PACKET_MSG)
-		return 0;
+	slot = nlh->nlmsg_type == PACKET_MSG ? slot_of(q, nlh) : -1;
+	if (slot < 0)
+		return -1;
 	memset(p, 0, sizeof(*p));
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		parse_attr(a, p);
 	if (!p->data)
-		return 0;
+		return -1;
 	if (!p->len)
 		p->len = p->caplen;
 	if (p->caplen < p->len || truncated)
 		p->flags |= IPR_PKT_TRUNCATED;
-	ipr_nfnl_finish_packet(p, now, q->num);
+	ipr_nfnl_finish_packet(p, now, q->num); /* the handle's queue, whichever slot's */
 	/* An id jump means the kernel skipped packets it could not deliver. */
-	q->id_gaps += ipr_seq_advance(&q->last_id, &q->have_id, p->id);
-	return 1;
+	ids = &q->ids[slot];
+	ids->id_gaps += ipr_seq_advance(&ids->last_id, &ids->have_id, p->id);
+	return slot;
 }
 
 /* The library's own answer for packets the user-space filter rejects. */
-static int filtered_out(struct ipr_handle *h, struct queue *q, struct ipr_packet *p)
+static int filtered_out(struct ipr_handle *h, struct queue *q, struct ipr_packet *p, int slot)
 {
-	struct ipr_pending v = { .id = p->id, .verdict = NF_ACCEPT };
+	struct ipr_pending v = { .id = p->id, .verdict = NF_ACCEPT, .slot = (uint8_t)slot };
 
 	if (ipr_packet_wanted(h, p))
 		return 0;
@@ -503,9 +590,9 @@ static int receive_messages(struct queue *q, const struct ipr_rx *rx, struct ipr
 }
 
 /* Turn received datagrams into packets, dropping replies and filtered packets; the
- * batch's shape goes into s. */
+ * batch's shape goes into s, the CPU of its first packet into *cpu. */
 static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n,
-				    struct ipr_packet *pkts, struct ipr_pacing_sample *s)
+				    struct ipr_packet *pkts, struct ipr_pacing_sample *s, int *cpu)
 {
 	unsigned int count = 0;
 	uint64_t held_since = now_ms();
@@ -515,17 +602,54 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 	for (int i = 0; i < n; i++) {
 		const struct msghdr *m = &q->rx_msgs[i].msg_hdr;
 		struct ipr_packet *p = &pkts[count];
+		int slot = parse_packet(h, q, m->msg_iov->iov_base, q->rx_msgs[i].msg_len,
+					!!(m->msg_flags & MSG_TRUNC), &now, p);
 
-		if (!parse_packet(h, q, m->msg_iov->iov_base, q->rx_msgs[i].msg_len,
-				  !!(m->msg_flags & MSG_TRUNC), &now, p) ||
-		    filtered_out(h, q, p))
+		if (slot < 0)
+			continue;
+		if (*cpu < 0)
+			*cpu = slot; /* slot c holds what CPU c enqueued */
+		if (filtered_out(h, q, p, slot))
 			continue;
 		s->bulk |= !!(p->flags & IPR_PKT_GSO);
 		s->last_in = p->layer == IPR_LAYER_IN;
-		hold(q, p, held_since);
+		hold(q, p, (unsigned int)slot, held_since);
 		count++;
 	}
 	return count;
+}
+
+/* Pin the calling thread to cpu, or with -1 let it run where it could before. */
+static void move_thread(struct queue *q, int cpu)
+{
+	cpu_set_t one;
+
+	if (cpu < 0) {
+		if (q->pinned)
+			sched_setaffinity(0, sizeof(q->allowed), &q->allowed);
+		q->pinned = 0;
+		return;
+	}
+	if (!q->pinned && sched_getaffinity(0, sizeof(q->allowed), &q->allowed))
+		return;
+	if (!CPU_ISSET(cpu, &q->allowed))
+		return; /* the program keeps this thread off that CPU */
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	q->pinned = !sched_setaffinity(0, sizeof(one), &one) || q->pinned;
+}
+
+/* After a blocking receive: move the thread towards the CPU its packets come from. */
+static void follow(struct queue *q, const struct ipr_pacing_sample *s, int cpu)
+{
+	struct ipr_follow_sample f = { cpu, s->count, s->bulk, s->wait_us > s->polled_us + 50 };
+	int to;
+
+	if (!q->follows)
+		return;
+	to = ipr_follow_note(&q->follow, &f);
+	if (to != IPR_FOLLOW_KEEP)
+		move_thread(q, to == IPR_FOLLOW_RELEASE ? -1 : to);
 }
 
 /* One receive: what waits, waiting for it unless told not to or shut down. */
@@ -534,7 +658,7 @@ static int receive_once(struct ipr_handle *h, struct queue *q, const struct ipr_
 	struct ipr_pacing_sample sample = { 0 };
 	struct ipr_rx now = *rx;
 	unsigned int count;
-	int n, err;
+	int n, err, cpu = -1;
 
 	if (ipr_is_shut(h))
 		now.flags |= IPR_RECV_NONBLOCK; /* what is left, then -ESHUTDOWN */
@@ -550,9 +674,11 @@ static int receive_once(struct ipr_handle *h, struct queue *q, const struct ipr_
 		return ipr_shut_empty();
 	if (n < 0)
 		return ipr_recv_failed(n);
-	count = collect_packets(h, q, n, rx->pkts, &sample);
-	if (!(now.flags & IPR_RECV_NONBLOCK))
+	count = collect_packets(h, q, n, rx->pkts, &sample, &cpu);
+	if (!(now.flags & IPR_RECV_NONBLOCK)) {
 		ipr_pacing_note(&q->pacing, &sample);
+		follow(q, &sample, cpu);
+	}
 	return (int)count;
 }
 
@@ -579,28 +705,42 @@ static int nfqueue_wake(struct ipr_handle *h)
 
 /* ---- parameters ---- */
 
-/* The kernel's queue length, and room to note as many held packets. */
+/* Room to note cap held packets. */
+static int grow_held(struct queue *q, uint32_t cap)
+{
+	struct held *more;
+
+	if (cap <= q->held_cap)
+		return 0;
+	more = realloc(q->held, cap * sizeof(*more));
+	if (!more)
+		return ipr_fail(-ENOMEM, "out of memory");
+	memset(more + q->held_cap, 0, (cap - q->held_cap) * sizeof(*more));
+	/* The free list ended at the old capacity: it now goes on through the new entries. */
+	for (uint32_t i = q->held_cap; i < cap; i++)
+		more[i].next_free = i + 1;
+	q->held = more;
+	q->held_cap = cap;
+	return 0;
+}
+
+/* The kernel's length of each queue, and room to note as many held packets. */
 static int set_maxlen(struct queue *q, uint32_t maxlen)
 {
-	char buf[IPR_REQUEST_SIZE] = { 0 };
-	struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, q->num, 0);
-	struct held *more;
-	int err;
+	int err = grow_held(q, maxlen * q->nslots);
 
-	if (maxlen > q->held_cap) {
-		more = realloc(q->held, maxlen * sizeof(*more));
-		if (!more)
-			return ipr_fail(-ENOMEM, "out of memory");
-		memset(more + q->held_cap, 0, (maxlen - q->held_cap) * sizeof(*more));
-		/* The free list ended at the old capacity: it now goes on through the new entries. */
-		for (uint32_t i = q->held_cap; i < maxlen; i++)
-			more[i].next_free = i + 1;
-		q->held = more;
-		q->held_cap = maxlen;
+	for (unsigned int i = 0; i < q->nslots && !err; i++) {
+		char buf[IPR_REQUEST_SIZE] = { 0 };
+		uint16_t num = slot_queue(q, i);
+		struct nlmsghdr *nlh = ipr_nfnl_put_config(buf, NFNL_SUBSYS_QUEUE, num, 0);
+
+		mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(maxlen));
+		err = ipr_nfnl_talk(q->fd, nlh);
+		if (err)
+			return ipr_fail(err, "setting the length of queue %u: %s", num,
+					strerror(-err));
 	}
-	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(maxlen));
-	err = ipr_nfnl_talk(q->fd, nlh);
-	return err ? ipr_fail(err, "setting the length of queue %u: %s", q->num, strerror(-err)) : 0;
+	return err;
 }
 
 static int nfqueue_set_param(struct ipr_handle *h, enum ipr_param param, uint64_t value)
@@ -625,13 +765,15 @@ static int nfqueue_verdict(struct ipr_handle *h, struct ipr_packet *pkt,
 			   const struct ipr_pending *v)
 {
 	struct queue *q = h->priv;
-	int err = release(q, pkt);
+	struct ipr_pending mine = *v;
+	int slot = release(q, pkt);
 
-	if (err)
-		return err;
+	if (slot < 0)
+		return slot;
 	pkt->flags |= IPR_PKT_DECIDED;
 	ipr_verdict_count(&h->stats, v);
-	return ipr_verdicts_add(&q->verdicts, v);
+	mine.slot = (uint8_t)slot;
+	return ipr_verdicts_add(&q->verdicts, &mine);
 }
 
 static int nfqueue_flush(struct ipr_handle *h)
@@ -645,15 +787,35 @@ struct kernel_counters {
 	uint64_t queue_dropped, user_dropped, waiting, last_id;
 };
 
+/* The kernel's counters summed over the queues of q's socket. */
 static int kernel_counters(const struct queue *q, struct kernel_counters *c)
 {
 	unsigned long long v[8];
-	int err = ipr_nfnl_proc_line("nfnetlink_queue", q->num, v, 8);
+	int err = 0;
 
-	if (err)
-		return err == -ENOENT ? ipr_fail(err, "queue %u not found in /proc", q->num) : err;
-	*c = (struct kernel_counters){ v[5], v[6], v[2], v[7] };
-	return 0;
+	*c = (struct kernel_counters){ 0 };
+	for (unsigned int i = 0; i < q->nslots && !err; i++) {
+		uint16_t num = slot_queue(q, i);
+
+		err = ipr_nfnl_proc_line("nfnetlink_queue", num, v, 8);
+		if (err == -ENOENT)
+			return ipr_fail(err, "queue %u not found in /proc", num);
+		c->queue_dropped += v[5];
+		c->user_dropped += v[6];
+		c->waiting += v[2];
+		c->last_id += v[7];
+	}
+	return err;
+}
+
+/* Ids the kernel skipped in q's queues. */
+static uint64_t id_gaps(const struct queue *q)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < q->nslots; i++)
+		n += q->ids[i].id_gaps;
+	return n;
 }
 
 /* Sum of the kernel's last packet ids over the owner's queues. */
@@ -684,7 +846,7 @@ static int count_failopen(const struct ipr_handle *h, const struct queue *q,
 	*failopen = 0;
 	if (h->flags & IPR_OPEN_FAIL_CLOSED)
 		return 0; /* id gaps are socket drops then, counted as such */
-	*failopen = q->id_gaps;
+	*failopen = id_gaps(q);
 	if (h->owner != h)
 		return 0;
 	/* The rule counter first: a packet arriving between the reads is not miscounted. */
@@ -720,12 +882,18 @@ static void drain(struct queue *q)
 	while ((n = recv(q->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		const struct nlattr *a;
+		struct slot_ids *ids;
+		int slot;
 
 		if (!mnl_nlmsg_ok(nlh, (int)n) || nlh->nlmsg_type != PACKET_MSG)
 			continue;
+		slot = slot_of(q, nlh);
+		if (slot < 0)
+			continue;
+		ids = &q->ids[slot];
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 			if (mnl_attr_get_type(a) == NFQA_PACKET_HDR)
-				ipr_seq_advance(&q->last_id, &q->have_id,
+				ipr_seq_advance(&ids->last_id, &ids->have_id,
 						ntohl(((const struct nfqnl_msg_packet_hdr *)
 							       mnl_attr_get_payload(a))->packet_id));
 	}
@@ -742,9 +910,10 @@ static int nfqueue_close(struct ipr_handle *h)
 	if (q->fd >= 0) {
 		err = ipr_verdicts_flush(&q->verdicts);
 		drain(q);
-		if (!err && q->have_id)
-			err = ipr_verdicts_accept_upto(&q->verdicts, q->last_id);
-		send_command(q, NFQNL_CFG_CMD_UNBIND);
+		for (unsigned int i = 0; i < q->nslots && !err; i++)
+			if (q->ids[i].have_id)
+				err = ipr_verdicts_accept_upto(&q->verdicts, i, q->ids[i].last_id);
+		unbind(q, q->nslots);
 	}
 	free_queue(q);
 	h->priv = NULL;

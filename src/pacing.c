@@ -21,7 +21,6 @@
 #define POLL_MIN_US 10      /* shortest adaptive poll worth a try */
 #define POLL_MAX_US 50      /* longest: beyond it sleeping is cheaper */
 #define PAUSE_US 100        /* an adaptive pause after a partial batch */
-#define TRICKLE_MAX 2       /* packets of a receive that still count as a trickle */
 #define BACKOFF_MAX 1024    /* receives between tries at most */
 #define PAUSE_FILL_SHARE 4  /* a pause paid when it brought max / this packets */
 #define GAP_CAP_US (4 * POLL_MAX_US) /* a long wait says "sparse"; its length adds nothing */
@@ -66,7 +65,7 @@ unsigned int ipr_pacing_poll(struct ipr_pacing *p)
 
 	if (!p->adaptive)
 		return p->poll_pays ? p->poll_us : 0;
-	if (p->last_bulk || p->last_count > TRICKLE_MAX || gap > POLL_MAX_US ||
+	if (p->last_bulk || p->last_count > IPR_TRICKLE_MAX || gap > POLL_MAX_US ||
 	    !try_due(&p->poll_skip))
 		return 0;
 	return clamp(2 * gap, POLL_MIN_US, POLL_MAX_US);

@@ -45,6 +45,7 @@
 
 #define IPR_SPREAD_MAP "spread"   /* verdict map: queue number -> chain queue<N> */
 #define IPR_TYPE_MARK 19          /* nft's datatype of the map key (TYPE_MARK), for display */
+#define IPR_TYPE_BITS 6           /* nft joins the types of a concatenated key by this shift */
 #define IPR_BYTEORDER_HOST 1      /* nft's BYTEORDER_HOST_ENDIAN, for display */
 
 struct ipr_hook {
@@ -94,10 +95,23 @@ static int spec_logs(const struct ipr_rules_spec *spec)
 	return spec->action.kind == IPR_ACTION_LOG;
 }
 
+/* CPU slots per queue: the enqueuing CPU picks among them (1 = none). */
+static unsigned int spec_cpus(const struct ipr_rules_spec *spec)
+{
+	return spec->action.cpus > 1 ? spec->action.cpus : 1;
+}
+
 /* The rules spread flows over several queues (a monitor has none). */
 static int spec_spreads(const struct ipr_rules_spec *spec)
 {
-	return !spec_logs(spec) && spec_queues(spec) > 1;
+	return !spec_logs(spec) && spec_queues(spec) * spec_cpus(spec) > 1;
+}
+
+/* The queue is chosen by map IPR_SPREAD_MAP: the xt target takes no number from a
+ * register, and the native one no sum of hash and CPU. */
+static int spec_maps(const struct ipr_rules_spec *spec, enum ipr_queue_kind kind)
+{
+	return spec_spreads(spec) && (kind == IPR_QUEUE_COMPAT || spec_cpus(spec) > 1);
 }
 
 /* Offloaded flows skip the queue rules (a monitor holds nothing to offload). */
@@ -181,10 +195,12 @@ static int add_queue_action(struct nftnl_rule *rl, const struct ipr_rules_spec *
 		return kind == IPR_QUEUE_NATIVE ? ipr_expr_queue_native(rl, first, 0) :
 						  ipr_expr_queue_compat(rl, first);
 	err = ipr_expr_symhash(rl, spec_queues(spec), first);
+	if (!err && spec_cpus(spec) > 1)
+		err = ipr_expr_cpu_second(rl);
 	if (err)
 		return err;
-	return kind == IPR_QUEUE_NATIVE ? ipr_expr_queue_native(rl, 0, 1) :
-					  ipr_expr_vmap(rl, IPR_SPREAD_MAP);
+	return spec_maps(spec, kind) ? ipr_expr_vmap(rl, IPR_SPREAD_MAP) :
+				       ipr_expr_queue_native(rl, 0, 1);
 }
 
 /* [interface conditions] [cgroup] [bpf] counter action */
@@ -207,9 +223,18 @@ static int build_queue_rule(struct nftnl_rule *rl, const void *arg)
 }
 
 /* The one rule of chain queue<N>: NFQUEUE num N (xt target). */
+/* The one rule of a queue chain: the queue, native or compat. */
+struct ipr_queue_target {
+	uint16_t num;
+	enum ipr_queue_kind kind;
+};
+
 static int build_queue_target(struct nftnl_rule *rl, const void *arg)
 {
-	return ipr_expr_queue_compat(rl, *(const uint16_t *)arg);
+	const struct ipr_queue_target *t = arg;
+
+	return t->kind == IPR_QUEUE_NATIVE ? ipr_expr_queue_native(rl, t->num, 0) :
+					     ipr_expr_queue_compat(rl, t->num);
 }
 
 /* Kernel pieces the queue rule uses. */
@@ -225,9 +250,9 @@ static unsigned int queue_rule_needs(const struct ipr_rules_spec *spec, enum ipr
 		return needs | IPR_NEED_LOG;
 	if (spec_spreads(spec))
 		needs |= IPR_NEED_HASH;
-	if (kind == IPR_QUEUE_NATIVE)
-		return needs | IPR_NEED_QUEUE;
-	return spec_spreads(spec) ? needs : needs | IPR_NEED_XT_NFQUEUE;
+	if (spec_maps(spec, kind))
+		return needs; /* the queue chains need the queue */
+	return needs | (kind == IPR_QUEUE_NATIVE ? IPR_NEED_QUEUE : IPR_NEED_XT_NFQUEUE);
 }
 
 /* ---- table, chains, maps, rules ---- */
@@ -327,19 +352,19 @@ static int put_rule(struct ipr_batch *bt, const char *table, const struct ipr_st
 	return ipr_batch_put(bt, &m, rl, rl ? build(rl, arg) : 0);
 }
 
-/* ---- several queues: map IPR_SPREAD_MAP, queue number -> goto chain queue<N> ---- */
+/* ---- several queues: map IPR_SPREAD_MAP, hash [. cpu] -> goto chain queue<N> ---- */
 
 static void queue_chain_name(char *buf, size_t size, unsigned int num)
 {
 	snprintf(buf, size, "queue%u", num);
 }
 
-/* Chain queue<num> holding the one rule: NFQUEUE num <num>. */
+/* Chain queue<num> holding the one rule: queue num <num>. */
 static int put_queue_chain(struct ipr_batch *bt, const struct ipr_rules_spec *spec,
-			   unsigned int num)
+			   unsigned int num, enum ipr_queue_kind kind)
 {
+	struct ipr_queue_target t = { (uint16_t)num, kind };
 	struct ipr_step step;
-	uint16_t qnum = (uint16_t)num;
 	char name[16];
 	int err;
 
@@ -347,8 +372,9 @@ static int put_queue_chain(struct ipr_batch *bt, const struct ipr_rules_spec *sp
 	err = put_chain(bt, spec->table, name, NULL, 0);
 	if (err)
 		return err;
-	step = ipr_step_of("add the queue rule to chain", name, IPR_STEP_RULE, IPR_NEED_XT_NFQUEUE);
-	return put_rule(bt, spec->table, &step, build_queue_target, &qnum);
+	step = ipr_step_of("add the queue rule to chain", name, IPR_STEP_RULE,
+			   kind == IPR_QUEUE_NATIVE ? IPR_NEED_QUEUE : IPR_NEED_XT_NFQUEUE);
+	return put_rule(bt, spec->table, &step, build_queue_target, &t);
 }
 
 static struct nftnl_set *spread_set(const struct ipr_rules_spec *spec)
@@ -382,13 +408,17 @@ static int spread_key_order(struct nftnl_set *s)
 	return err;
 }
 
+/* Keys: the hash, or the hash and the CPU (nft's concatenated type). */
 static int spread_map_attrs(struct nftnl_set *s, const struct ipr_rules_spec *spec)
 {
+	int cpus = spec_cpus(spec) > 1;
+
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_CONSTANT);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, IPR_TYPE_MARK);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sizeof(uint32_t));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+			  cpus ? IPR_TYPE_MARK << IPR_TYPE_BITS | IPR_TYPE_MARK : IPR_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)sizeof(uint32_t) * (1 + cpus));
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, spec_queues(spec));
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, spec_queues(spec) * spec_cpus(spec));
 	nftnl_set_set_u32(s, NFTNL_SET_ID, 1); /* the kernel wants one; we refer by name */
 	return spread_key_order(s);
 }
@@ -402,18 +432,20 @@ static int put_spread_map(struct ipr_batch *bt, const struct ipr_rules_spec *spe
 	return ipr_batch_put(bt, &m, s, s ? spread_map_attrs(s, spec) : 0);
 }
 
-/* Element num : goto queue<num>; s owns it. */
-static int add_spread_elem(struct nftnl_set *s, unsigned int num)
+/* Element hash [. cpu] : goto queue<hash + queues * cpu>; s owns it. */
+static int add_spread_elem(struct nftnl_set *s, const struct ipr_rules_spec *spec,
+			   unsigned int hash, unsigned int cpu)
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-	uint32_t key = num;
+	uint32_t key[2] = { hash, cpu };
 	char name[16];
 
 	if (!e)
 		return -ENOMEM;
-	queue_chain_name(name, sizeof(name), num);
+	queue_chain_name(name, sizeof(name), hash + spec_queues(spec) * cpu);
 	nftnl_set_elem_add(s, e);
-	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key)) < 0 ||
+	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key,
+			       sizeof(key[0]) * (spec_cpus(spec) > 1 ? 2 : 1)) < 0 ||
 	    nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, name) < 0)
 		return -ENOMEM;
 	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
@@ -424,8 +456,9 @@ static int spread_elems(struct nftnl_set *s, const struct ipr_rules_spec *spec)
 {
 	int err = 0;
 
-	for (unsigned int i = 0; i < spec_queues(spec) && !err; i++)
-		err = add_spread_elem(s, spec->action.first + i);
+	for (unsigned int c = 0; c < spec_cpus(spec) && !err; c++)
+		for (unsigned int i = 0; i < spec_queues(spec) && !err; i++)
+			err = add_spread_elem(s, spec, spec->action.first + i, c);
 	return err;
 }
 
@@ -438,14 +471,15 @@ static int put_spread_elems(struct ipr_batch *bt, const struct ipr_rules_spec *s
 	return ipr_batch_put(bt, &m, s, s ? spread_elems(s, spec) : 0);
 }
 
-/* The xt target takes no queue number from a register: one chain per queue instead. */
-static int put_spread(struct ipr_batch *bt, const struct ipr_rules_spec *spec)
+/* One chain per queue, and the map that picks the chain. */
+static int put_spread(struct ipr_batch *bt, const struct ipr_rules_spec *spec,
+		      enum ipr_queue_kind kind)
 {
 	unsigned int i;
 	int err = 0;
 
-	for (i = 0; i < spec_queues(spec) && !err; i++)
-		err = put_queue_chain(bt, spec, spec->action.first + i);
+	for (i = 0; i < spec_queues(spec) * spec_cpus(spec) && !err; i++)
+		err = put_queue_chain(bt, spec, spec->action.first + i, kind);
 	if (!err)
 		err = put_spread_map(bt, spec);
 	return err ? err : put_spread_elems(bt, spec);
@@ -582,8 +616,8 @@ static int fill_table(struct ipr_batch *bt, const void *arg)
 	const struct ipr_layout *l = arg;
 	int err = put_table(bt, l->spec);
 
-	if (!err && spec_spreads(l->spec) && l->kind == IPR_QUEUE_COMPAT)
-		err = put_spread(bt, l->spec);
+	if (!err && spec_maps(l->spec, l->kind))
+		err = put_spread(bt, l->spec, l->kind);
 	for (size_t i = 0; i < sizeof(ipr_hooks) / sizeof(ipr_hooks[0]) && !err; i++)
 		if (l->spec->layers & ipr_hooks[i].layer)
 			err = put_layer(bt, l->spec, &ipr_hooks[i], l->kind);
@@ -628,7 +662,8 @@ static void log_installed(const struct ipr_rules *r, const struct ipr_rules_spec
 	else
 		ipr_log(IPR_LOG_DEBUG, "table inet %s installed: layers 0x%x, chain priority %d, "
 			"queues %u-%u, %s queue%s%s%s", r->table, spec->layers, -spec->priority,
-			spec->action.first, spec->action.first + spec_queues(spec) - 1,
+			spec->action.first,
+			spec->action.first + spec_queues(spec) * spec_cpus(spec) - 1,
 			r->kind == IPR_QUEUE_NATIVE ? "native" : "compat",
 			spec->bpf ? ", bpf match" : "", spec->cgroup_id ? ", cgroup match" : "",
 			spec_bypasses(spec) ? ", flow bypass" : "");

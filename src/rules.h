@@ -149,6 +149,9 @@ int ipr_expr_symhash(struct nftnl_rule *rl, uint32_t n, uint32_t offset);
 /* The verdict stored in map name under the key in register 1. */
 int ipr_expr_vmap(struct nftnl_rule *rl, const char *name);
 
+/* Register 1's second 32 bits = the CPU running the hook (key of a concatenated vmap). */
+int ipr_expr_cpu_second(struct nftnl_rule *rl);
+
 int ipr_expr_counter(struct nftnl_rule *rl);
 
 /* Copy to NFLOG group; snaplen 0 = the group's own copy range. */

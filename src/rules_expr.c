@@ -229,6 +229,17 @@ int ipr_expr_vmap(struct nftnl_rule *rl, const char *name)
 	return 0;
 }
 
+int ipr_expr_cpu_second(struct nftnl_rule *rl)
+{
+	struct nftnl_expr *e = rule_expr(rl, "meta");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_CPU);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG32_01);
+	return 0;
+}
+
 int ipr_expr_counter(struct nftnl_rule *rl)
 {
 	return rule_expr(rl, "counter") ? 0 : -ENOMEM;

@@ -13,10 +13,11 @@
 
 #define HDR_ROOM 64 /* netlink header, verdict and mark attributes of one verdict */
 
-int ipr_verdicts_init(struct ipr_verdicts *vb, int fd, uint16_t num)
+int ipr_verdicts_init(struct ipr_verdicts *vb, int fd, uint16_t num, uint16_t stride)
 {
 	vb->fd = fd;
 	vb->num = num;
+	vb->stride = stride;
 	vb->sorted = 1;
 	vb->pending = calloc(IPR_PENDING_MAX, sizeof(*vb->pending));
 	vb->tx_iov = calloc(3 * IPR_PENDING_MAX + 1, sizeof(*vb->tx_iov));
@@ -34,6 +35,11 @@ void ipr_verdicts_free(struct ipr_verdicts *vb)
 	vb->pending = NULL;
 	vb->tx_iov = NULL;
 	vb->tx_hdrs = NULL;
+}
+
+uint16_t ipr_verdicts_queue(const struct ipr_verdicts *vb, unsigned int slot)
+{
+	return (uint16_t)(vb->num + vb->stride * slot);
 }
 
 /* A flush under construction: headers in vb->tx_hdrs, vectors in vb->tx_iov. */
@@ -59,7 +65,7 @@ static void tx_close_run(struct tx *t)
 static void tx_put(struct tx *t, uint8_t type, const struct ipr_pending *v)
 {
 	struct nlmsghdr *nlh = ipr_nfnl_put_header(t->vb->tx_hdrs + t->used, NFNL_SUBSYS_QUEUE,
-						   type, t->vb->num, 0);
+						   type, ipr_verdicts_queue(t->vb, v->slot), 0);
 	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v->verdict), .id = htonl(v->id) };
 	struct nlattr *a;
 
@@ -89,12 +95,13 @@ static int plain_accept(const struct ipr_pending *p)
 	return p->verdict == NF_ACCEPT && !p->data && !p->set_mark;
 }
 
-/* Length of the run of plain accepts starting at pending[i]. */
+/* Length of the run of plain accepts of one queue starting at pending[i]. */
 static unsigned int accept_run(const struct ipr_verdicts *vb, unsigned int i)
 {
 	unsigned int j = i;
 
-	while (j < vb->npending && plain_accept(&vb->pending[j]))
+	while (j < vb->npending && plain_accept(&vb->pending[j]) &&
+	       vb->pending[j].slot == vb->pending[i].slot)
 		j++;
 	return j - i;
 }
@@ -147,6 +154,7 @@ int ipr_verdicts_flush(struct ipr_verdicts *vb)
 	vb->npending = 0;
 	vb->bytes = 0;
 	vb->sorted = 1;
+	vb->slots_seen = 0;
 	if (err)
 		return ipr_fail(err, "sending verdicts to queue %u: %s", vb->num, strerror(-err));
 	return 0;
@@ -154,8 +162,12 @@ int ipr_verdicts_flush(struct ipr_verdicts *vb)
 
 int ipr_verdicts_add(struct ipr_verdicts *vb, const struct ipr_pending *v)
 {
-	if (vb->npending && (int32_t)(v->id - vb->pending[vb->npending - 1].id) <= 0)
+	unsigned int bit = 1u << v->slot;
+
+	if ((vb->slots_seen & bit) && (int32_t)(v->id - vb->last_id[v->slot]) <= 0)
 		vb->sorted = 0;
+	vb->slots_seen |= bit;
+	vb->last_id[v->slot] = v->id;
 	vb->pending[vb->npending++] = *v;
 	vb->bytes += v->len;
 	if (vb->npending == IPR_PENDING_MAX || vb->bytes >= IPR_PENDING_BYTES)
@@ -163,17 +175,18 @@ int ipr_verdicts_add(struct ipr_verdicts *vb, const struct ipr_pending *v)
 	return 0;
 }
 
-int ipr_verdicts_accept_upto(struct ipr_verdicts *vb, uint32_t id)
+int ipr_verdicts_accept_upto(struct ipr_verdicts *vb, unsigned int slot, uint32_t id)
 {
 	char buf[IPR_REQUEST_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(NF_ACCEPT), .id = htonl(id) };
+	uint16_t num = ipr_verdicts_queue(vb, slot);
 
-	nlh = ipr_nfnl_put_header(buf, NFNL_SUBSYS_QUEUE, NFQNL_MSG_VERDICT_BATCH, vb->num, 0);
+	nlh = ipr_nfnl_put_header(buf, NFNL_SUBSYS_QUEUE, NFQNL_MSG_VERDICT_BATCH, num, 0);
 	mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof(vh), &vh);
 	if (send(vb->fd, nlh, nlh->nlmsg_len, 0) < 0)
 		return ipr_fail(-errno, "accepting the packets still held in queue %u: %s",
-				vb->num, strerror(errno));
+				num, strerror(errno));
 	return 0;
 }
 

@@ -3,8 +3,8 @@
 # by a symmetric hash in the kernel) keeps every flow in order. Many
 # sequence-numbered UDP flows arrive without any reordering or duplicate,
 # three concurrent TCP transfers arrive byte-identical without out-of-order
-# segments, every datagram that arrived went through passthru, and both queues
-# carried traffic. IPv4 and IPv6.
+# segments, every datagram that arrived went through passthru, and both threads
+# carried traffic (each thread's socket binds a queue per CPU). IPv4 and IPv6.
 # passthru runs with --fail-closed: a queue that overflows under load then
 # drops (lost datagrams, reported, not failed) instead of passing packets past
 # the queued ones, which would reorder by design and not by the hash's doing.
@@ -99,12 +99,16 @@ tcp_flows() {
 		test "$((after - before))" = 0
 }
 
-# passthru_queues: "QUEUE ID" for each queue with a listener (portid != 0) in B.
+# passthru_queues: "PORTID IDS" for each socket with queues (portid != 0) in B: a
+# thread's socket binds one queue per CPU, IDS sums their last ids.
 # Columns: queue, portid, waiting, copy mode, copy range, queue drops, user drops, last id.
-# shellcheck disable=SC2016 # awk's own fields
-passthru_queues() { in_ns "$NS_B" awk '$2 != 0 { print $1, $8 }' /proc/net/netfilter/nfnetlink_queue; }
+passthru_queues() {
+	# shellcheck disable=SC2016 # awk's own fields
+	in_ns "$NS_B" awk '$2 != 0 { n[$2] += $8 } END { for (p in n) print p, n[p] }' \
+		/proc/net/netfilter/nfnetlink_queue
+}
 
-# both_carried "QUEUE ID" lines: two queues, each with at least one flow's worth of packets.
+# both_carried "PORTID IDS" lines: two sockets, each with at least one flow's worth of packets.
 both_carried() {
 	# shellcheck disable=SC2016 # awk's own fields
 	echo "$1" | awk -v min="$COUNT" 'NF == 2 { n++; if ($2 < min) low++ } END { exit !(n == 2 && !low) }'
@@ -129,7 +133,7 @@ queues_case() {
 	queues=$(passthru_queues)
 	stop "$pid"
 	status=$?
-	check "$name.queues" "queues in use (queue last-id): $(echo "$queues" | paste -sd ,)" \
+	check "$name.queues" "sockets in use (portid packets): $(echo "$queues" | paste -sd ,)" \
 		both_carried "$queues"
 	check "$name.exit" "passthru exited with status $status" test "$status" = 0 || show "$log"
 	seen=$(sed -n 's/^passthru: \([0-9]*\) packets.*/\1/p' "$log")

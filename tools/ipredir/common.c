@@ -36,6 +36,7 @@ enum {
 	OPT_PROCESS,
 	OPT_PROGRESS,
 	OPT_METRICS_FILE,
+	OPT_NO_FOLLOW_CPU,
 };
 
 volatile sig_atomic_t cli_stop;
@@ -55,6 +56,7 @@ static const struct option redirect_options[] = {
 	{ "deadline", required_argument, NULL, OPT_DEADLINE },
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "coalesce", required_argument, NULL, OPT_COALESCE },
+	{ "no-follow-cpu", no_argument, NULL, OPT_NO_FOLLOW_CPU },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "comm", required_argument, NULL, OPT_COMM },
@@ -92,6 +94,9 @@ static const char redirect_help[] =
 	"      --coalesce US      after a partial batch of several packets wait US\n"
 	"                         microseconds so batches fill: more packets/s and less CPU\n"
 	"                         under floods of small packets (0 = never; default: adapt)\n"
+	"      --no-follow-cpu    leave queue threads where the scheduler puts them (default:\n"
+	"                         a queue per CPU, and while packets are sparse a thread\n"
+	"                         runs on the CPU that sends them: no cross-CPU wake-up)\n"
 	"      --user NAME        run as user NAME once the redirector is set up\n"
 	"      --pid PID          only packets of the sockets of process PID\n"
 	"      --comm NAME        only packets of processes named NAME (as ps -o comm)\n"
@@ -230,6 +235,7 @@ static const char *parse_common(int opt, const char *arg, struct cli_common *c, 
 	case OPT_COALESCE:
 		o->flags |= IPR_OPEN_FIXED_PACING;
 		return parse_number("coalesce", arg, 0, 1000000, &o->coalesce_us, 0);
+	case OPT_NO_FOLLOW_CPU: o->flags &= ~IPR_OPEN_FOLLOW_CPU; break;
 	case OPT_USER:
 		if (!*arg)
 			return parse_fail("--user needs a user name");
@@ -274,6 +280,7 @@ const char *cli_parse_args(const struct cli_spec *spec, int argc, char **argv,
 	int opt, known;
 
 	*c = (struct cli_common){ .opts = IPR_OPTIONS_INIT };
+	c->opts.flags |= IPR_OPEN_FOLLOW_CPU; /* the tool's threads are its own to place */
 	*first = argc;
 	build_options(spec, all, shorts, sizeof(shorts));
 	opterr = 0;
