@@ -24,8 +24,8 @@ CONFIGS = {"base": "base", "naive": "naive", "naive+": "naive+", "full": "passth
            "proc": "passthru --process",
            "snap": "--snap 128", "rewrite": "--rewrite", "monitor": "monitor",
            "monsnap": "monitor --snap 128", "monnflog": "monitor on NFLOG",
-           "monsnapnflog": "monitor --snap 128 on NFLOG", "q1": "-q 1", "nopace": "no pacing",
-           "poll": "--busy-poll 50",
+           "monsnapnflog": "monitor --snap 128 on NFLOG", "q1": "-q 1",
+           "stay": "--no-follow-cpu", "nopace": "no pacing", "poll": "--busy-poll 50",
            "coalesce": "--coalesce 100", "wdpass": "windivert passthru",
            "wdpass1": "windivert passthru 1 thread", "pydpass": "pydivert passthru"}
 COMPARED = "@cmp"  # suffix of a configuration run with the compared build (BENCH_COMPARE)

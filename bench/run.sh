@@ -43,6 +43,9 @@
 #   monnflog, monsnapnflog  monitor and monsnap on the NFLOG engine
 #            (IPREDIR_MONITOR_ENGINE=nflog), the fallback where BPF is refused
 #   q1       ipredir passthru --quiet -q 1 (one queue, one thread)
+#   stay     ipredir passthru --quiet --no-follow-cpu (one queue per thread, threads
+#            where the scheduler puts them; the default moves a thread to the CPU
+#            its sparse packets come from)
 #   nopace   ipredir passthru --quiet --busy-poll 0 --coalesce 0 (no pacing: every
 #            receive sleeps at once; the default adapts both to the traffic)
 #   poll     ipredir passthru --quiet --busy-poll 50 (spin before sleeping: latency)
@@ -111,7 +114,7 @@ else
 fi
 TOPOLOGIES=${BENCH_TOPOLOGIES:-veth tbf}
 WORKLOADS=${BENCH_WORKLOADS:-tcp bidir tcp1 udp rr ping churn}
-CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap monnflog monsnapnflog q1 nopace poll coalesce wdpass pydpass}
+CONFIGS=${BENCH_CONFIGS:-base naive naive+ full proc snap rewrite monitor monsnap monnflog monsnapnflog q1 stay nopace poll coalesce wdpass pydpass}
 
 die() {
 	echo "bench: $*" >&2
@@ -158,6 +161,7 @@ redirector_start() {
 	monnflog) nflog_monitor_start "$log" ;;
 	monsnapnflog) nflog_monitor_start "$log" --snap 128 ;;
 	q1) ipredir_start "$log" passthru --quiet -q 1 "${closed[@]}" ;;
+	stay) ipredir_start "$log" passthru --quiet --no-follow-cpu "${closed[@]}" ;;
 	nopace) ipredir_start "$log" passthru --quiet --busy-poll 0 --coalesce 0 "${closed[@]}" ;;
 	poll) ipredir_start "$log" passthru --quiet --busy-poll 50 "${closed[@]}" ;;
 	coalesce) ipredir_start "$log" passthru --quiet --coalesce 100 "${closed[@]}" ;;

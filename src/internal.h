@@ -215,7 +215,8 @@ struct ipr_pacing {
 	unsigned int pause_skip;   /* the same for pauses */
 	unsigned int pause_backoff;
 	unsigned int last_count;   /* packets of the last receive */
-	int last_bulk;             /* it held a GSO packet: bulk transfer */
+	unsigned int bulk_quiet;   /* receives left without polling or pausing after a GSO
+	                              packet (bulk transfer) */
 	int last_partial;          /* it held 2..max-1 packets */
 };
 

@@ -9,7 +9,9 @@
  * wait, since waking a sleeping thread costs more here than the wait itself. The
  * usual wait is kept apart for after an arriving and after a leaving packet: an
  * answer follows a request at once, the next request may be long in coming.
- * Bulk traffic (GSO packets) and sparse traffic never poll.
+ * Bulk traffic (GSO packets, and the next BULK_QUIET receives: the acks between
+ * them come in small batches too) and sparse traffic never poll; on a machine of
+ * few CPUs a spinning thread takes the CPU the transfer needs.
  * Adaptive coalescing: after a partial batch of small packets, a pause is tried;
  * it goes on while pauses fill batches (an open-loop flood) and backs off
  * exponentially while they do not (request/response, where waiting only delays).
@@ -23,6 +25,7 @@
 #define PAUSE_US 100        /* an adaptive pause after a partial batch */
 #define BACKOFF_MAX 1024    /* receives between tries at most */
 #define PAUSE_FILL_SHARE 4  /* a pause paid when it brought max / this packets */
+#define BULK_QUIET 64       /* receives after a GSO packet that neither poll nor pause */
 #define GAP_CAP_US (4 * POLL_MAX_US) /* a long wait says "sparse"; its length adds nothing */
 
 void ipr_pacing_init(struct ipr_pacing *p, unsigned int poll_us, unsigned int pause_us,
@@ -65,7 +68,7 @@ unsigned int ipr_pacing_poll(struct ipr_pacing *p)
 
 	if (!p->adaptive)
 		return p->poll_pays ? p->poll_us : 0;
-	if (p->last_bulk || p->last_count > IPR_TRICKLE_MAX || gap > POLL_MAX_US ||
+	if (p->bulk_quiet || p->last_count > IPR_TRICKLE_MAX || gap > POLL_MAX_US ||
 	    !try_due(&p->poll_skip))
 		return 0;
 	return clamp(2 * gap, POLL_MIN_US, POLL_MAX_US);
@@ -77,7 +80,7 @@ unsigned int ipr_pacing_pause(struct ipr_pacing *p)
 		return 0;
 	if (!p->adaptive)
 		return p->pause_us;
-	if (p->last_bulk || !try_due(&p->pause_skip))
+	if (p->bulk_quiet || !try_due(&p->pause_skip))
 		return 0;
 	return PAUSE_US;
 }
@@ -97,6 +100,9 @@ void ipr_pacing_note(struct ipr_pacing *p, const struct ipr_pacing_sample *s)
 		p->last_in = s->last_in;
 	}
 	p->last_count = s->count;
-	p->last_bulk = s->bulk;
+	if (s->bulk)
+		p->bulk_quiet = BULK_QUIET;
+	else if (p->bulk_quiet)
+		p->bulk_quiet--;
 	p->last_partial = s->count > 1 && s->count < s->max;
 }

@@ -158,6 +158,27 @@ static void ping_polls_for_answers(void)
 	CHECK(after_out == 0);
 }
 
+/* A TCP transfer: GSO batches with batches of one or two acks between them, 5 us
+ * apart. The acks alone look like a trickle; within a transfer they never poll
+ * or pause. */
+static void acks_of_bulk_neither(void)
+{
+	struct ipr_pacing p = adaptive();
+	unsigned int polls = 0, pauses = 0, polled, paused;
+
+	for (int i = 0; i < 1000; i++) {
+		receive(&p, 3, 5, 1, &polled, &paused);
+		polls += !!polled;
+		pauses += !!paused;
+		for (int j = 0; j < 4; j++) {
+			receive(&p, 1 + j % 2, 5, 0, &polled, &paused);
+			polls += !!polled;
+			pauses += !!paused;
+		}
+	}
+	CHECK(polls == 0 && pauses == 0);
+}
+
 /* Fixed pacing: --busy-poll while packets come within it, --coalesce after every
  * partial batch; 0 is off. */
 static void fixed(void)
@@ -179,6 +200,6 @@ static void fixed(void)
 }
 
 CHECK_MAIN("pacing", CHECK_CASE(trickle_polls), CHECK_CASE(sparse_never_polls),
-	   CHECK_CASE(bulk_neither), CHECK_CASE(flood_pauses), CHECK_CASE(closed_loop_backs_off),
+	   CHECK_CASE(bulk_neither), CHECK_CASE(acks_of_bulk_neither), CHECK_CASE(flood_pauses), CHECK_CASE(closed_loop_backs_off),
 	   CHECK_CASE(fruitless_polls_back_off), CHECK_CASE(ping_polls_for_answers),
 	   CHECK_CASE(fixed))
