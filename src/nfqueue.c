@@ -60,7 +60,7 @@ struct queue {
 	struct slot_ids ids[IPR_CPU_SLOTS_MAX];
 	int follows;                  /* the receiving thread follows its packets' CPU */
 	struct ipr_follow follow;
-	int pinned;                   /* the thread is pinned; allowed was its mask before */
+	pid_t pinned;                 /* the thread pinned (0 = none); allowed was its mask */
 	cpu_set_t allowed;
 	struct mmsghdr rx_msgs[IPR_BATCH_MAX]; /* recvmmsg vectors */
 	struct iovec rx_iov[IPR_BATCH_MAX];
@@ -199,10 +199,11 @@ static int bind_slots(struct queue *q, const struct ipr_options *o)
 
 	for (i = 0; i < q->nslots && !err; i++) {
 		err = bind_queue(q, i);
-		if (!err)
-			err = configure(q, i, o);
-		else
-			i--; /* not bound: nothing to undo for it */
+		if (err) {
+			unbind(q, i);
+			return err;
+		}
+		err = configure(q, i, o);
 	}
 	if (err)
 		unbind(q, i);
@@ -619,24 +620,30 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 	return count;
 }
 
+/* Give the pinned thread its own CPU mask back. */
+static void unpin(struct queue *q)
+{
+	if (q->pinned)
+		sched_setaffinity(q->pinned, sizeof(q->allowed), &q->allowed);
+	q->pinned = 0;
+}
+
 /* Pin the calling thread to cpu, or with -1 let it run where it could before. */
 static void move_thread(struct queue *q, int cpu)
 {
+	pid_t self = gettid();
 	cpu_set_t one;
 
-	if (cpu < 0) {
-		if (q->pinned)
-			sched_setaffinity(0, sizeof(q->allowed), &q->allowed);
-		q->pinned = 0;
-		return;
-	}
-	if (!q->pinned && sched_getaffinity(0, sizeof(q->allowed), &q->allowed))
+	if (cpu < 0 || (q->pinned && q->pinned != self))
+		unpin(q); /* another thread receives now: it starts from its own mask */
+	if (cpu < 0 || (!q->pinned && sched_getaffinity(0, sizeof(q->allowed), &q->allowed)))
 		return;
 	if (!CPU_ISSET(cpu, &q->allowed))
 		return; /* the program keeps this thread off that CPU */
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
-	q->pinned = !sched_setaffinity(0, sizeof(one), &one) || q->pinned;
+	if (!sched_setaffinity(0, sizeof(one), &one))
+		q->pinned = self;
 }
 
 /* After a blocking receive: move the thread towards the CPU its packets come from. */
@@ -915,6 +922,7 @@ static int nfqueue_close(struct ipr_handle *h)
 				err = ipr_verdicts_accept_upto(&q->verdicts, i, q->ids[i].last_id);
 		unbind(q, q->nslots);
 	}
+	unpin(q);
 	free_queue(q);
 	h->priv = NULL;
 	h->fd = -1;

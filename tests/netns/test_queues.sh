@@ -5,6 +5,9 @@
 # three concurrent TCP transfers arrive byte-identical without out-of-order
 # segments, every datagram that arrived went through passthru, and both threads
 # carried traffic (each thread's socket binds a queue per CPU). IPv4 and IPv6.
+# A queue thread follows its packets' CPU: sparse pings pin passthru -q 1's
+# thread to one CPU, a transfer under way gives it its whole mask back, and
+# --no-follow-cpu never pins it.
 # passthru runs with --fail-closed: a queue that overflows under load then
 # drops (lost datagrams, reported, not failed) instead of passing packets past
 # the queued ones, which would reorder by design and not by the hash's doing.
@@ -143,8 +146,46 @@ queues_case() {
 	grep '^passthru:' "$log" | sed "s/^/# $SUITE.$name: /"
 }
 
+# thread_cpus PID: the CPU list each thread of PID may run on, one per line.
+thread_cpus() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/"$1"/task/*/status 2>/dev/null; }
+
+# one_pinned PID: a thread of PID may run on one CPU only.
+one_pinned() { thread_cpus "$1" | grep -Eqx '[0-9]+'; }
+
+# none_pinned PID CPUS: every thread of PID may run on CPUS (its mask at start).
+none_pinned() { ! thread_cpus "$1" | grep -qvx -- "$2"; }
+
+# follow_case NAME [OPTION...]: sparse pings pin passthru -q 1's queue thread to the
+# CPU they are enqueued on (without --no-follow-cpu), a transfer under way frees it.
+follow_case() {
+	local name=$1 log=$WORK/$1.passthru pid cpus pinned=one_pinned
+	shift
+	[ "$*" = --no-follow-cpu ] && pinned="! one_pinned"
+	spawn "$NS_B" "$log" "$IPREDIR" passthru -q 1 --quiet "$@"
+	pid=$!
+	wait_table "$NS_B" || { fail "$name" "passthru did not install its table"; show "$log"; stop "$pid"; return; }
+	cpus=$(thread_cpus "$pid" | head -n 1)
+	in_ns "$NS_A" ping -n -q -c 30 -i 0.01 "$(addr_of B 4)" >/dev/null
+	check "$name.sparse" "after sparse pings the threads may run on: $(thread_cpus "$pid" | paste -sd ' ')" \
+		eval "$pinned $pid"
+	# 4 MB in bursts of 64 KiB 20 ms apart: bulk (GSO) packets while it lasts.
+	tcp_transfer_start "$name.bulk" "$NS_A" "$NS_B" "$(addr_of B 4)" 4000000 0.02 ||
+		{ fail "$name.bulk" "receiver did not listen"; stop "$pid"; return; }
+	sleep 0.6
+	check "$name.released" "during a transfer the threads may run on: $(thread_cpus "$pid" | paste -sd ' ')" \
+		none_pinned "$pid" "$cpus"
+	tcp_transfer_check "$name.bulk" 4000000
+	stop "$pid"
+}
+
 for v in 4 6; do
 	control_case "$v"
 	queues_case "$v"
 done
+if [ "$(nproc)" -ge 2 ]; then
+	follow_case follow
+	follow_case stay --no-follow-cpu
+else
+	skip follow "one CPU: there is nothing to follow"
+fi
 finish
