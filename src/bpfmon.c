@@ -406,7 +406,8 @@ static int wait_ring(struct bpfmon *m, int timeout)
 	return 0;
 }
 
-/* Copies are read once the program woke the reader, until none is left. */
+/* Copies are read once the program woke the reader, until none is left; a receive
+ * that does not wait takes whatever is there. */
 static int bpfmon_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 {
 	int nonblock = !!(rx->flags & IPR_RECV_NONBLOCK), err;
@@ -414,7 +415,7 @@ static int bpfmon_recv(struct ipr_handle *h, const struct ipr_rx *rx)
 	unsigned int n;
 
 	for (;;) {
-		if (m->awake || ipr_is_shut(h)) {
+		if (m->awake || nonblock || ipr_is_shut(h)) {
 			n = take_ring(h, rx);
 			if (n)
 				return (int)n;

@@ -7,7 +7,8 @@
 # filter in the section header and the counts in the statistics; -w - streams
 # pcap and pcapng into a pipe as packets come;
 # the text mode prints one line per packet with the right addresses; --monitor
-# does the same from copies; -j prints JSON lines and a JSON summary.
+# does the same from copies, and SIGINT loses none of them; -j prints JSON lines
+# and a JSON summary.
 #
 #   +------+ veth-a          veth-b +------+
 #   |  A   |------------------------|  B   |
@@ -127,14 +128,21 @@ text_case() {
 		test "$(count_lines "$log" "$re_out")" = "$PINGS" || show "$log"
 }
 
-# signal_case VERSION: without -c, SIGINT ends dump with status 0, a summary
-# and a complete file; packets flow on after it.
+# signal_case VERSION [--monitor]: without -c, SIGINT ends dump with status 0, a
+# summary and a complete file; packets flow on after it. A monitor stopped right
+# after pings 2 ms apart, before the wake-up of their batch, writes them all.
 signal_case() {
-	local v=$1 name="sigint_v$1" file=$WORK/sigint_v$1.pcap log=$WORK/sigint_v$1.log b n
-	b=$(addr_of B "$v")
-	dump_start "$log" -w "$file" -f "$(echoes "$v")" ||
+	local v=$1 mode=${2:+monitor} name file log b n
+	name="sigint${mode:+_$mode}_v$v" file=$WORK/sigint${mode:+_$mode}_v$v.pcap
+	log=$WORK/$name.log b=$(addr_of B "$v")
+	dump_start "$log" -w "$file" -f "$(echoes "$v")" ${2:+"$2"} ||
 		{ fail "$name" "dump did not install its table"; show "$log"; return; }
-	check "$name.ping" "pings through dump were not answered" pings "$NS_A" "$b" "$PINGS"
+	if [ -n "$mode" ]; then
+		check "$name.ping" "pings past dump were not answered" \
+			in_ns "$NS_A" ping -n -q -c "$PINGS" -i 0.002 -W 1 "$b"
+	else
+		check "$name.ping" "pings through dump were not answered" pings "$NS_A" "$b" "$PINGS"
+	fi
 	check "$name.exit" "dump did not exit 0 on SIGINT" stop "$DUMP_PID" INT || show "$log"
 	check "$name.summary" "no summary line" has_line "$log" "^dump: $PACKETS packets written to "
 	n=$(in_ns "$NS_B" tcpdump -n -r "$file" 2>/dev/null | grep -c .)
@@ -272,6 +280,7 @@ for v in 4 6; do
 	json_case "$v"
 	pcap_case "$v"
 	signal_case "$v"
+	signal_case "$v" --monitor
 	text_case "$v"
 	text_case "$v" --monitor
 done

@@ -393,6 +393,19 @@ static int handle_batch(struct dump_loop *l, int n)
 	return err;
 }
 
+/* A monitor's copies the kernel made before the stop are written too: they are in
+ * the ring, waiting for the wake-up of a batch. */
+static void drain_monitor(struct dump_loop *l)
+{
+	int n;
+
+	while (dump_config.monitor && !count_reached(l) &&
+	       (n = ipr_recv_batch(l->h, l->buf, l->buflen, l->pkts, DUMP_BATCH,
+				   IPR_RECV_BORROW | IPR_RECV_NONBLOCK)) > 0)
+		if (handle_batch(l, n) < 0)
+			return;
+}
+
 static int run_loop(struct dump_loop *l)
 {
 	while (!cli_stop && !count_reached(l)) {
@@ -421,6 +434,7 @@ static int run_loop(struct dump_loop *l)
 			return 1;
 		}
 	}
+	drain_monitor(l);
 	return 0;
 }
 
