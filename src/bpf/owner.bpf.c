@@ -588,7 +588,9 @@ static __always_inline void key_of(struct bpf_sock *sk, const struct ipr_owner *
 		copy16(k->remote, sk->dst_ip6);
 }
 
-/* The close event; a UDP socket's reported flows end with it (user space says so). */
+/* The close event, named after the process that used the socket last (a forked
+ * copy's holder may drop the last reference after it); a UDP socket's reported
+ * flows end with it (user space says so). */
 static __always_inline void released_event(struct bpf_sock *sk, __u64 cookie,
 					   const struct ipr_owner *o,
 					   const struct ipr_owner_key *k)
@@ -604,7 +606,7 @@ static __always_inline void released_event(struct bpf_sock *sk, __u64 cookie,
 		      cookie, k->protocol);
 	if (!e)
 		return;
-	by_caller(e);
+	by_record(e, o); /* whoever drops the last reference, the socket's process */
 	e->v6 = sk->family != AF_INET;
 	e->parent = udp; /* user space: this socket's UDP flows end */
 	copy16(e->local, k->local);

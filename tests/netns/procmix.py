@@ -4,7 +4,8 @@
 
   procmix.py run OWNERS    Starts the servers, then 20 clients at once (curl,
                            python TCP and UDP, IPv4 and IPv6, an IPv6 socket
-                           talking IPv4, a socket used by a forked child, one
+                           talking IPv4, a socket used by a forked child (and
+                           closed last by its parent), one
                            passed with SCM_RIGHTS, one that sends and exits at
                            once), waits for them, stops the servers and writes
                            OWNERS: one line "PROTO PORT PID COMM" per local end.
@@ -122,7 +123,9 @@ def udp_client(family, addr, port, connect=False):
 
 
 def fork_client():
-    """A socket created by one process, connected and used by its child."""
+    """A socket created by one process, connected and used by its child; the parent
+    drops the last reference after the child has exited (the socket is still the
+    child's)."""
     c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     c.settimeout(5)
     pid = os.fork()
@@ -132,8 +135,8 @@ def fork_client():
         c.sendall(b"hello")
         c.recv(100)
         os._exit(0)
-    c.close()
     os.waitpid(pid, 0)
+    c.close()
 
 
 def passed_client():
