@@ -283,12 +283,16 @@ static unsigned int cpu_slots(void)
 	return hi + 1;
 }
 
-/* Queues per member: one per CPU when the thread follows its packets' CPU. */
+/* Queues per member: one per CPU when the thread follows its packets' CPU, as long
+ * as the handle's queues stay within IPR_QUEUES_MAX. */
 static unsigned int member_slots(const struct ipr_options *o)
 {
+	unsigned int slots;
+
 	if (!(o->flags & IPR_OPEN_FOLLOW_CPU) || o->queue)
 		return 1; /* numbers the caller chose stay as chosen */
-	return cpu_slots();
+	slots = cpu_slots();
+	return slots * o->queues <= IPR_QUEUES_MAX ? slots : 1;
 }
 
 /* The queue range the options name, or the first free one of the automatic range. */

@@ -65,7 +65,8 @@ int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
 	return mark_cut(buf, size,
 			snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
 				 kind_name(act->kind), act->first,
-				 act->count, o->priority, o->flags, filter ? filter : ""));
+				 act->count * (act->cpus > 1 ? act->cpus : 1), /* every queue bound */
+				 o->priority, o->flags, filter ? filter : ""));
 }
 
 int ipr_events_comment(char *buf, size_t size, unsigned int which, int priority,
