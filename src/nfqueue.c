@@ -28,6 +28,7 @@
 #define SOCKET_BUFFER (64 << 20) /* room for a burst of GSO packets */
 #define DRAIN_BUFFER (IPR_SNAPLEN_MAX + 512)
 #define PACKET_MSG ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)
+#define SLEPT_US 50 /* a wait this much longer than its poll: the thread slept, then woke */
 
 /* A packet handed to the program and not yet answered. */
 struct held {
@@ -653,7 +654,7 @@ static void move_thread(struct queue *q, int cpu)
 /* After a blocking receive: move the thread towards the CPU its packets come from. */
 static void follow(struct queue *q, const struct ipr_pacing_sample *s, int cpu)
 {
-	struct ipr_follow_sample f = { cpu, s->count, s->bulk, s->wait_us > s->polled_us + 50 };
+	struct ipr_follow_sample f = { cpu, s->count, s->bulk, s->wait_us > s->polled_us + SLEPT_US };
 	int to;
 
 	if (!q->follows)
