@@ -122,6 +122,12 @@ struct ipr_rules_action {
 	uint16_t threshold;        /* log: packets the kernel batches per message */
 };
 
+/* Queues per hash value of an action: 0 and 1 both mean one. */
+static inline unsigned int ipr_action_cpus(const struct ipr_rules_action *a)
+{
+	return a->cpus > 1 ? a->cpus : 1;
+}
+
 struct ipr_rules_spec {
 	const char *table;         /* table name (family inet) */
 	const char *comment;       /* stored as table user data, shown by status tools */

@@ -59,8 +59,7 @@ struct queue {
 	struct ipr_pacing pacing;     /* when a receive polls, when it pauses */
 	uint64_t next_scan_ms;        /* when to look for expired packets again */
 	struct slot_ids ids[IPR_CPU_SLOTS_MAX];
-	int follows;                  /* the receiving thread follows its packets' CPU */
-	struct ipr_follow follow;
+	struct ipr_follow follow;     /* with several slots: where the thread should run */
 	pid_t pinned;                 /* the thread pinned (0 = none); allowed was its mask */
 	cpu_set_t allowed;
 	struct mmsghdr rx_msgs[IPR_BATCH_MAX]; /* recvmmsg vectors */
@@ -170,7 +169,6 @@ static struct queue *new_queue(const struct ipr_options *o, unsigned int slots)
 		return NULL;
 	q->fd = -1;
 	q->nslots = slots;
-	q->follows = slots > 1;
 	ipr_follow_init(&q->follow);
 	q->deadline_ms = o->deadline_ms;
 	q->expire_verdict = (o->flags & IPR_OPEN_EXPIRE_DROP) ? NF_DROP : NF_ACCEPT;
@@ -484,12 +482,19 @@ static int slot_of(const struct queue *q, const struct nlmsghdr *nlh)
 	return (int)(off / stride);
 }
 
+/* Move slot's id sequence on to id; returns the ids the kernel skipped. */
+static uint32_t note_id(struct queue *q, int slot, uint32_t id)
+{
+	struct slot_ids *ids = &q->ids[slot];
+
+	return ipr_seq_advance(&ids->last_id, &ids->have_id, id);
+}
+
 /* Parse one packet message; returns its slot for a packet, -1 for anything else. */
 static int parse_packet(struct ipr_handle *h, struct queue *q, const struct nlmsghdr *nlh,
 			size_t n, int truncated, const struct timespec *now, struct ipr_packet *p)
 {
 	const struct nlattr *a;
-	struct slot_ids *ids;
 	int slot;
 
 	if (!mnl_nlmsg_ok(nlh, (int)n))
@@ -510,8 +515,7 @@ static int parse_packet(struct ipr_handle *h, struct queue *q, const struct nlms
 		p->flags |= IPR_PKT_TRUNCATED;
 	ipr_nfnl_finish_packet(p, now, q->num); /* the handle's queue, whichever slot's */
 	/* An id jump means the kernel skipped packets it could not deliver. */
-	ids = &q->ids[slot];
-	ids->id_gaps += ipr_seq_advance(&ids->last_id, &ids->have_id, p->id);
+	q->ids[slot].id_gaps += note_id(q, slot, p->id);
 	return slot;
 }
 
@@ -657,8 +661,8 @@ static void follow(struct queue *q, const struct ipr_pacing_sample *s, int cpu)
 	struct ipr_follow_sample f = { cpu, s->count, s->bulk, s->wait_us > s->polled_us + SLEPT_US };
 	int to;
 
-	if (!q->follows)
-		return;
+	if (q->nslots == 1)
+		return; /* one queue says nothing of the CPU */
 	to = ipr_follow_note(&q->follow, &f);
 	if (to != IPR_FOLLOW_KEEP)
 		move_thread(q, to == IPR_FOLLOW_RELEASE ? -1 : to);
@@ -803,21 +807,20 @@ struct kernel_counters {
 static int kernel_counters(const struct queue *q, struct kernel_counters *c)
 {
 	unsigned long long v[8];
-	int err = 0;
 
 	*c = (struct kernel_counters){ 0 };
-	for (unsigned int i = 0; i < q->nslots && !err; i++) {
+	for (unsigned int i = 0; i < q->nslots; i++) {
 		uint16_t num = slot_queue(q, i);
+		int err = ipr_nfnl_proc_line("nfnetlink_queue", num, v, 8);
 
-		err = ipr_nfnl_proc_line("nfnetlink_queue", num, v, 8);
-		if (err == -ENOENT)
-			return ipr_fail(err, "queue %u not found in /proc", num);
+		if (err)
+			return err == -ENOENT ? ipr_fail(err, "queue %u not found in /proc", num) : err;
 		c->queue_dropped += v[5];
 		c->user_dropped += v[6];
 		c->waiting += v[2];
 		c->last_id += v[7];
 	}
-	return err;
+	return 0;
 }
 
 /* Ids the kernel skipped in q's queues. */
@@ -894,7 +897,6 @@ static void drain(struct queue *q)
 	while ((n = recv(q->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		const struct nlattr *a;
-		struct slot_ids *ids;
 		int slot;
 
 		if (!mnl_nlmsg_ok(nlh, (int)n) || nlh->nlmsg_type != PACKET_MSG)
@@ -902,12 +904,10 @@ static void drain(struct queue *q)
 		slot = slot_of(q, nlh);
 		if (slot < 0)
 			continue;
-		ids = &q->ids[slot];
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 			if (mnl_attr_get_type(a) == NFQA_PACKET_HDR)
-				ipr_seq_advance(&ids->last_id, &ids->have_id,
-						ntohl(((const struct nfqnl_msg_packet_hdr *)
-							       mnl_attr_get_payload(a))->packet_id));
+				note_id(q, slot, ntohl(((const struct nfqnl_msg_packet_hdr *)
+							mnl_attr_get_payload(a))->packet_id));
 	}
 }
 

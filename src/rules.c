@@ -98,7 +98,7 @@ static int spec_logs(const struct ipr_rules_spec *spec)
 /* CPU slots per queue: the enqueuing CPU picks among them (1 = none). */
 static unsigned int spec_cpus(const struct ipr_rules_spec *spec)
 {
-	return spec->action.cpus > 1 ? spec->action.cpus : 1;
+	return ipr_action_cpus(&spec->action);
 }
 
 /* The rules spread flows over several queues (a monitor has none). */
@@ -222,7 +222,6 @@ static int build_queue_rule(struct nftnl_rule *rl, const void *arg)
 	return err ? err : add_queue_action(rl, spec, q->kind);
 }
 
-/* The one rule of chain queue<N>: NFQUEUE num N (xt target). */
 /* The one rule of a queue chain: the queue, native or compat. */
 struct ipr_queue_target {
 	uint16_t num;

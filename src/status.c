@@ -65,7 +65,7 @@ int ipr_comment_format(char *buf, size_t size, const struct ipr_options *o,
 	return mark_cut(buf, size,
 			snprintf(buf, size, COMMENT_FORMAT, (int)getpid(), names,
 				 kind_name(act->kind), act->first,
-				 act->count * (act->cpus > 1 ? act->cpus : 1), /* every queue bound */
+				 act->count * ipr_action_cpus(act), /* every queue bound */
 				 o->priority, o->flags, filter ? filter : ""));
 }
 
