@@ -82,8 +82,9 @@ enum ipr_open_flags {
 	                                     given, 0 = off (implied when either is set); else
 	                                     the library adapts both to the arrival pattern */
 	IPR_OPEN_FOLLOW_CPU = 1u << 13,   /* a queue per CPU for each thread, which the library
-	                                     pins to the CPU its sparse packets come from (an
-	                                     automatic queue range only; see ipr_open()) */
+	                                     pins to the CPU its sparse packets come from, as
+	                                     SCHED_IDLE meanwhile (an automatic queue range
+	                                     only; see ipr_open()) */
 };
 
 #define IPR_DEFAULT_BYPASS_MARK 0x20000000u /* conntrack mark bit of offloaded flows */

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <linux/filter.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -272,6 +273,30 @@ enum { IPR_FOLLOW_KEEP = -1, IPR_FOLLOW_RELEASE = -2 };
 void ipr_follow_init(struct ipr_follow *f);
 /* After a receive: IPR_FOLLOW_KEEP, IPR_FOLLOW_RELEASE (unpin), or the CPU to pin to. */
 int ipr_follow_note(struct ipr_follow *f, const struct ipr_follow_sample *s);
+
+/* ---- pin.c: a queue thread's CPU mask and policy while it follows ---- */
+
+struct ipr_pin {
+	pid_t tid;         /* the thread pinned (0 = none) */
+	int idle;          /* it runs as SCHED_IDLE meanwhile */
+	int statfd;        /* while idle: its /proc schedstat */
+	uint64_t waited;   /* ns it had waited runnable before its last sleep */
+	cpu_set_t allowed; /* its CPU mask before */
+};
+
+void ipr_pin_init(struct ipr_pin *p);
+/* Pin the calling thread to cpu; -1: let the pinned thread go. */
+void ipr_pin_move(struct ipr_pin *p, int cpu);
+/* Before the pinned thread sleeps: it leaves SCHED_IDLE if another task waited for its CPU. */
+void ipr_pin_check(struct ipr_pin *p);
+
+static inline uint64_t ipr_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 /* ---- nfnl.c: what the netlink engines share ---- */
 

@@ -60,8 +60,7 @@ struct queue {
 	uint64_t next_scan_ms;        /* when to look for expired packets again */
 	struct slot_ids ids[IPR_CPU_SLOTS_MAX];
 	struct ipr_follow follow;     /* with several slots: where the thread should run */
-	pid_t pinned;                 /* the thread pinned (0 = none); allowed was its mask */
-	cpu_set_t allowed;
+	struct ipr_pin pin;           /* the thread's CPU while it follows */
 	struct mmsghdr rx_msgs[IPR_BATCH_MAX]; /* recvmmsg vectors */
 	struct iovec rx_iov[IPR_BATCH_MAX];
 };
@@ -170,6 +169,7 @@ static struct queue *new_queue(const struct ipr_options *o, unsigned int slots)
 	q->fd = -1;
 	q->nslots = slots;
 	ipr_follow_init(&q->follow);
+	ipr_pin_init(&q->pin);
 	q->deadline_ms = o->deadline_ms;
 	q->expire_verdict = (o->flags & IPR_OPEN_EXPIRE_DROP) ? NF_DROP : NF_ACCEPT;
 	ipr_pacing_init(&q->pacing, o->busy_poll_us, o->coalesce_us,
@@ -530,14 +530,6 @@ static int filtered_out(struct ipr_handle *h, struct queue *q, struct ipr_packet
 	return 1;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* One recvmmsg of up to max messages, waiting for the first unless MSG_DONTWAIT. */
 static int receive(struct queue *q, unsigned int max, int sockflags)
 {
@@ -554,7 +546,7 @@ static int busy_poll(struct queue *q, unsigned int max, uint64_t end)
 
 	do
 		n = receive(q, max, MSG_DONTWAIT);
-	while (n == -EAGAIN && now_us() < end);
+	while (n == -EAGAIN && ipr_now_us() < end);
 	return n;
 }
 
@@ -576,12 +568,14 @@ static int receive_paced(struct queue *q, unsigned int max, struct ipr_pacing_sa
 	s->paused_us = ipr_pacing_pause(&q->pacing);
 	pause_for(s->paused_us);
 	s->polled_us = ipr_pacing_poll(&q->pacing);
-	start = now_us();
+	start = ipr_now_us();
 	if (s->polled_us)
 		n = busy_poll(q, max, start + s->polled_us);
-	if (n == -EAGAIN)
+	if (n == -EAGAIN) {
+		ipr_pin_check(&q->pin);
 		n = receive(q, max, 0);
-	s->wait_us = (unsigned int)(now_us() - start);
+	}
+	s->wait_us = (unsigned int)(ipr_now_us() - start);
 	s->count = n > 0 ? (unsigned int)n : 0;
 	s->max = max;
 	return n;
@@ -629,32 +623,6 @@ static unsigned int collect_packets(struct ipr_handle *h, struct queue *q, int n
 	return count;
 }
 
-/* Give the pinned thread its own CPU mask back. */
-static void unpin(struct queue *q)
-{
-	if (q->pinned)
-		sched_setaffinity(q->pinned, sizeof(q->allowed), &q->allowed);
-	q->pinned = 0;
-}
-
-/* Pin the calling thread to cpu, or with -1 let it run where it could before. */
-static void move_thread(struct queue *q, int cpu)
-{
-	pid_t self = gettid();
-	cpu_set_t one;
-
-	if (cpu < 0 || (q->pinned && q->pinned != self))
-		unpin(q); /* another thread receives now: it starts from its own mask */
-	if (cpu < 0 || (!q->pinned && sched_getaffinity(0, sizeof(q->allowed), &q->allowed)))
-		return;
-	if (!CPU_ISSET(cpu, &q->allowed))
-		return; /* the program keeps this thread off that CPU */
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (!sched_setaffinity(0, sizeof(one), &one))
-		q->pinned = self;
-}
-
 /* After a blocking receive: move the thread towards the CPU its packets come from. */
 static void follow(struct queue *q, const struct ipr_pacing_sample *s, int cpu)
 {
@@ -665,7 +633,7 @@ static void follow(struct queue *q, const struct ipr_pacing_sample *s, int cpu)
 		return; /* one queue says nothing of the CPU */
 	to = ipr_follow_note(&q->follow, &f);
 	if (to != IPR_FOLLOW_KEEP)
-		move_thread(q, to == IPR_FOLLOW_RELEASE ? -1 : to);
+		ipr_pin_move(&q->pin, to == IPR_FOLLOW_RELEASE ? -1 : to);
 }
 
 /* One receive: what waits, waiting for it unless told not to or shut down. */
@@ -927,7 +895,7 @@ static int nfqueue_close(struct ipr_handle *h)
 				err = ipr_verdicts_accept_upto(&q->verdicts, i, q->ids[i].last_id);
 		unbind(q, q->nslots);
 	}
-	unpin(q);
+	ipr_pin_move(&q->pin, -1);
 	free_queue(q);
 	h->priv = NULL;
 	h->fd = -1;

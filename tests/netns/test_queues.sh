@@ -6,8 +6,8 @@
 # segments, every datagram that arrived went through passthru, and both threads
 # carried traffic (each thread's socket binds a queue per CPU). IPv4 and IPv6.
 # A queue thread follows its packets' CPU: sparse pings pin passthru -q 1's
-# thread to one CPU, a transfer under way gives it its whole mask back, and
-# --no-follow-cpu never pins it.
+# thread to one CPU, as SCHED_IDLE, a transfer under way gives it its whole mask
+# and SCHED_OTHER back, and --no-follow-cpu never pins it.
 # passthru runs with --fail-closed: a queue that overflows under load then
 # drops (lost datagrams, reported, not failed) instead of passing packets past
 # the queued ones, which would reorder by design and not by the hash's doing.
@@ -155,12 +155,16 @@ one_pinned() { thread_cpus "$1" | grep -Eqx '[0-9]+'; }
 # none_pinned PID CPUS: every thread of PID may run on CPUS (its mask at start).
 none_pinned() { ! thread_cpus "$1" | grep -qvx -- "$2"; }
 
+# idle_threads PID: how many threads of PID run as SCHED_IDLE (policy 5, stat field 41).
+idle_threads() { sed 's/.*) //' /proc/"$1"/task/*/stat 2>/dev/null | awk '$39 == 5' | wc -l; }
+
 # follow_case NAME [OPTION...]: sparse pings pin passthru -q 1's queue thread to the
-# CPU they are enqueued on (without --no-follow-cpu), a transfer under way frees it.
+# CPU they are enqueued on, as SCHED_IDLE (without --no-follow-cpu), a transfer under
+# way frees it.
 follow_case() {
-	local name=$1 log=$WORK/$1.passthru pid cpus pinned=one_pinned
+	local name=$1 log=$WORK/$1.passthru pid cpus pinned=one_pinned idle=1
 	shift
-	[ "$*" = --no-follow-cpu ] && pinned="! one_pinned"
+	[ "$*" = --no-follow-cpu ] && pinned="! one_pinned" idle=0
 	spawn "$NS_B" "$log" "$IPREDIR" passthru -q 1 --quiet "$@"
 	pid=$!
 	wait_table "$NS_B" || { fail "$name" "passthru did not install its table"; show "$log"; stop "$pid"; return; }
@@ -168,12 +172,16 @@ follow_case() {
 	in_ns "$NS_A" ping -n -q -c 30 -i 0.01 "$(addr_of B 4)" >/dev/null
 	check "$name.sparse" "after sparse pings the threads may run on: $(thread_cpus "$pid" | paste -sd ' ')" \
 		eval "$pinned $pid"
+	check "$name.idle" "threads running as SCHED_IDLE: $(idle_threads "$pid"), want $idle" \
+		test "$(idle_threads "$pid")" = "$idle"
 	# 4 MB in bursts of 64 KiB 20 ms apart: bulk (GSO) packets while it lasts.
 	tcp_transfer_start "$name.bulk" "$NS_A" "$NS_B" "$(addr_of B 4)" 4000000 0.02 ||
 		{ fail "$name.bulk" "receiver did not listen"; stop "$pid"; return; }
 	sleep 0.6
 	check "$name.released" "during a transfer the threads may run on: $(thread_cpus "$pid" | paste -sd ' ')" \
 		none_pinned "$pid" "$cpus"
+	check "$name.released_idle" "threads running as SCHED_IDLE during a transfer: $(idle_threads "$pid")" \
+		test "$(idle_threads "$pid")" = 0
 	tcp_transfer_check "$name.bulk" 4000000
 	stop "$pid"
 }

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test_pin.c - a queue thread pinned to a CPU (src/pin.c): it runs as SCHED_IDLE
+ * while pinned and idle otherwise; once another task kept it waiting for its CPU
+ * it goes back to SCHED_OTHER (still pinned), and let go it has its mask and
+ * policy back. A thread of another policy, or one that could not return from
+ * SCHED_IDLE, keeps its policy.
+ */
+#include <linux/capability.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "internal.h"
+
+#define HOG_MS 60 /* a hog shares the pinned CPU this long */
+
+static cpu_set_t mask_now(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	sched_getaffinity(0, sizeof(set), &set);
+	return set;
+}
+
+static int first_cpu(const cpu_set_t *set)
+{
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, set))
+			return c;
+	return -1;
+}
+
+static int only_on(int cpu)
+{
+	cpu_set_t set = mask_now();
+
+	return CPU_COUNT(&set) == 1 && CPU_ISSET(cpu, &set);
+}
+
+static void run_for_ms(unsigned int ms)
+{
+	uint64_t end = ipr_now_us() + ms * 1000ull;
+
+	while (ipr_now_us() < end)
+		;
+}
+
+/* Pinned: SCHED_IDLE on one CPU; let go: the mask and SCHED_OTHER of before. */
+static void idle_while_pinned(void)
+{
+	cpu_set_t before = mask_now();
+	int cpu = first_cpu(&before);
+	struct ipr_pin p;
+
+	ipr_pin_init(&p);
+	ipr_pin_move(&p, cpu);
+	CHECK(only_on(cpu));
+	CHECK(sched_getscheduler(0) == SCHED_IDLE);
+	usleep(20000); /* asleep, nobody waits for it: it stays idle */
+	ipr_pin_check(&p);
+	CHECK(sched_getscheduler(0) == SCHED_IDLE);
+	ipr_pin_move(&p, -1);
+	CHECK(sched_getscheduler(0) == SCHED_OTHER);
+	cpu_set_t after = mask_now();
+	CHECK(CPU_EQUAL(&before, &after));
+}
+
+static void *hog(void *arg)
+{
+	run_for_ms(HOG_MS);
+	return arg;
+}
+
+/* A SCHED_OTHER thread on cpu that runs for HOG_MS. */
+static int start_hog(pthread_t *t, int cpu)
+{
+	struct sched_param none = { 0 };
+	pthread_attr_t attr;
+	cpu_set_t one;
+	int err;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
+	pthread_attr_setschedparam(&attr, &none);
+	err = pthread_create(t, &attr, hog, NULL);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+/* Kept waiting by a hog on its CPU, the thread is SCHED_OTHER again, still pinned. */
+static void contended_leaves_idle(void)
+{
+	cpu_set_t before = mask_now();
+	int cpu = first_cpu(&before);
+	struct ipr_pin p;
+	pthread_t t;
+
+	ipr_pin_init(&p);
+	ipr_pin_move(&p, cpu);
+	CHECK(sched_getscheduler(0) == SCHED_IDLE);
+	ipr_pin_check(&p); /* its first sleep: what it waited so far does not count */
+	CHECK(start_hog(&t, cpu) == 0);
+	run_for_ms(HOG_MS / 2); /* runnable beside the hog: mostly waiting */
+	ipr_pin_check(&p);
+	CHECK(sched_getscheduler(0) == SCHED_OTHER);
+	CHECK(only_on(cpu));
+	pthread_join(t, NULL);
+	ipr_pin_move(&p, cpu); /* pinned anew: it tries SCHED_IDLE again */
+	CHECK(sched_getscheduler(0) == SCHED_IDLE);
+	ipr_pin_move(&p, -1);
+	CHECK(sched_getscheduler(0) == SCHED_OTHER);
+}
+
+/* A thread the program runs as SCHED_BATCH stays so. */
+static void other_policy_kept(void)
+{
+	struct sched_param none = { 0 };
+	cpu_set_t before = mask_now();
+	struct ipr_pin p;
+
+	CHECK(sched_setscheduler(0, SCHED_BATCH, &none) == 0);
+	ipr_pin_init(&p);
+	ipr_pin_move(&p, first_cpu(&before));
+	CHECK(sched_getscheduler(0) == SCHED_BATCH);
+	ipr_pin_move(&p, -1);
+	CHECK(sched_getscheduler(0) == SCHED_BATCH);
+	sched_setscheduler(0, SCHED_OTHER, &none);
+}
+
+/* Without CAP_SYS_NICE and with RLIMIT_NICE 0 there is no way back: no SCHED_IDLE. */
+static int pinned_without_nice(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	struct rlimit none = { 0, 0 };
+	cpu_set_t mask = mask_now();
+	struct ipr_pin p;
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return 2;
+	data[CAP_SYS_NICE / 32].effective &= ~(1u << (CAP_SYS_NICE % 32));
+	if (syscall(SYS_capset, &hdr, data) != 0 || setrlimit(RLIMIT_NICE, &none) != 0)
+		return 2;
+	ipr_pin_init(&p);
+	ipr_pin_move(&p, first_cpu(&mask));
+	return sched_getscheduler(0) == SCHED_OTHER && only_on(first_cpu(&mask)) ? 0 : 1;
+}
+
+static void no_way_back_no_idle(void)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	if (pid == 0)
+		_exit(pinned_without_nice());
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+CHECK_MAIN("pin", CHECK_CASE(idle_while_pinned), CHECK_CASE(contended_leaves_idle),
+	   CHECK_CASE(other_policy_kept), CHECK_CASE(no_way_back_no_idle))
