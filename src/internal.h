@@ -279,15 +279,17 @@ int ipr_follow_note(struct ipr_follow *f, const struct ipr_follow_sample *s);
 struct ipr_pin {
 	pid_t tid;         /* the thread pinned (0 = none) */
 	int idle;          /* it runs as SCHED_IDLE meanwhile */
-	int statfd;        /* while idle: its /proc schedstat */
+	int statfd;        /* while pinned: its /proc schedstat; -1 = it stays SCHED_OTHER */
 	uint64_t waited;   /* ns it had waited runnable before its last sleep */
+	unsigned int quiet;      /* sleeps in a row it hardly waited before */
+	unsigned int quiet_need; /* quiet sleeps that make it SCHED_IDLE */
 	cpu_set_t allowed; /* its CPU mask before */
 };
 
 void ipr_pin_init(struct ipr_pin *p);
 /* Pin the calling thread to cpu; -1: let the pinned thread go. */
 void ipr_pin_move(struct ipr_pin *p, int cpu);
-/* Before the pinned thread sleeps: it leaves SCHED_IDLE if another task waited for its CPU. */
+/* Before the pinned thread sleeps: SCHED_IDLE on a CPU nobody else wants, else not. */
 void ipr_pin_check(struct ipr_pin *p);
 
 static inline uint64_t ipr_now_us(void)

@@ -3,16 +3,17 @@
  * pin.c - a queue's thread pinned to the CPU its packets come from (follow.c
  * says which): the thread's CPU mask and scheduling policy.
  *
- * While pinned, the thread runs as SCHED_IDLE. The program it wakes (the one an
- * accepted packet is for) would otherwise be placed on another, idle CPU, as the
- * pinned thread still runs on its own: its next packet then comes from there,
- * the thread moves after it, and thread and program chase each other, every
- * wake-up crossing CPUs. A CPU that runs only SCHED_IDLE tasks counts as free,
- * so the program stays, and runs at once. As SCHED_IDLE gives way to any other
- * task, the thread's time spent runnable but waiting (its schedstat run_delay)
- * is read before each sleep: when it grew by more than a woken program's turn,
- * another task wants the CPU, and the thread goes back to SCHED_OTHER until it
- * is pinned anew.
+ * A pinned thread that has run a while without waiting for its CPU turns
+ * SCHED_IDLE. The program it wakes (the one an accepted packet is for) would
+ * otherwise be placed on another, idle CPU, as the pinned thread still runs on
+ * its own: its next packet then comes from there, the thread moves after it, and
+ * thread and program chase each other, every wake-up crossing CPUs. A CPU that
+ * runs only SCHED_IDLE tasks counts as free, so the program stays, and runs at
+ * once. As SCHED_IDLE gives way to any other task, it is only for a CPU nobody
+ * else wants: before each sleep the thread reads how long it waited runnable
+ * (its schedstat run_delay). QUIET_SLEEPS sleeps in a row with hardly a wait make
+ * it SCHED_IDLE; a long wait while SCHED_IDLE makes it SCHED_OTHER again, and it
+ * asks for twice as many quiet sleeps before the next try.
  * The policy changes only from SCHED_OTHER and only where the thread may return
  * to it (RLIMIT_NICE, or CAP_SYS_NICE in the initial user namespace).
  */
@@ -27,11 +28,15 @@
 
 #include "internal.h"
 
-#define CONTENDED_NS 1000000 /* waited this long for the CPU since the last sleep: contended */
+#define QUIET_NS 100000     /* waited less for the CPU since the last sleep: quiet */
+#define CONTENDED_NS 1000000 /* waited this long while SCHED_IDLE: another task wants the CPU */
+#define QUIET_SLEEPS 4       /* quiet sleeps in a row before SCHED_IDLE, at first */
+#define QUIET_SLEEPS_MAX 1024
+#define UNREAD UINT64_MAX    /* no wait read since the pin */
 
 void ipr_pin_init(struct ipr_pin *p)
 {
-	*p = (struct ipr_pin){ .statfd = -1 };
+	*p = (struct ipr_pin){ .statfd = -1, .quiet_need = QUIET_SLEEPS };
 }
 
 static int has_cap_sys_nice(void)
@@ -106,8 +111,6 @@ static void leave_idle(struct ipr_pin *p)
 	if (!p->idle)
 		return;
 	set_policy(p->tid, SCHED_OTHER);
-	close(p->statfd);
-	p->statfd = -1;
 	p->idle = 0;
 }
 
@@ -117,26 +120,20 @@ static void release(struct ipr_pin *p)
 	leave_idle(p);
 	if (p->tid)
 		sched_setaffinity(p->tid, sizeof(p->allowed), &p->allowed);
+	if (p->statfd >= 0)
+		close(p->statfd);
 	p->tid = 0;
+	p->statfd = -1;
 }
 
-/* The calling thread as SCHED_IDLE, where it runs as SCHED_OTHER, may return and
- * its waits can be watched. */
-static void make_idle(struct ipr_pin *p)
+/* Watch the newly pinned thread's waits, where it could turn SCHED_IDLE. */
+static void watch(struct ipr_pin *p)
 {
-	struct sched_param none = { 0 };
-
 	if (sched_getscheduler(0) != SCHED_OTHER || !may_leave_idle())
 		return;
 	p->statfd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-	if (p->statfd < 0)
-		return;
-	p->waited = 0; /* the first sleep sets it: moving here may have cost a wait */
-	p->idle = !sched_setscheduler(0, SCHED_IDLE, &none);
-	if (!p->idle) {
-		close(p->statfd);
-		p->statfd = -1;
-	}
+	p->waited = UNREAD; /* the first sleep reads it: moving here may have cost a wait */
+	p->quiet = 0;
 }
 
 void ipr_pin_move(struct ipr_pin *p, int cpu)
@@ -154,19 +151,36 @@ void ipr_pin_move(struct ipr_pin *p, int cpu)
 	CPU_SET(cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one))
 		return;
+	if (!p->tid)
+		watch(p);
 	p->tid = self;
-	if (!p->idle)
-		make_idle(p); /* again after a contended pin: the contender may be gone */
+}
+
+/* What the wait since the last sleep says: turn SCHED_IDLE, or back. */
+static void judge_wait(struct ipr_pin *p, uint64_t ns)
+{
+	struct sched_param none = { 0 };
+
+	if (p->idle && ns >= CONTENDED_NS) {
+		leave_idle(p);
+		p->quiet = 0;
+		if (p->quiet_need < QUIET_SLEEPS_MAX)
+			p->quiet_need *= 2;
+	} else if (!p->idle && ns >= QUIET_NS) {
+		p->quiet = 0;
+	} else if (!p->idle && ++p->quiet >= p->quiet_need) {
+		p->idle = !sched_setscheduler(0, SCHED_IDLE, &none);
+	}
 }
 
 void ipr_pin_check(struct ipr_pin *p)
 {
 	uint64_t waited;
 
-	if (!p->idle || p->tid != gettid())
+	if (p->statfd < 0 || p->tid != gettid())
 		return;
 	waited = run_delay(p->statfd);
-	if (p->waited && waited - p->waited >= CONTENDED_NS)
-		leave_idle(p);
+	if (p->waited != UNREAD)
+		judge_wait(p, waited - p->waited);
 	p->waited = waited;
 }

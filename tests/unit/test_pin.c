@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * test_pin.c - a queue thread pinned to a CPU (src/pin.c): it runs as SCHED_IDLE
- * while pinned and idle otherwise; once another task kept it waiting for its CPU
- * it goes back to SCHED_OTHER (still pinned), and let go it has its mask and
- * policy back. A thread of another policy, or one that could not return from
+ * test_pin.c - a queue thread pinned to a CPU (src/pin.c): after a few sleeps
+ * without waiting for its CPU it runs as SCHED_IDLE; beside a busy task it never
+ * does; once another task kept it waiting it goes back to SCHED_OTHER (still
+ * pinned) and needs twice the quiet sleeps to try again; let go, it has its mask
+ * and policy back. A thread of another policy, or one that could not return from
  * SCHED_IDLE, keeps its policy.
  */
 #include <linux/capability.h>
@@ -18,7 +19,8 @@
 #include "check.h"
 #include "internal.h"
 
-#define HOG_MS 60 /* a hog shares the pinned CPU this long */
+#define HOG_MS 60      /* a hog shares the pinned CPU this long */
+#define QUIET_SLEEPS 4 /* as pin.c: quiet sleeps before SCHED_IDLE, at first */
 
 static cpu_set_t mask_now(void)
 {
@@ -52,7 +54,17 @@ static void run_for_ms(unsigned int ms)
 		;
 }
 
-/* Pinned: SCHED_IDLE on one CPU; let go: the mask and SCHED_OTHER of before. */
+/* sleeps quiet sleeps of the pinned thread; its policy after them. */
+static int sleep_quietly(struct ipr_pin *p, unsigned int sleeps)
+{
+	for (unsigned int i = 0; i < sleeps; i++) {
+		ipr_pin_check(p);
+		usleep(2000);
+	}
+	return sched_getscheduler(0);
+}
+
+/* Pinned: on one CPU, SCHED_IDLE after quiet sleeps; let go: the mask and policy of before. */
 static void idle_while_pinned(void)
 {
 	cpu_set_t before = mask_now();
@@ -62,10 +74,10 @@ static void idle_while_pinned(void)
 	ipr_pin_init(&p);
 	ipr_pin_move(&p, cpu);
 	CHECK(only_on(cpu));
-	CHECK(sched_getscheduler(0) == SCHED_IDLE);
-	usleep(20000); /* asleep, nobody waits for it: it stays idle */
-	ipr_pin_check(&p);
-	CHECK(sched_getscheduler(0) == SCHED_IDLE);
+	CHECK(sched_getscheduler(0) == SCHED_OTHER);
+	CHECK(sleep_quietly(&p, QUIET_SLEEPS) == SCHED_OTHER); /* the first one only reads */
+	CHECK(sleep_quietly(&p, 1) == SCHED_IDLE);
+	CHECK(sleep_quietly(&p, 10) == SCHED_IDLE); /* nobody waits for it: it stays idle */
 	ipr_pin_move(&p, -1);
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 	cpu_set_t after = mask_now();
@@ -98,7 +110,28 @@ static int start_hog(pthread_t *t, int cpu)
 	return err;
 }
 
-/* Kept waiting by a hog on its CPU, the thread is SCHED_OTHER again, still pinned. */
+/* Beside a busy task the pinned thread waits its turns: it never turns SCHED_IDLE. */
+static void busy_cpu_never_idle(void)
+{
+	cpu_set_t before = mask_now();
+	int cpu = first_cpu(&before);
+	struct ipr_pin p;
+	pthread_t t;
+
+	ipr_pin_init(&p);
+	ipr_pin_move(&p, cpu);
+	CHECK(start_hog(&t, cpu) == 0);
+	for (int i = 0; i < 2 * QUIET_SLEEPS; i++) {
+		run_for_ms(HOG_MS / (4 * QUIET_SLEEPS)); /* runnable beside the hog: sharing */
+		ipr_pin_check(&p);
+		CHECK(sched_getscheduler(0) == SCHED_OTHER);
+	}
+	pthread_join(t, NULL);
+	ipr_pin_move(&p, -1);
+}
+
+/* Kept waiting by a hog while SCHED_IDLE, the thread is SCHED_OTHER again, still
+ * pinned, and tries again after twice the quiet sleeps. */
 static void contended_leaves_idle(void)
 {
 	cpu_set_t before = mask_now();
@@ -108,16 +141,15 @@ static void contended_leaves_idle(void)
 
 	ipr_pin_init(&p);
 	ipr_pin_move(&p, cpu);
-	CHECK(sched_getscheduler(0) == SCHED_IDLE);
-	ipr_pin_check(&p); /* its first sleep: what it waited so far does not count */
+	CHECK(sleep_quietly(&p, QUIET_SLEEPS + 1) == SCHED_IDLE);
 	CHECK(start_hog(&t, cpu) == 0);
 	run_for_ms(HOG_MS / 2); /* runnable beside the hog: mostly waiting */
 	ipr_pin_check(&p);
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 	CHECK(only_on(cpu));
 	pthread_join(t, NULL);
-	ipr_pin_move(&p, cpu); /* pinned anew: it tries SCHED_IDLE again */
-	CHECK(sched_getscheduler(0) == SCHED_IDLE);
+	CHECK(sleep_quietly(&p, 2 * QUIET_SLEEPS - 1) == SCHED_OTHER);
+	CHECK(sleep_quietly(&p, 1) == SCHED_IDLE);
 	ipr_pin_move(&p, -1);
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 }
@@ -132,7 +164,7 @@ static void other_policy_kept(void)
 	CHECK(sched_setscheduler(0, SCHED_BATCH, &none) == 0);
 	ipr_pin_init(&p);
 	ipr_pin_move(&p, first_cpu(&before));
-	CHECK(sched_getscheduler(0) == SCHED_BATCH);
+	CHECK(sleep_quietly(&p, 2 * QUIET_SLEEPS) == SCHED_BATCH);
 	ipr_pin_move(&p, -1);
 	CHECK(sched_getscheduler(0) == SCHED_BATCH);
 	sched_setscheduler(0, SCHED_OTHER, &none);
@@ -154,7 +186,7 @@ static int pinned_without_nice(void)
 		return 2;
 	ipr_pin_init(&p);
 	ipr_pin_move(&p, first_cpu(&mask));
-	return sched_getscheduler(0) == SCHED_OTHER && only_on(first_cpu(&mask)) ? 0 : 1;
+	return sleep_quietly(&p, 2 * QUIET_SLEEPS) == SCHED_OTHER && only_on(first_cpu(&mask)) ? 0 : 1;
 }
 
 static void no_way_back_no_idle(void)
@@ -168,5 +200,6 @@ static void no_way_back_no_idle(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-CHECK_MAIN("pin", CHECK_CASE(idle_while_pinned), CHECK_CASE(contended_leaves_idle),
-	   CHECK_CASE(other_policy_kept), CHECK_CASE(no_way_back_no_idle))
+CHECK_MAIN("pin", CHECK_CASE(idle_while_pinned), CHECK_CASE(busy_cpu_never_idle),
+	   CHECK_CASE(contended_leaves_idle), CHECK_CASE(other_policy_kept),
+	   CHECK_CASE(no_way_back_no_idle))
