@@ -46,6 +46,17 @@ static int only_on(int cpu)
 	return CPU_COUNT(&set) == 1 && CPU_ISSET(cpu, &set);
 }
 
+/* A fresh pin of the calling thread to the first CPU it may use; that CPU. */
+static int pin_first(struct ipr_pin *p)
+{
+	cpu_set_t mask = mask_now();
+	int cpu = first_cpu(&mask);
+
+	ipr_pin_init(p);
+	ipr_pin_move(p, cpu);
+	return cpu;
+}
+
 static void run_for_ms(unsigned int ms)
 {
 	uint64_t end = ipr_now_us() + ms * 1000ull;
@@ -68,11 +79,9 @@ static int sleep_quietly(struct ipr_pin *p, unsigned int sleeps)
 static void idle_while_pinned(void)
 {
 	cpu_set_t before = mask_now();
-	int cpu = first_cpu(&before);
 	struct ipr_pin p;
+	int cpu = pin_first(&p);
 
-	ipr_pin_init(&p);
-	ipr_pin_move(&p, cpu);
 	CHECK(only_on(cpu));
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 	CHECK(sleep_quietly(&p, QUIET_SLEEPS) == SCHED_OTHER); /* the first one only reads */
@@ -113,13 +122,10 @@ static int start_hog(pthread_t *t, int cpu)
 /* Beside a busy task the pinned thread waits its turns: it never turns SCHED_IDLE. */
 static void busy_cpu_never_idle(void)
 {
-	cpu_set_t before = mask_now();
-	int cpu = first_cpu(&before);
 	struct ipr_pin p;
+	int cpu = pin_first(&p);
 	pthread_t t;
 
-	ipr_pin_init(&p);
-	ipr_pin_move(&p, cpu);
 	CHECK(start_hog(&t, cpu) == 0);
 	for (int i = 0; i < 2 * QUIET_SLEEPS; i++) {
 		run_for_ms(HOG_MS / (4 * QUIET_SLEEPS)); /* runnable beside the hog: sharing */
@@ -134,13 +140,10 @@ static void busy_cpu_never_idle(void)
  * pinned, and tries again after twice the quiet sleeps. */
 static void contended_leaves_idle(void)
 {
-	cpu_set_t before = mask_now();
-	int cpu = first_cpu(&before);
 	struct ipr_pin p;
+	int cpu = pin_first(&p);
 	pthread_t t;
 
-	ipr_pin_init(&p);
-	ipr_pin_move(&p, cpu);
 	CHECK(sleep_quietly(&p, QUIET_SLEEPS + 1) == SCHED_IDLE);
 	CHECK(start_hog(&t, cpu) == 0);
 	run_for_ms(HOG_MS / 2); /* runnable beside the hog: mostly waiting */
@@ -158,12 +161,10 @@ static void contended_leaves_idle(void)
 static void other_policy_kept(void)
 {
 	struct sched_param none = { 0 };
-	cpu_set_t before = mask_now();
 	struct ipr_pin p;
 
 	CHECK(sched_setscheduler(0, SCHED_BATCH, &none) == 0);
-	ipr_pin_init(&p);
-	ipr_pin_move(&p, first_cpu(&before));
+	pin_first(&p);
 	CHECK(sleep_quietly(&p, 2 * QUIET_SLEEPS) == SCHED_BATCH);
 	ipr_pin_move(&p, -1);
 	CHECK(sched_getscheduler(0) == SCHED_BATCH);
@@ -176,17 +177,16 @@ static int pinned_without_nice(void)
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 	struct rlimit none = { 0, 0 };
-	cpu_set_t mask = mask_now();
 	struct ipr_pin p;
+	int cpu;
 
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return 2;
 	data[CAP_SYS_NICE / 32].effective &= ~(1u << (CAP_SYS_NICE % 32));
 	if (syscall(SYS_capset, &hdr, data) != 0 || setrlimit(RLIMIT_NICE, &none) != 0)
 		return 2;
-	ipr_pin_init(&p);
-	ipr_pin_move(&p, first_cpu(&mask));
-	return sleep_quietly(&p, 2 * QUIET_SLEEPS) == SCHED_OTHER && only_on(first_cpu(&mask)) ? 0 : 1;
+	cpu = pin_first(&p);
+	return sleep_quietly(&p, 2 * QUIET_SLEEPS) == SCHED_OTHER && only_on(cpu) ? 0 : 1;
 }
 
 static void no_way_back_no_idle(void)
