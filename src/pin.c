@@ -86,11 +86,12 @@ static int may_leave_idle(void)
 	return has_cap_sys_nice() && in_initial_userns();
 }
 
-static void set_policy(pid_t tid, int policy)
+/* 0 or -1 (errno), as sched_setscheduler(). */
+static int set_policy(pid_t tid, int policy)
 {
 	struct sched_param none = { 0 };
 
-	sched_setscheduler(tid, policy, &none);
+	return sched_setscheduler(tid, policy, &none);
 }
 
 /* Nanoseconds the thread of statfd has waited runnable; 0 if unknown. */
@@ -159,17 +160,17 @@ void ipr_pin_move(struct ipr_pin *p, int cpu)
 /* What the wait since the last sleep says: turn SCHED_IDLE, or back. */
 static void judge_wait(struct ipr_pin *p, uint64_t ns)
 {
-	struct sched_param none = { 0 };
-
-	if (p->idle && ns >= CONTENDED_NS) {
+	if (p->idle) {
+		if (ns < CONTENDED_NS)
+			return;
 		leave_idle(p);
 		p->quiet = 0;
 		if (p->quiet_need < QUIET_SLEEPS_MAX)
 			p->quiet_need *= 2;
-	} else if (!p->idle && ns >= QUIET_NS) {
+	} else if (ns >= QUIET_NS) {
 		p->quiet = 0;
-	} else if (!p->idle && ++p->quiet >= p->quiet_need) {
-		p->idle = !sched_setscheduler(0, SCHED_IDLE, &none);
+	} else if (++p->quiet >= p->quiet_need) {
+		p->idle = !set_policy(0, SCHED_IDLE);
 	}
 }
 
