@@ -380,17 +380,28 @@ static void learn(const struct ipr_owners *o, const struct diag_answer *a,
 	bpf_map__update_elem(o->maps.bound, &k, sizeof(k), &rec, sizeof(rec), BPF_NOEXIST);
 }
 
-static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
-		       struct ipr_process *p)
+/* The programs' record of the socket, by its cookie. */
+static int from_record(struct ipr_procs *ps, const struct diag_answer *a, struct ipr_process *p)
 {
-	if (a->cookie && !map_owner(ps->owners->maps.owners, &a->cookie, sizeof(a->cookie), p)) {
-		check_alive(a->inode, p);
-		return 0;
-	}
+	if (!a->cookie || map_owner(ps->owners->maps.owners, &a->cookie, sizeof(a->cookie), p))
+		return -1;
+	check_alive(a->inode, p);
+	return 0;
+}
+
+/* The socket's holder by /proc, recorded for the programs. */
+static int from_inode(struct ipr_procs *ps, const struct diag_answer *a, struct ipr_process *p)
+{
 	if (from_proc(a->inode, p))
 		return -1;
 	learn(ps->owners, a, p);
 	return 0;
+}
+
+static int from_socket(struct ipr_procs *ps, const struct diag_answer *a,
+		       struct ipr_process *p)
+{
+	return from_record(ps, a, p) && from_inode(ps, a, p) ? -1 : 0;
 }
 
 static int released_owner(const struct ipr_owners *o, const struct ipr_owner_key *k,
@@ -462,6 +473,22 @@ static int from_connection(struct ipr_procs *ps, const struct ipr_owner_key *k,
 	return 0;
 }
 
+/* A TCP connection the programs never saw: accepted by a listener they did not see
+ * either, it is named by that listener, as they name the connections they see
+ * accepted; once the listener is known they record its next connections themselves
+ * (a monitor looks up a SYN after its connection was accepted). Scanning /proc for
+ * each would stall the receive for milliseconds. */
+static int from_accepted(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
+			 const struct diag_answer *a, struct ipr_process *p)
+{
+	if (k->protocol != IPPROTO_TCP || a->state == TCP_LISTEN)
+		return -1;
+	if (!from_listener(ps, k, v6, p))
+		return 0;
+	memset(p, 0, sizeof(*p));
+	return -1;
+}
+
 /* The process of the socket at the packet's local end; 0, or -1 if none is found.
  * The programs' records first: of an established connection by its ends (not for a
  * SYN: its ends may be an old connection's), of a listener for a SYN arriving; else
@@ -478,7 +505,9 @@ static int look_up(struct ipr_procs *ps, const struct packet_end *e, struct ipr_
 	memset(p, 0, sizeof(*p));
 	if (diag_one(ps, k, e->v6, &a))
 		return from_released(ps, k, p);
-	if (a.state != TCP_SYN_RECV && !from_socket(ps, &a, p))
+	if (a.state != TCP_SYN_RECV &&
+	    (!from_record(ps, &a, p) || !from_accepted(ps, k, e->v6, &a, p) ||
+	     !from_inode(ps, &a, p)))
 		return 0;
 	return from_listener(ps, k, e->v6, p);
 }
