@@ -249,16 +249,18 @@ servers_start() {
 # Each measure_WORKLOAD prints "VALUE,P99": the figure of one run (bit/s, packets/s,
 # the median round trip in us or connections/s) and the 99th percentile round trip (rr only).
 
-# iperf3_sum JSON...: the received bit/s of iperf3 runs, summed.
+# iperf3_sum JSON...: the received bit/s of iperf3 runs, summed; an iperf3 error goes to stderr.
 iperf3_sum() {
 	"$PY" - "$@" <<'EOF'
 import json, sys
 total = 0.0
 for path in sys.argv[1:]:
     try:
-        end = json.load(open(path))["end"]
+        doc = json.load(open(path))
+        if "error" in doc:
+            print("bench: iperf3: %s" % doc["error"], file=sys.stderr)
         for key in ("sum_received", "sum_received_bidir_reverse"):
-            total += end.get(key, {}).get("bits_per_second", 0)
+            total += doc["end"].get(key, {}).get("bits_per_second", 0)
     except (ValueError, KeyError):
         pass
 print("%.0f," % total)
