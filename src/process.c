@@ -477,16 +477,14 @@ static int from_connection(struct ipr_procs *ps, const struct ipr_owner_key *k,
  * either, it is named by that listener, as they name the connections they see
  * accepted; once the listener is known they record its next connections themselves
  * (a monitor looks up a SYN after its connection was accepted). Scanning /proc for
- * each would stall the receive for milliseconds. */
+ * each would stall the receive for milliseconds; /proc is asked only without a listener. */
 static int from_accepted(struct ipr_procs *ps, const struct ipr_owner_key *k, int v6,
 			 const struct diag_answer *a, struct ipr_process *p)
 {
-	if (k->protocol != IPPROTO_TCP || a->state == TCP_LISTEN)
-		return -1;
 	if (!from_listener(ps, k, v6, p))
 		return 0;
 	memset(p, 0, sizeof(*p));
-	return -1;
+	return from_inode(ps, a, p);
 }
 
 /* The process of the socket at the packet's local end; 0, or -1 if none is found.
@@ -505,11 +503,13 @@ static int look_up(struct ipr_procs *ps, const struct packet_end *e, struct ipr_
 	memset(p, 0, sizeof(*p));
 	if (diag_one(ps, k, e->v6, &a))
 		return from_released(ps, k, p);
-	if (a.state != TCP_SYN_RECV &&
-	    (!from_record(ps, &a, p) || !from_accepted(ps, k, e->v6, &a, p) ||
-	     !from_inode(ps, &a, p)))
+	if (a.state == TCP_SYN_RECV)
+		return from_listener(ps, k, e->v6, p);
+	if (!from_record(ps, &a, p))
 		return 0;
-	return from_listener(ps, k, e->v6, p);
+	if (k->protocol == IPPROTO_TCP && a.state != TCP_LISTEN)
+		return from_accepted(ps, k, e->v6, &a, p);
+	return from_inode(ps, &a, p) ? from_listener(ps, k, e->v6, p) : 0;
 }
 
 /* ---- the process filter ---- */
