@@ -88,22 +88,44 @@ kill_once() {
 # queue_sum FILE COLUMN: a column of /proc/net/netfilter/nfnetlink_queue summed over queues.
 queue_sum() { awk -v c="$2" '{ n += $c } END { print n + 0 }' "$1"; }
 
+# held_now FILE: the packets B's queues hold now (saved in FILE), as a number.
+held_now() {
+	in_ns "$NS_B" cat /proc/net/netfilter/nfnetlink_queue >"$1"
+	queue_sum "$1" 3
+}
+
+# freeze_holding: SIGSTOP the redirector at a moment it holds packets. Stopped
+# while it waited for the next with none in hand, it holds none (the watchdog
+# passes the rest): SIGCONT and try again, at most 5 times.
+freeze_holding() {
+	local try
+	for try in 1 2 3 4 5; do
+		echo "stop $(now_ms)" >"$WORK/stop_event"
+		kill -STOP "$PT_PID"
+		sleep 0.2
+		[ "$(held_now "$WORK/queue.frozen")" -gt 0 ] && break
+		kill -CONT "$PT_PID"
+		sleep 0.3
+	done
+	cat "$WORK/stop_event" >>"$EVENTS"
+	echo "# SIGSTOP number $try found it holding packets"
+}
+
 # frozen_phase: SIGSTOP the redirector, watch its queue, SIGCONT it. While it
 # is frozen its queues hold the packets it had taken and drop none.
 frozen_phase() {
-	echo "stop $(now_ms)" >>"$EVENTS"
-	kill -STOP "$PT_PID"
+	local held after
+	freeze_holding
 	sleep "$STOP_SECONDS"
-	in_ns "$NS_B" cat /proc/net/netfilter/nfnetlink_queue >"$WORK/queue.frozen"
+	held=$(held_now "$WORK/queue.frozen")
 	echo "cont $(now_ms)" >>"$EVENTS"
 	kill -CONT "$PT_PID"
 	sleep 2
-	in_ns "$NS_B" cat /proc/net/netfilter/nfnetlink_queue >"$WORK/queue.after"
-	check frozen.holds "no packet held while frozen" test "$(queue_sum "$WORK/queue.frozen" 3)" -gt 0
+	after=$(held_now "$WORK/queue.after")
+	check frozen.holds "no packet held while frozen" test "$held" -gt 0
 	check frozen.no_drops "the kernel dropped packets" \
 		test "$(queue_sum "$WORK/queue.frozen" 6)" -eq 0 -a "$(queue_sum "$WORK/queue.frozen" 7)" -eq 0
-	echo "# held while frozen: $(queue_sum "$WORK/queue.frozen" 3) packets;" \
-		"2 s after SIGCONT: $(queue_sum "$WORK/queue.after" 3)"
+	echo "# held while frozen: $held packets; 2 s after SIGCONT: $after"
 }
 
 # rates: per-event analysis of the 100 ms intervals of every receiver.
