@@ -112,7 +112,7 @@ static void idle_while_pinned(void)
 	CHECK(sleep_quietly(&p, QUIET_SLEEPS) == SCHED_OTHER); /* the first one only reads */
 	int stayed = -1;
 	for (int try = 0; try < TRIES && stayed < 0 && sleeps_until_idle(&p); try++)
-		stayed = stays_idle(&p, 10);
+		stayed = stays_idle(&p, QUIET_SLEEPS);
 	CHECK(stayed == 1);
 	ipr_pin_move(&p, -1);
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
