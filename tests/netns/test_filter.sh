@@ -98,22 +98,30 @@ bad_case() {
 		show "$out"
 }
 
-# captured FILE: tcpdump reads at least one packet from FILE.
-captured() { [ -n "$(tcpdump -r "$1" -n 2>/dev/null | head -n 1)" ]; }
+# captured FILE FILTER...: tcpdump reads from FILE a packet that each FILTER takes.
+captured() {
+	local cap=$1 f
+	shift
+	for f; do
+		[ -n "$(tcpdump -r "$cap" -n "$f" 2>/dev/null | head -n 1)" ] || return 1
+	done
+}
 
 # agree_case: over a capture of both versions' traffic, `ipredir filter -r` takes
 # the same packets (by time) as `tcpdump -r` with the same filter, for every filter above.
 agree_case() {
 	local cap=$WORK/agree.pcap log=$WORK/agree.tcpdump pid f i=0 ours theirs
+	local filters=(icmp icmp6 "$(big_filter 4)" "$(big_filter 6)")
 	command -v tcpdump >/dev/null || { skip agree "tcpdump not installed"; return; }
 	spawn "$NS_B" "$log" tcpdump -i "$IF_B" -n -U -w "$cap"
 	pid=$!
 	wait_until 5 has_line "$log" "listening on" || { fail agree "tcpdump did not start"; show "$log"; return; }
 	traffic agree_v4 4
 	traffic agree_v6 6
-	wait_until 5 captured "$cap" # written (-U: packet by packet) before tcpdump stops
+	# written (-U: packet by packet) before tcpdump stops, which may lag on a busy machine
+	wait_until 10 captured "$cap" "${filters[@]}"
 	stop "$pid" INT
-	for f in icmp icmp6 "$(big_filter 4)" "$(big_filter 6)"; do
+	for f in "${filters[@]}"; do
 		i=$((i + 1))
 		ours=$("$IPREDIR" filter -r "$cap" "$f" 2>/dev/null | cut -d' ' -f2)
 		theirs=$(tcpdump -r "$cap" -tt -n "$f" 2>/dev/null | cut -d' ' -f1)
