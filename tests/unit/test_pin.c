@@ -23,7 +23,8 @@
 #define QUIET_SLEEPS 4 /* as pin.c: quiet sleeps before SCHED_IDLE, at first */
 #define SLEEPS_MAX 100 /* a sleep the machine delays starts the count again */
 #define CONTENDED_NS 1000000 /* as pin.c: a wait this long ends SCHED_IDLE */
-#define TRIES 5        /* idle stretches a busy machine may spoil */
+#define TRIES 10       /* idle stretches a busy machine may spoil */
+#define STRETCH 2      /* quiet sleeps an idle stretch lasts: short, to fit between bursts */
 
 static cpu_set_t mask_now(void)
 {
@@ -98,26 +99,36 @@ static int stays_idle(struct ipr_pin *p, unsigned int sleeps)
 	return p->waited - before >= CONTENDED_NS ? -1 : 0;
 }
 
-/* Pinned: on one CPU, SCHED_IDLE after quiet sleeps and so while nobody keeps it
- * waiting (a busy machine may: then again, TRIES times); let go: the mask and
- * policy of before. */
-static void idle_while_pinned(void)
+/* A fresh pin of the calling thread, let go at the end: on one CPU, SCHED_IDLE
+ * after quiet sleeps and so while nobody keeps it waiting; let go, the mask and
+ * policy of before. As stays_idle(); -1 too if it never got idle. */
+static int idle_stretch(void)
 {
 	cpu_set_t before = mask_now();
 	struct ipr_pin p;
-	int cpu = pin_first(&p);
+	int cpu = pin_first(&p), stayed = -1;
 
 	CHECK(only_on(cpu));
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 	CHECK(sleep_quietly(&p, QUIET_SLEEPS) == SCHED_OTHER); /* the first one only reads */
-	int stayed = -1;
-	for (int try = 0; try < TRIES && stayed < 0 && sleeps_until_idle(&p); try++)
-		stayed = stays_idle(&p, QUIET_SLEEPS);
-	CHECK(stayed == 1);
+	if (sleeps_until_idle(&p))
+		stayed = stays_idle(&p, STRETCH);
 	ipr_pin_move(&p, -1);
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 	cpu_set_t after = mask_now();
 	CHECK(CPU_EQUAL(&before, &after));
+	return stayed;
+}
+
+/* A busy machine may spoil a stretch (and a spoilt pin asks for more quiet sleeps
+ * each time): a fresh pin tries again, TRIES times. */
+static void idle_while_pinned(void)
+{
+	int stayed = -1;
+
+	for (int try = 0; try < TRIES && stayed < 0; try++)
+		stayed = idle_stretch();
+	CHECK(stayed == 1);
 }
 
 static void *hog(void *arg)
