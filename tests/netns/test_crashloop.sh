@@ -96,19 +96,21 @@ held_now() {
 
 # freeze_holding: SIGSTOP the redirector at a moment it holds packets. Stopped
 # while it waited for the next with none in hand, it holds none (the watchdog
-# passes the rest): SIGCONT and try again, at most 5 times.
+# passes the rest): SIGCONT and try again; the fifth stop stays, holding or not.
 freeze_holding() {
-	local try
+	local try at
 	for try in 1 2 3 4 5; do
-		echo "stop $(now_ms)" >"$WORK/stop_event"
+		at=$(now_ms)
 		kill -STOP "$PT_PID"
 		sleep 0.2
-		[ "$(held_now "$WORK/queue.frozen")" -gt 0 ] && break
+		if [ "$(held_now "$WORK/queue.frozen")" -gt 0 ] || [ "$try" = 5 ]; then
+			break
+		fi
 		kill -CONT "$PT_PID"
 		sleep 0.3
 	done
-	cat "$WORK/stop_event" >>"$EVENTS"
-	echo "# SIGSTOP number $try found it holding packets"
+	echo "stop $at" >>"$EVENTS"
+	echo "# stopped for good at SIGSTOP number $try"
 }
 
 # frozen_phase: SIGSTOP the redirector, watch its queue, SIGCONT it. While it

@@ -160,8 +160,8 @@ idle_threads() { sed 's/.*) //' /proc/"$1"/task/*/stat 2>/dev/null | awk '$39 ==
 
 # sparse_pings PID IDLE: rounds of 30 pings 10 ms apart through PID, until IDLE of
 # its threads run as SCHED_IDLE, at most 5 rounds: other work on its CPU now and
-# then (3 ms of every 50 failed one round in three) keeps the pinned thread
-# waiting, and a thread kept waiting rightly stays SCHED_OTHER a while longer.
+# then (3 ms of every 50 failed one run of a single round in three) keeps the
+# pinned thread waiting, and a thread kept waiting rightly stays SCHED_OTHER a while.
 sparse_pings() {
 	local round
 	for round in 1 2 3 4 5; do
